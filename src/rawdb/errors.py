@@ -1,0 +1,185 @@
+"""One exception tree for rawdb, split by whose fault it is.
+
+- :class:`DatabaseRefused` -- SQLite said no (constraint, busy, disk full, corrupt file).
+- :class:`UsageError` -- the caller asked for something invalid (bad input, bad option).
+- :class:`MigrationError` -- a migration file is broken or a migration failed to apply.
+- :class:`InternalError` -- a bug in rawdb; please report it.
+
+Every message names what was wrong, where (file, line, statement name), and what to do.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+
+class RawdbError(Exception):
+    """Root of every error rawdb raises."""
+
+
+# --- the database refused -------------------------------------------------------------------
+
+
+class DatabaseRefused(RawdbError):
+    """SQLite refused the operation; the message carries SQLite's own words."""
+
+    def __init__(self, message: str, *, statement: str | None = None) -> None:
+        super().__init__(message)
+        self.statement = statement
+
+
+class ConstraintViolation(DatabaseRefused):
+    """A constraint (NOT NULL, CHECK, UNIQUE, foreign key) rejected the row; nothing was written."""
+
+
+class ForeignKeyViolation(ConstraintViolation):
+    """A row is still referenced (RESTRICT) or references a missing parent; delete children first."""
+
+
+class UniqueViolation(ConstraintViolation):
+    """A row with the same key exists already; update it or choose another key."""
+
+
+class CheckViolation(ConstraintViolation):
+    """A CHECK constraint rejected a value; the message names the constraint."""
+
+
+class DatabaseBusy(DatabaseRefused):
+    """Another connection held the lock past busy_timeout; retry later or raise the timeout."""
+
+
+class DiskFull(DatabaseRefused):
+    """The disk (or max_page_count) is full; free space, then retry. Committed data is intact."""
+
+
+class DatabaseCorrupt(DatabaseRefused):
+    """The file is not a healthy SQLite database; restore from a backup. Nothing was written."""
+
+
+class ReadOnlyDatabase(DatabaseRefused):
+    """The file or its directory is not writable; fix permissions or open read-only."""
+
+
+class CannotOpen(DatabaseRefused):
+    """The database file cannot be opened (missing directory, permissions)."""
+
+
+# --- the caller misused the API -------------------------------------------------------------
+
+
+class UsageError(RawdbError):
+    """The caller asked for something invalid; the message says what to pass instead."""
+
+
+class ConfigError(UsageError):
+    """A setting (argument or environment variable) has an invalid value."""
+
+
+class InvalidInput(UsageError):
+    """Input data failed validation; nothing of the batch was written."""
+
+
+class SchemaOutOfDate(UsageError):
+    """The database is not at the newest migration; run `python -m rawdb.migrate up`."""
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+
+class MigrationError(RawdbError):
+    """A migration file is broken, or a migration failed and was rolled back."""
+
+
+class MigrationFileError(MigrationError):
+    """A migration file is malformed (name, encoding, header, transaction statements)."""
+
+
+class MigrationFailed(MigrationError):
+    """A statement of a migration failed; the whole migration was rolled back."""
+
+    def __init__(self, message: str, *, path: str, line: int, version: int) -> None:
+        super().__init__(message)
+        self.path = path
+        self.line = line
+        self.version = version
+
+
+class AdoptionRefused(MigrationError):
+    """An existing database does not match what the migrations expect; nothing was changed."""
+
+
+class MigrationStateError(MigrationError):
+    """The applied history disagrees with the files (edited, missing, out of order)."""
+
+
+# --- bugs -----------------------------------------------------------------------------------
+
+
+class InternalError(RawdbError):
+    """A bug in rawdb: an invariant did not hold. Please report it with the message."""
+
+
+_RESULT_CODE_CLASSES: dict[str, type[DatabaseRefused]] = {
+    "SQLITE_CONSTRAINT_FOREIGNKEY": ForeignKeyViolation,
+    "SQLITE_CONSTRAINT_UNIQUE": UniqueViolation,
+    "SQLITE_CONSTRAINT_PRIMARYKEY": UniqueViolation,
+    "SQLITE_CONSTRAINT_CHECK": CheckViolation,
+    "SQLITE_CONSTRAINT_NOTNULL": ConstraintViolation,
+    "SQLITE_CONSTRAINT_TRIGGER": ConstraintViolation,
+    "SQLITE_CONSTRAINT": ConstraintViolation,
+    "SQLITE_BUSY": DatabaseBusy,
+    "SQLITE_LOCKED": DatabaseBusy,
+    "SQLITE_FULL": DiskFull,
+    "SQLITE_CORRUPT": DatabaseCorrupt,
+    "SQLITE_NOTADB": DatabaseCorrupt,
+    "SQLITE_READONLY": ReadOnlyDatabase,
+    "SQLITE_CANTOPEN": CannotOpen,
+}
+
+
+def refusal_class(exc: sqlite3.Error) -> type[DatabaseRefused]:
+    """The rawdb class for a driver error, by SQLite's extended then primary result code."""
+    name = getattr(exc, "sqlite_errorname", None)
+    if isinstance(name, str):
+        if name in _RESULT_CODE_CLASSES:
+            return _RESULT_CODE_CLASSES[name]
+        primary = "_".join(name.split("_")[:2])
+        if primary in _RESULT_CODE_CLASSES:
+            return _RESULT_CODE_CLASSES[primary]
+    return DatabaseRefused
+
+
+def translate(exc: sqlite3.Error, *, statement: str | None = None, where: str = "") -> RawdbError:
+    """Turn a driver error into the rawdb error for its cause, naming the statement."""
+    cls = refusal_class(exc)
+    label = f"statement {statement!r}" if statement else "database"
+    context = f" ({where})" if where else ""
+    doc = (cls.__doc__ or "").strip().splitlines()[0] if cls.__doc__ else ""
+    return cls(f"{label}{context}: {exc}. {doc}", statement=statement)
+
+
+__all__ = [
+    "AdoptionRefused",
+    "CannotOpen",
+    "CheckViolation",
+    "ConfigError",
+    "ConstraintViolation",
+    "DatabaseBusy",
+    "DatabaseCorrupt",
+    "DatabaseRefused",
+    "DiskFull",
+    "ForeignKeyViolation",
+    "InternalError",
+    "InvalidInput",
+    "MigrationError",
+    "MigrationFailed",
+    "MigrationFileError",
+    "MigrationStateError",
+    "RawdbError",
+    "ReadOnlyDatabase",
+    "SchemaOutOfDate",
+    "UniqueViolation",
+    "UsageError",
+    "refusal_class",
+    "translate",
+]
