@@ -1,0 +1,205 @@
+"""Migration files on disk: discovery, naming, decoding, header options, checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from rawdb.errors import MigrationFileError
+
+NAME_PATTERN = re.compile(r"^(?P<version>\d{4})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+OPTION_PREFIX = "-- rawdb:"
+KNOWN_OPTIONS = {"foreign_keys": {"off"}, "transaction": {"off"}, "adopt": None}
+UTF8_BOM = "\ufeff"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a file's ``-- rawdb:`` header lines ask of the migrator."""
+
+    foreign_keys_off: bool = False
+    no_transaction: bool = False
+    adopt_alembic: str | None = None
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One decoded ``.sql`` file: text normalised to LF without BOM, its checksum and options."""
+
+    path: Path
+    text: str
+    checksum: str
+    description: str
+    options: Options
+
+
+@dataclass(frozen=True)
+class Migration:
+    """A numbered migration: its up file and (when present) its rollback file."""
+
+    version: int
+    slug: str
+    up: SqlFile
+    down: SqlFile | None
+
+    @property
+    def name(self) -> str:
+        return f"{self.version:04d}_{self.slug}"
+
+
+@dataclass
+class MigrationSet:
+    """Every migration found in one folder, plus the naming problems found on the way."""
+
+    root: Path
+    migrations: list[Migration] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def by_version(self) -> dict[int, Migration]:
+        return {m.version: m for m in self.migrations}
+
+    @property
+    def newest(self) -> int:
+        return max((m.version for m in self.migrations), default=0)
+
+
+def shipped_root() -> Path:
+    """The migrations shipped with rawdb: inside the installed wheel, else the checkout's sql/."""
+    packaged = Path(str(resources.files("rawdb"))) / "sql"
+    if (packaged / "migrations").is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[3] / "sql"
+    if (checkout / "migrations").is_dir():
+        return checkout
+    raise MigrationFileError(
+        "the shipped migrations were not found (looked in the installed package and the "
+        "source checkout); reinstall rawdb or pass --dir pointing at a folder with migrations/"
+    )
+
+
+def checksum_of(text: str) -> str:
+    """SHA-256 of the normalised text: line endings and a BOM do not change a migration."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def decode(path: Path, raw: bytes) -> str:
+    """UTF-8 text with LF line endings and no BOM; non-UTF-8 bytes are an error naming the spot."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise MigrationFileError(
+            f"{path}:{line}: not valid UTF-8 (byte {raw[exc.start]:#04x} at offset {exc.start}); "
+            "save the file as UTF-8"
+        ) from exc
+    text = text.removeprefix(UTF8_BOM)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_options(path: Path, text: str) -> tuple[str, Options]:
+    """The description (first comment line) and the ``-- rawdb:`` options of the header.
+
+    The header is the run of comment and blank lines at the top of the file; an option line
+    after the first statement is an error, since the migrator would have ignored it.
+    """
+    description = ""
+    values: dict[str, str] = {}
+    in_header = True
+    for number, line in enumerate(text.split("\n"), start=1):
+        stripped = line.strip()
+        is_option = stripped.lower().startswith(OPTION_PREFIX)
+        if in_header and stripped and not stripped.startswith("--"):
+            in_header = False
+        if not is_option:
+            if in_header and not description and stripped.startswith("--"):
+                description = stripped.lstrip("-").strip()
+            continue
+        if not in_header:
+            raise MigrationFileError(
+                f"{path}:{number}: '{stripped}' stands after SQL; move '-- rawdb:' options to "
+                "the header comment at the top of the file"
+            )
+        key, value = _parse_option(path, number, stripped[len(OPTION_PREFIX) :].strip())
+        values[key] = value
+    adopt = values.get("adopt")
+    return description, Options(
+        foreign_keys_off=values.get("foreign_keys") == "off",
+        no_transaction=values.get("transaction") == "off",
+        adopt_alembic=adopt.removeprefix("alembic=") if adopt else None,
+    )
+
+
+def _parse_option(path: Path, number: int, body: str) -> tuple[str, str]:
+    if body.startswith("adopt "):
+        value = body.removeprefix("adopt ").strip()
+        if not re.fullmatch(r"alembic=[0-9a-f]{12}", value):
+            raise MigrationFileError(
+                f"{path}:{number}: write '-- rawdb: adopt alembic=<12-hex revision>', "
+                f"not '-- rawdb: {body}'"
+            )
+        return "adopt", value
+    key, sep, value = body.partition("=")
+    key, value = key.strip().lower(), value.strip().lower()
+    allowed = KNOWN_OPTIONS.get(key)
+    if not sep or key not in KNOWN_OPTIONS or (allowed is not None and value not in allowed):
+        raise MigrationFileError(
+            f"{path}:{number}: unknown option '-- rawdb: {body}'; known options are "
+            "'-- rawdb: foreign_keys=off', '-- rawdb: transaction=off' and "
+            "'-- rawdb: adopt alembic=<revision>'"
+        )
+    return key, value
+
+
+def read_sql_file(path: Path) -> SqlFile:
+    """Read, decode and parse one file."""
+    text = decode(path, path.read_bytes())
+    description, options = parse_options(path, text)
+    return SqlFile(path, text, checksum_of(text), description, options)
+
+
+def discover(root: Path) -> MigrationSet:
+    """Every ``migrations/NNNN_slug.sql`` under ``root`` paired with its ``rollback/`` file."""
+    up_dir, down_dir = root / "migrations", root / "rollback"
+    found = MigrationSet(root=root)
+    if not up_dir.is_dir():
+        raise MigrationFileError(
+            f"{root}: no migrations/ folder; --dir takes a folder holding migrations/ and rollback/"
+        )
+    seen: dict[int, Path] = {}
+    for path in sorted(up_dir.iterdir()):
+        if path.name.startswith(".") or path.is_dir():
+            continue
+        match = NAME_PATTERN.match(path.name)
+        if match is None:
+            found.problems.append(
+                f"{path}: file name does not match NNNN_slug.sql (four digits, underscore, "
+                "lowercase letters/digits/underscores)"
+            )
+            continue
+        version = int(match["version"])
+        if version == 0:
+            found.problems.append(f"{path}: version 0000 is reserved for 'nothing applied'")
+            continue
+        if version in seen:
+            found.problems.append(f"{path}: duplicate version {version:04d} (also {seen[version]})")
+            continue
+        seen[version] = path
+        down_path = down_dir / path.name
+        found.migrations.append(
+            Migration(
+                version=version,
+                slug=match["slug"],
+                up=read_sql_file(path),
+                down=read_sql_file(down_path) if down_path.is_file() else None,
+            )
+        )
+    if down_dir.is_dir():
+        for path in sorted(down_dir.iterdir()):
+            if path.suffix == ".sql" and not (up_dir / path.name).exists():
+                found.problems.append(f"{path}: rollback without a migration of the same name")
+    found.migrations.sort(key=lambda m: m.version)
+    return found
