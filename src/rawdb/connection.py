@@ -35,7 +35,9 @@ def open_sync(
     target = Path(path)
     check_file(target)
     try:
-        conn = sqlite3.connect(target, isolation_level=None, timeout=settings.busy_timeout_ms / 1000)
+        conn = sqlite3.connect(
+            target, isolation_level=None, timeout=settings.busy_timeout_ms / 1000
+        )
     except sqlite3.Error as exc:
         raise translate(exc, where=f"opening {target}") from exc
     try:

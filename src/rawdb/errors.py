@@ -33,7 +33,7 @@ class ConstraintViolation(DatabaseRefused):
 
 
 class ForeignKeyViolation(ConstraintViolation):
-    """A row is still referenced (RESTRICT) or references a missing parent; delete children first."""
+    """A row is still referenced (RESTRICT) or its parent is missing; delete children first."""
 
 
 class UniqueViolation(ConstraintViolation):
