@@ -193,8 +193,11 @@ class Migrator:
                 self._print_sql(migration.name, "up", migration.up)
             return RunResult()
         result = RunResult()
-        if not targets and not self._needs_adoption():
+        needs_adoption = self._needs_adoption()
+        if not targets and not needs_adoption:
             return result
+        if needs_adoption:
+            self._read(self._check_adoptable)  # refuse before anything touches the file
         conn = open_sync(self.database, self.settings)
         try:
             result.baselined = self._adopt_if_needed(conn)
@@ -256,6 +259,7 @@ class Migrator:
             raise UsageError(
                 f"baseline takes a version from 1 to {self.migrations.newest}, got {version}"
             )
+        self._read(lambda conn: adoption.check_matches(self.migrations, conn, version))
         conn = open_sync(self.database, self.settings)
         try:
             self._baseline(conn, version)
@@ -277,6 +281,10 @@ class Migrator:
             return not history.exists(conn) and bool(adoption.application_tables(conn))
 
         return bool(self._read(_check))
+
+    def _check_adoptable(self, conn: sqlite3.Connection) -> None:
+        version = adoption.adoptable_version(self.migrations, conn)
+        adoption.check_matches(self.migrations, conn, version)
 
     def _adopt_if_needed(self, conn: sqlite3.Connection) -> int | None:
         if history.exists(conn) or not adoption.application_tables(conn):

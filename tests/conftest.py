@@ -1,0 +1,71 @@
+"""Shared fixtures: real database files in a temporary folder, migration sets, the CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    """A database file path that does not exist yet."""
+    return tmp_path / "test.sqlite3"
+
+
+class MigrationDir:
+    """A folder of migrations/ and rollback/ that a test writes files into."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "migrations").mkdir(parents=True)
+        (root / "rollback").mkdir()
+
+    def add(self, name: str, up: str | bytes, down: str | bytes | None = "") -> Path:
+        """Write ``migrations/name`` (and its rollback unless ``down`` is None)."""
+        path = self.root / "migrations" / name
+        _write(path, up)
+        if down is not None:
+            _write(self.root / "rollback" / name, down)
+        return path
+
+
+def _write(path: Path, content: str | bytes) -> None:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+
+
+@pytest.fixture
+def mdir(tmp_path: Path) -> MigrationDir:
+    """An empty migration set in its own folder."""
+    return MigrationDir(tmp_path / "set")
+
+
+RunCli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+@pytest.fixture
+def run_cli(tmp_path: Path) -> RunCli:
+    """Run ``python -m rawdb.migrate`` in a real subprocess, in the test's folder."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        full_env = {**os.environ, **(env or {})}
+        return subprocess.run(
+            [sys.executable, "-m", "rawdb.migrate", *args],
+            cwd=tmp_path,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    return run
