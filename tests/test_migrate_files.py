@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import MigrationDir
 
 from rawdb.errors import MigrationFileError
 from rawdb.migrate.files import discover, read_sql_file
+
+from conftest import MigrationDir
 
 
 def test_crlf_and_bom_do_not_change_the_checksum(tmp_path: Path) -> None:

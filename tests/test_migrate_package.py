@@ -8,9 +8,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from conftest import ROOT
-
 from rawdb.migrate import discover, shipped_root
+
+from conftest import ROOT
 
 
 def test_shipped_set_is_found_from_the_checkout() -> None:

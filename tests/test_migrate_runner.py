@@ -6,11 +6,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from conftest import MigrationDir
 
 from rawdb.errors import AdoptionRefused, MigrationFailed, MigrationStateError, UsageError
 from rawdb.migrate import Migrator
 from rawdb.migrate.schema import dump
+
+from conftest import MigrationDir
 
 PARENT_CHILD = (
     "-- parent and child\n"

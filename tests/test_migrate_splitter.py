@@ -52,7 +52,7 @@ def test_unclosed_trigger_is_refused() -> None:
 def test_transaction_statements_are_refused(word: str) -> None:
     """A file carrying its own transaction control is refused before anything runs."""
     statements = split(f"CREATE TABLE a (x);\n{word};\n")
-    with pytest.raises(MigrationFileError, match=rf"f\.sql:2: '{word.split()[0]}'"):
+    with pytest.raises(MigrationFileError, match=rf"f\.sql:2: '{word.split(maxsplit=1)[0]}'"):
         check_allowed(statements, "f.sql")
 
 
