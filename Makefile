@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types sqlcheck bench clean
+.PHONY: demo test lint types sqlcheck schema bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ types: $(STAMP)
 
 sqlcheck: $(STAMP)
 	$(PY) tools/sql_review.py
+
+# Rewrite sql/schema.sql from the migrations (commit it with the migration that changed it).
+schema: $(STAMP)
+	$(PY) tools/sql_review.py --write-schema
 
 # pytest exits 5 when it collected nothing; that is not a failure of the code.
 test: lint types $(STAMP)
