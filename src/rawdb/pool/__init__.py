@@ -1,0 +1,31 @@
+"""The connection pool: one writer, N query_only readers, transactions, figures.
+
+async with Pool.open(settings) as pool:
+    async with pool.write() as conn:          # BEGIN IMMEDIATE … COMMIT
+        await conn.execute(INSERT_SQL, row, name="insert_tick")
+        async with conn.atomic():             # SAVEPOINT: undo only this part on error
+            ...
+    async with pool.read() as conn:
+        rows = await conn.fetchall(SELECT_SQL, params, name="latest_tick")
+"""
+
+from rawdb.breaker import BreakerState, CircuitOpen
+from rawdb.pool.config import PoolConfig
+from rawdb.pool.conn import Connection, ExecResult
+from rawdb.pool.core import Opening, Pool
+from rawdb.pool.slots import PoolClosed, PoolTimeout
+from rawdb.pool.stats import PoolStats, WaitSummary
+
+__all__ = [
+    "BreakerState",
+    "CircuitOpen",
+    "Connection",
+    "ExecResult",
+    "Opening",
+    "Pool",
+    "PoolClosed",
+    "PoolConfig",
+    "PoolStats",
+    "PoolTimeout",
+    "WaitSummary",
+]

@@ -1,0 +1,306 @@
+"""One pooled connection: how it is opened and tuned, and the handle a caller uses.
+
+:class:`Handle` is the pool's record of a physical connection (age, query count, health).
+:class:`Connection` is what ``pool.read()`` / ``pool.write()`` hand out: a lease on a handle that
+stops working when its ``async with`` block ends, so a stale reference cannot reach a
+connection another task now holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from rawdb import pragmas
+from rawdb.config import Settings
+from rawdb.connection import open_sync
+from rawdb.errors import CannotOpen, ConfigError, RawdbError, UsageError, translate
+
+T = TypeVar("T")
+Params = Sequence[Any] | Mapping[str, Any]
+
+# Result codes after which a connection is not trusted again: it is closed and reopened.
+BROKEN_CODES = ("SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN")
+BUSY_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED")
+# What aiosqlite says when its worker thread or the sqlite3 connection underneath is gone.
+GONE_MESSAGES = ("Connection closed", "no active connection")
+
+
+@dataclass(eq=False, slots=True)
+class Handle:
+    """The pool's record of one physical connection (``raw`` is None while closed)."""
+
+    role: pragmas.Role
+    raw: aiosqlite.Connection | None = None
+    opened_at: float = 0.0
+    last_used: float = 0.0
+    queries: int = 0
+    broken: bool = False
+    depth: int = 0  # open SAVEPOINTs of atomic() blocks
+
+    def connection(self) -> aiosqlite.Connection:
+        if self.raw is None:
+            raise UsageError("this connection is closed; use connections only inside pool blocks")
+        return self.raw
+
+
+@dataclass(frozen=True, slots=True)
+class ExecResult:
+    """What a statement that returns no rows did."""
+
+    rowcount: int
+    lastrowid: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Retry:
+    """Back-off for reads that hit SQLITE_BUSY: ``base * 2**attempt``, capped, with jitter."""
+
+    attempts: int
+    base: float
+    cap: float
+    on_retry: Callable[[], None]
+
+
+def connect_sync(path: Path, settings: Settings, role: pragmas.Role) -> sqlite3.Connection:
+    """Open, tune and check one stdlib connection; runs inside aiosqlite's worker thread."""
+    conn = open_sync(path, settings, role)
+    row = conn.execute("PRAGMA foreign_keys").fetchone()
+    if row is None or row[0] != 1:
+        conn.close()
+        raise ConfigError(
+            f"{path}: PRAGMA foreign_keys is off on a new {role} connection; rawdb refuses to "
+            "run without foreign keys (an SQLite build with SQLITE_OMIT_FOREIGN_KEY?)"
+        )
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+async def open_handle(handle: Handle, settings: Settings, now: float) -> None:
+    """(Re)open the physical connection of ``handle`` with the tuning for its role."""
+    connector = partial(connect_sync, Path(settings.database), settings, handle.role)
+    try:
+        handle.raw = await aiosqlite.Connection(connector, iter_chunk_size=256)
+    except sqlite3.Error as exc:
+        raise translate(exc, where=f"opening a {handle.role} connection") from exc
+    handle.opened_at = handle.last_used = now
+    handle.queries = 0
+    handle.broken = False
+    handle.depth = 0
+
+
+async def close_handle(handle: Handle, *, optimize: bool) -> None:
+    """Close the physical connection, first running ``PRAGMA optimize`` when asked.
+
+    ``analysis_limit`` keeps the ANALYZE that optimize may start short on big tables. A reader
+    lifts ``query_only`` for this, since ANALYZE writes ``sqlite_stat1``; it is closing anyway.
+    """
+    raw, handle.raw = handle.raw, None
+    if raw is None:
+        return
+    try:
+        if optimize and not handle.broken:
+            if handle.role == "reader":
+                await raw.execute("PRAGMA query_only=OFF")
+            await raw.execute("PRAGMA analysis_limit=1000")
+            await raw.execute("PRAGMA optimize")
+    finally:
+        await raw.close()
+
+
+async def control(handle: Handle, sql: str) -> None:
+    """Run a transaction-control statement (BEGIN, COMMIT, SAVEPOINT…), errors translated."""
+    try:
+        await handle.connection().execute(sql)
+    except sqlite3.Error as exc:
+        _note_broken(handle, exc)
+        raise translate(exc, statement=sql) from exc
+
+
+async def with_busy_retry(op: Callable[[], Awaitable[T]], retry: Retry) -> T:
+    """Run ``op``; on SQLITE_BUSY sleep with exponential back-off and try again."""
+    attempt = 0
+    while True:
+        try:
+            return await op()
+        except sqlite3.OperationalError as exc:
+            if attempt >= retry.attempts or not is_busy(exc):
+                raise
+            delay = min(retry.cap, retry.base * 2**attempt) * random.uniform(0.5, 1.0)
+            attempt += 1
+            retry.on_retry()
+            await asyncio.sleep(delay)
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    return name.startswith(BUSY_CODES)
+
+
+def _note_broken(handle: Handle, exc: sqlite3.Error) -> None:
+    name = getattr(exc, "sqlite_errorname", None) or ""
+    if name.startswith(BROKEN_CODES) or (
+        isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc)
+    ):
+        handle.broken = True
+
+
+def _excerpt(sql: str) -> str:
+    words = sql.split()
+    return " ".join(words[:4]) + (" …" if len(words) > 4 else "")
+
+
+class Connection:
+    """A connection lent by the pool for one ``async with`` block.
+
+    Rows come back as :class:`sqlite3.Row` (index and column-name access). Pass ``name`` (the
+    prepared statement's name) so errors, logs and metrics say which statement failed.
+    """
+
+    __slots__ = ("_handle", "_retry")
+
+    def __init__(self, handle: Handle, retry: Retry | None) -> None:
+        self._handle: Handle | None = handle
+        self._retry = retry
+
+    @property
+    def role(self) -> pragmas.Role:
+        return self._live().role
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._live().connection().in_transaction
+
+    @property
+    def raw(self) -> aiosqlite.Connection:
+        """The aiosqlite connection underneath, for what this class does not offer."""
+        return self._live().connection()
+
+    async def execute(
+        self, sql: str, params: Params = (), *, name: str | None = None
+    ) -> ExecResult:
+        """Run one statement that returns no rows; use :meth:`fetchall` for queries."""
+
+        async def run() -> ExecResult:
+            cursor = await self.raw.execute(sql, params)
+            result = ExecResult(cursor.rowcount, cursor.lastrowid)
+            if cursor.description is not None:
+                await cursor.close()  # it returned rows: finish it so no read stays open
+            return result
+
+        return await self._call(name or _excerpt(sql), run, read=False)
+
+    async def executemany(
+        self, sql: str, rows: Iterable[Params], *, name: str | None = None
+    ) -> int:
+        """Run one statement for each row of a batch in a single await; returns rows changed."""
+
+        async def run() -> int:
+            cursor = await self.raw.executemany(sql, rows)
+            return cursor.rowcount
+
+        return await self._call(name or _excerpt(sql), run, read=False)
+
+    async def fetchall(
+        self, sql: str, params: Params = (), *, name: str | None = None
+    ) -> list[sqlite3.Row]:
+        """All rows of a query, in one await."""
+
+        async def run() -> list[sqlite3.Row]:
+            return list(await self.raw.execute_fetchall(sql, params))
+
+        return await self._call(name or _excerpt(sql), run, read=True)
+
+    async def fetchone(
+        self, sql: str, params: Params = (), *, name: str | None = None
+    ) -> sqlite3.Row | None:
+        """The first row of a query, or None; write ``LIMIT 1`` when more rows could match."""
+        rows = await self.fetchall(sql, params, name=name)
+        return rows[0] if rows else None
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[Connection]:
+        """A nested transaction (SAVEPOINT) inside ``pool.write()``.
+
+        On an exception only this block's changes are rolled back and the exception goes on;
+        the enclosing write transaction carries on if the caller catches it.
+        """
+        handle = self._live()
+        if handle.role != "writer" or not handle.connection().in_transaction:
+            raise UsageError(
+                "atomic() works on the writer inside `async with pool.write() as conn:`; "
+                "call conn.atomic() there, or nest pool.write() in the same task"
+            )
+        handle.depth += 1
+        savepoint = f"rawdb_sp_{handle.depth}"
+        try:
+            await control(handle, f"SAVEPOINT {savepoint}")
+            try:
+                yield self
+            except BaseException:
+                await asyncio.shield(_undo_savepoint(handle, savepoint))
+                raise
+            await control(handle, f"RELEASE {savepoint}")
+        finally:
+            handle.depth -= 1
+
+    def _live(self) -> Handle:
+        if self._handle is None:
+            raise UsageError(
+                "this connection was used after its `async with pool.read()/write()` block "
+                "ended; keep every use inside the block"
+            )
+        return self._handle
+
+    def _release(self) -> None:
+        self._handle = None
+
+    async def _call(self, name: str, op: Callable[[], Awaitable[T]], *, read: bool) -> T:
+        handle = self._live()
+        handle.queries += 1
+        try:
+            if read and self._retry is not None:
+                return await with_busy_retry(op, self._retry)
+            return await op()
+        except sqlite3.Error as exc:
+            _note_broken(handle, exc)
+            code = getattr(exc, "sqlite_errorname", None) or ""
+            if handle.role == "reader" and code.startswith("SQLITE_READONLY"):
+                raise UsageError(
+                    f"statement {name!r}: reader connections are query_only and cannot write; "
+                    "run writes inside `async with pool.write() as conn:`"
+                ) from exc
+            raise translate(exc, statement=name) from exc
+        except ValueError as exc:
+            if str(exc) not in GONE_MESSAGES:
+                raise
+            handle.broken = True
+            raise CannotOpen(
+                f"statement {name!r}: the connection underneath was closed; the pool reopens "
+                "it on next use, retry the operation",
+                statement=name,
+            ) from exc
+
+
+async def _undo_savepoint(handle: Handle, savepoint: str) -> None:
+    """Roll back to and release a savepoint, unless SQLite already ended the transaction."""
+    raw = handle.raw
+    if raw is None or not raw.in_transaction:
+        return
+    try:
+        await control(handle, f"ROLLBACK TO {savepoint}")
+        await control(handle, f"RELEASE {savepoint}")
+    except RawdbError:
+        handle.broken = True  # the outer block rolls back; a reopened connection starts clean
+
+
+__all__ = ["Connection", "ExecResult", "Handle"]

@@ -1,0 +1,384 @@
+"""The pool: one writer connection for every write, N query_only readers, looked after.
+
+Writes are serialised through the one writer: ``async with pool.write() as conn`` waits its
+turn, starts ``BEGIN IMMEDIATE`` (so a lock held by another process is waited for up to
+busy_timeout, never failed at once on upgrade), commits when the block ends and rolls back when
+it raises. Nested ``pool.write()`` in the same task, and ``conn.atomic()``, become SAVEPOINTs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Generator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rawdb import log
+from rawdb.breaker import BreakerState, CircuitBreaker, Clock
+from rawdb.config import Settings
+from rawdb.errors import RawdbError, UsageError
+from rawdb.pool.config import PoolConfig
+from rawdb.pool.conn import Connection, Handle, Retry, close_handle, control, open_handle
+from rawdb.pool.schema import ensure_current
+from rawdb.pool.slots import PoolClosed, PoolTimeout, Slots
+from rawdb.pool.stats import Counters, PoolStats, WaitWindow
+
+# Log event names (stable: dashboards match on them).
+OPENED = "pool.opened"
+CLOSED = "pool.closed"
+CLOSE_FORCED = "pool.close_forced"
+RECYCLED = "pool.connection_recycled"
+HEALTH_FAILED = "pool.health_check_failed"
+ACQUIRE_TIMEOUT = "pool.acquire_timeout"
+CIRCUIT_CHANGED = "pool.circuit_changed"
+CLEANUP_FAILED = "pool.cleanup_failed"
+
+
+class Pool:
+    """One writer and ``settings.readers`` reader connections to one database file.
+
+    Open with ``await Pool.open(settings)`` or ``async with Pool.open(settings) as pool``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        config: PoolConfig | None = None,
+        *,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.config = config or PoolConfig()
+        self._clock = clock
+        self._log = log.get_logger("pool")
+        self._writer = Handle("writer")
+        self._readers = [Handle("reader") for _ in range(settings.readers)]
+        self._writer_slots = Slots([self._writer])
+        self._reader_slots = Slots(self._readers)
+        self._writer_task: asyncio.Task[Any] | None = None
+        self._writer_lease: Connection | None = None
+        self._counters = Counters()
+        self._waits = WaitWindow(self.config.wait_samples)
+        self._breaker = CircuitBreaker(
+            failure_threshold=self.config.breaker_failures,
+            cooldown=self.config.breaker_cooldown,
+            success_threshold=self.config.breaker_successes,
+            clock=clock,
+            on_change=self._circuit_changed,
+        )
+        self._retry = Retry(
+            self.config.read_retries,
+            self.config.retry_base_delay,
+            self.config.retry_max_delay,
+            self._count_retry,
+        )
+        self._closing = False
+        self._closed = asyncio.Event()
+
+    @classmethod
+    def open(
+        cls,
+        settings: Settings | None = None,
+        *,
+        config: PoolConfig | None = None,
+        migrate: bool = False,
+        migrations_dir: Path | None = None,
+        clock: Clock = time.monotonic,
+    ) -> Opening:
+        """Check (or, with ``migrate=True``, bring) the schema up to date, then connect.
+
+        ``migrations_dir`` is a folder holding ``migrations/`` (default: the shipped ones);
+        ``clock`` drives recycling by age and the breaker's cool-down (tests pass a fake).
+        """
+        pool = cls(settings or Settings.from_env(), config, clock=clock)
+        return Opening(pool, migrate=migrate, migrations_dir=migrations_dir)
+
+    # --- lending ------------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def read(self, *, snapshot: bool = False) -> AsyncIterator[Connection]:
+        """A reader connection (query_only); ``snapshot=True`` makes every query see one state."""
+        handle, lease = await self._acquire(self._reader_slots)
+        try:
+            if snapshot:
+                await control(handle, "BEGIN")
+            yield lease
+        finally:
+            await asyncio.shield(self._end_read(handle, lease))
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[Connection]:
+        """The writer inside ``BEGIN IMMEDIATE``: committed when the block ends, rolled back if
+        it raises. Inside another ``write()`` of the same task it is a SAVEPOINT instead."""
+        task = asyncio.current_task()
+        if self._writer_lease is not None and self._writer_task is task:
+            async with self._writer_lease.atomic() as nested:
+                yield nested
+            return
+        handle, lease = await self._acquire(self._writer_slots)
+        try:
+            await control(handle, "BEGIN IMMEDIATE")
+        except BaseException:
+            await asyncio.shield(self._end_write(handle, lease, commit=False))
+            raise
+        self._writer_task, self._writer_lease = task, lease
+        succeeded = False
+        try:
+            yield lease
+            succeeded = True
+        finally:
+            self._writer_task = self._writer_lease = None
+            await asyncio.shield(self._end_write(handle, lease, commit=succeeded))
+
+    # --- figures and shutdown -------------------------------------------------------------------
+
+    def stats(self) -> PoolStats:
+        """Pool figures for monitoring (cheap; no database access)."""
+        counters = self._counters
+        return PoolStats(
+            size=1 + len(self._readers),
+            readers=len(self._readers),
+            in_use=self._writer_slots.in_use + self._reader_slots.in_use,
+            waiting=self._writer_slots.waiting + self._reader_slots.waiting,
+            writer_in_use=self._writer_slots.in_use > 0,
+            acquisitions=counters.acquisitions,
+            timeouts=counters.timeouts,
+            wait=self._waits.summary(),
+            recycled=counters.recycled,
+            health_check_failures=counters.health_check_failures,
+            busy_retries=counters.busy_retries,
+            circuit_state=self._breaker.state.value,
+            consecutive_failures=self._breaker.consecutive_failures,
+            closed=self._closed.is_set(),
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self._closed.is_set()
+
+    async def close(self) -> None:
+        """Refuse new work, wait for work in flight (up to ``close_timeout``), run
+        ``PRAGMA optimize`` on each connection and close them. Safe to call twice."""
+        if self._closing:
+            await self._closed.wait()
+            return
+        self._closing = True
+        self._writer_slots.close()
+        self._reader_slots.close()
+        try:
+            async with asyncio.timeout(self.config.close_timeout):
+                await self._writer_slots.drained()
+                await self._reader_slots.drained()
+        except TimeoutError:
+            self._log.warning(
+                CLOSE_FORCED,
+                in_use=self._writer_slots.in_use + self._reader_slots.in_use,
+                waited_s=self.config.close_timeout,
+            )
+        for handle in [*self._readers, self._writer]:  # the writer last: it checkpoints the WAL
+            await self._discard(handle, optimize=True)
+        self._closed.set()
+        self._log.info(CLOSED, database=str(self.settings.database), **_brief(self.stats()))
+
+    async def __aenter__(self) -> Pool:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # --- internals ------------------------------------------------------------------------------
+
+    async def _start(self, *, migrate: bool, migrations_dir: Path | None) -> Pool:
+        database = Path(self.settings.database)
+        await asyncio.to_thread(
+            ensure_current, database, self.settings, root=migrations_dir, migrate=migrate
+        )
+        try:
+            await self._connect(self._writer)  # first: it may switch the file to WAL
+            results = await asyncio.gather(
+                *(self._connect(h) for h in self._readers), return_exceptions=True
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    raise result
+        except BaseException:
+            for handle in [*self._readers, self._writer]:
+                await self._discard(handle, optimize=False)
+            self._closing = True
+            self._closed.set()
+            raise
+        self._log.info(OPENED, database=str(database), readers=len(self._readers))
+        return self
+
+    async def _connect(self, handle: Handle) -> None:
+        self._breaker.check()
+        try:
+            await open_handle(handle, self.settings, self._clock())
+        except RawdbError as exc:
+            self._breaker.record_failure(exc)
+            raise
+        self._breaker.record_success()
+
+    async def _discard(self, handle: Handle, *, optimize: bool) -> None:
+        """Close a connection, logging rather than raising: a close must not fail a caller."""
+        try:
+            await close_handle(handle, optimize=optimize)
+        except Exception as exc:  # the connection is gone either way
+            self._log.warning(CLEANUP_FAILED, role=handle.role, error=str(exc))
+
+    async def _acquire(self, slots: Slots[Handle]) -> tuple[Handle, Connection]:
+        if self._closing:
+            raise PoolClosed("the pool is closed; open a new one with Pool.open()")
+        self._breaker.check()
+        started = time.perf_counter()
+        try:
+            handle = await slots.take(self.config.acquire_timeout)
+        except TimeoutError:
+            self._counters.timeouts += 1
+            message = self._timeout_message(slots)
+            self._log.warning(ACQUIRE_TIMEOUT, waited_s=self.config.acquire_timeout)
+            raise PoolTimeout(message) from None
+        try:
+            await self._prepare(handle)
+        except BaseException:
+            slots.give(handle)
+            raise
+        self._waits.add(time.perf_counter() - started)
+        self._counters.acquisitions += 1
+        retry = self._retry if handle.role == "reader" else None
+        return handle, Connection(handle, retry)
+
+    async def _prepare(self, handle: Handle) -> None:
+        """Reopen a connection that is closed, broken, too old or too used; check an idle one."""
+        now = self._clock()
+        config = self.config
+        if handle.raw is None or handle.broken:
+            await self._discard(handle, optimize=False)
+            await self._connect(handle)
+        elif (config.max_age is not None and now - handle.opened_at >= config.max_age) or (
+            config.max_queries is not None and handle.queries >= config.max_queries
+        ):
+            self._counters.recycled += 1
+            self._log.debug(RECYCLED, role=handle.role, queries=handle.queries)
+            await self._discard(handle, optimize=False)
+            await self._connect(handle)
+        elif now - handle.last_used >= config.health_check_after and not await _healthy(handle):
+            self._counters.health_check_failures += 1
+            self._breaker.record_failure("health check (SELECT 1) failed")
+            self._log.warning(HEALTH_FAILED, role=handle.role)
+            await self._discard(handle, optimize=False)
+            await self._connect(handle)
+
+    def _release(self, slots: Slots[Handle], handle: Handle, lease: Connection) -> None:
+        lease._release()
+        handle.last_used = self._clock()
+        if handle.broken:
+            self._breaker.record_failure(f"{handle.role} connection failed during use")
+        else:
+            self._breaker.record_success()
+        slots.give(handle)
+
+    async def _end_read(self, handle: Handle, lease: Connection) -> None:
+        try:
+            if handle.raw is not None and handle.raw.in_transaction:
+                await _rollback_quietly(handle)
+        finally:
+            self._release(self._reader_slots, handle, lease)
+
+    async def _end_write(self, handle: Handle, lease: Connection, *, commit: bool) -> None:
+        try:
+            if not commit:
+                await _rollback_quietly(handle)
+            elif handle.raw is None or not handle.raw.in_transaction:
+                raise UsageError(
+                    "the write transaction was no longer open when pool.write() ended (a COMMIT "
+                    "or ROLLBACK statement inside the block, or SQLite rolled back after an "
+                    "error); let the block end the transaction and use conn.atomic() to undo part"
+                )
+            else:
+                try:
+                    await control(handle, "COMMIT")
+                except RawdbError:
+                    await _rollback_quietly(handle)  # a failed COMMIT leaves the transaction open
+                    raise
+        finally:
+            self._release(self._writer_slots, handle, lease)
+
+    def _timeout_message(self, slots: Slots[Handle]) -> str:
+        waited = f"{self.config.acquire_timeout:g} s"
+        if slots is self._writer_slots:
+            return (
+                f"the writer connection was not free within {waited} (PoolConfig.acquire_timeout;"
+                f" {slots.waiting} other callers waiting). Keep write transactions short (one "
+                "batch per pool.write(), no unrelated awaits inside) or raise acquire_timeout. "
+                "A task inside pool.write() that waits for another task calling pool.write() "
+                "never gets it."
+            )
+        return (
+            f"no reader connection was free within {waited} (PoolConfig.acquire_timeout; "
+            f"{slots.size} readers in use, {slots.waiting} other callers waiting). Keep "
+            "pool.read() blocks short, raise Settings.readers (RAWDB_READERS) or raise "
+            "acquire_timeout."
+        )
+
+    def _count_retry(self) -> None:
+        self._counters.busy_retries += 1
+
+    def _circuit_changed(self, old: BreakerState, new: BreakerState) -> None:
+        self._log.warning(
+            CIRCUIT_CHANGED, old=old.value, new=new.value, last_error=self._breaker.last_error
+        )
+
+
+class Opening:
+    """What :meth:`Pool.open` returns: ``await`` it for the pool, or ``async with`` it."""
+
+    def __init__(self, pool: Pool, *, migrate: bool, migrations_dir: Path | None) -> None:
+        self._pool = pool
+        self._migrate = migrate
+        self._dir = migrations_dir
+
+    def __await__(self) -> Generator[Any, None, Pool]:
+        return self._pool._start(migrate=self._migrate, migrations_dir=self._dir).__await__()
+
+    async def __aenter__(self) -> Pool:
+        return await self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._pool.close()
+
+
+async def _healthy(handle: Handle) -> bool:
+    """``SELECT 1`` answers: the thread and the connection underneath are alive."""
+    try:
+        rows = list(await handle.connection().execute_fetchall("SELECT 1"))
+    except Exception:
+        return False
+    return bool(rows) and rows[0][0] == 1
+
+
+async def _rollback_quietly(handle: Handle) -> None:
+    """ROLLBACK, tolerating 'no transaction is active'; any other failure retires the handle."""
+    if handle.raw is None:
+        return
+    try:
+        await control(handle, "ROLLBACK")
+    except RawdbError as exc:
+        if "no transaction is active" not in str(exc):
+            handle.broken = True
+
+
+def _brief(stats: PoolStats) -> dict[str, Any]:
+    return {
+        "acquisitions": stats.acquisitions,
+        "timeouts": stats.timeouts,
+        "recycled": stats.recycled,
+        "wait_p99_ms": stats.wait.p99_ms,
+    }
