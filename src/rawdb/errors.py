@@ -137,9 +137,24 @@ _RESULT_CODE_CLASSES: dict[str, type[DatabaseRefused]] = {
 }
 
 
+_CONSTRAINT_MESSAGES: tuple[tuple[str, type[DatabaseRefused]], ...] = (
+    ("FOREIGN KEY constraint failed", ForeignKeyViolation),
+    ("UNIQUE constraint failed", UniqueViolation),
+    ("CHECK constraint failed", CheckViolation),
+)
+
+
 def refusal_class(exc: sqlite3.Error) -> type[DatabaseRefused]:
-    """The rawdb class for a driver error, by SQLite's extended then primary result code."""
+    """The rawdb class for a driver error, by SQLite's extended then primary result code.
+
+    The stdlib driver reports only the primary code for constraint failures, so their kind is
+    read from SQLite's fixed message text.
+    """
     name = getattr(exc, "sqlite_errorname", None)
+    if name == "SQLITE_CONSTRAINT":
+        for text, cls in _CONSTRAINT_MESSAGES:
+            if text in str(exc):
+                return cls
     if isinstance(name, str):
         if name in _RESULT_CODE_CLASSES:
             return _RESULT_CODE_CLASSES[name]

@@ -50,5 +50,7 @@ def configure(
 
 
 def get_logger(name: str) -> Any:
-    """A bound logger tagged with the component name."""
+    """A bound logger tagged with the component name (logging to stderr unless configured)."""
+    if not _configured:
+        configure()
     return structlog.get_logger().bind(component=name)

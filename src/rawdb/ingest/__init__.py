@@ -1,0 +1,1 @@
+"""Getting ticks in: validation of batches, bulk insert and the streaming writer."""

@@ -1,0 +1,67 @@
+"""Running a named statement on a pooled connection, rows mapped to models."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from rawdb.pool.conn import Connection, ExecResult, Params
+from rawdb.queries import STATEMENTS
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def fetch_all(conn: Connection, name: str, params: Params = ()) -> list[sqlite3.Row]:
+    stmt = STATEMENTS[name]
+    return await conn.fetchall(stmt.sql, params, name=name)
+
+
+async def fetch_one(conn: Connection, name: str, params: Params = ()) -> sqlite3.Row | None:
+    stmt = STATEMENTS[name]
+    return await conn.fetchone(stmt.sql, params, name=name)
+
+
+async def execute(conn: Connection, name: str, params: Params = ()) -> ExecResult:
+    stmt = STATEMENTS[name]
+    return await conn.execute(stmt.sql, params, name=name)
+
+
+async def execute_many(conn: Connection, name: str, rows: Iterable[Params]) -> int:
+    stmt = STATEMENTS[name]
+    return await conn.executemany(stmt.sql, rows, name=name)
+
+
+def to_model(model: type[M], row: sqlite3.Row | None, **extra: Any) -> M | None:
+    """A row as a model (None stays None); stored UTC text becomes aware datetimes."""
+    if row is None:
+        return None
+    return model.model_validate({**_with_zone(dict(row)), **extra})
+
+
+def to_models(model: type[M], rows: Iterable[sqlite3.Row]) -> list[M]:
+    return [model.model_validate(_with_zone(dict(row))) for row in rows]
+
+
+_TIME_COLUMNS = frozenset(
+    {
+        "timestamp",
+        "deleted_at",
+        "created_at",
+        "updated_at",
+        "last_tick",
+        "last_triggered",
+        "delivery_attempted_at",
+        "delivery_completed_at",
+    }
+)
+
+
+def _with_zone(values: dict[str, Any]) -> dict[str, Any]:
+    for key in _TIME_COLUMNS & values.keys():
+        text = values[key]
+        if isinstance(text, str):
+            values[key] = text.replace(" ", "T") + "+00:00" if "+" not in text else text
+    return values

@@ -1,0 +1,147 @@
+"""Alert rules and alert logs: register, evaluate-and-record, query by rule, instrument, status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from rawdb.errors import InvalidInput
+from rawdb.models import (
+    AlertLog,
+    AlertLogIn,
+    AlertRule,
+    AlertRuleIn,
+    to_db_time,
+    validate_batch,
+    validate_one,
+)
+from rawdb.pool import Pool
+from rawdb.queries._run import execute, execute_many, fetch_all, fetch_one, to_model, to_models
+
+FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+async def add_alert_rule(pool: Pool, rule: AlertRuleIn | dict[str, Any]) -> AlertRule:
+    """Register a rule; an unknown instrument raises :class:`~rawdb.errors.ForeignKeyViolation`."""
+    item = validate_one(AlertRuleIn, rule, "alert rule")
+    params = {**item.model_dump(), "active": int(item.active), "now": _now()}
+    async with pool.write() as conn:
+        result = await execute(conn, "insert_alert_rule", params)
+        row = await fetch_one(conn, "get_alert_rule", (result.lastrowid,))
+    found = to_model(AlertRule, row)
+    assert found is not None  # just inserted in this transaction
+    return found
+
+
+async def get_alert_rule(pool: Pool, rule_id: int) -> AlertRule | None:
+    """One rule by id, or None."""
+    async with pool.read() as conn:
+        return to_model(AlertRule, await fetch_one(conn, "get_alert_rule", (rule_id,)))
+
+
+async def active_alert_rules(pool: Pool, instrument_id: int | None = None) -> list[AlertRule]:
+    """Active rules of one instrument, or of all when ``instrument_id`` is None."""
+    async with pool.read() as conn:
+        return to_models(AlertRule, await fetch_all(conn, "active_alert_rules", (instrument_id,)))
+
+
+async def mark_rule_triggered(pool: Pool, rule_id: int, at: datetime) -> bool:
+    """Record that a rule fired at ``at`` (its cooldown counts from here)."""
+    async with pool.write() as conn:
+        result = await execute(conn, "mark_rule_triggered", (_time(at, "at"), _now(), rule_id))
+    return result.rowcount == 1
+
+
+async def delete_alert_rule(pool: Pool, rule_id: int) -> bool:
+    """Delete a rule without logs; :class:`~rawdb.errors.ForeignKeyViolation` while logs exist."""
+    async with pool.write() as conn:
+        return (await execute(conn, "delete_alert_rule", (rule_id,))).rowcount == 1
+
+
+async def write_alert_logs(pool: Pool, logs: Sequence[AlertLogIn | dict[str, Any]]) -> int:
+    """Record evaluations in one transaction; a bad entry refuses the whole batch."""
+    items = validate_batch(AlertLogIn, logs, "alert logs")
+    rows = [
+        (
+            to_db_time(i.timestamp),
+            i.rule_id,
+            i.instrument_id,
+            i.trigger_value,
+            i.threshold_value,
+            i.fired_status,
+            i.delivery_status,
+            i.evaluation_time_ms,
+            i.rule_condition,
+            i.alert_message,
+            i.error_message,
+        )
+        for i in items
+    ]
+    if not rows:
+        return 0
+    async with pool.write() as conn:
+        return await execute_many(conn, "insert_alert_log", rows)
+
+
+async def alert_logs_by_rule(
+    pool: Pool,
+    rule_id: int,
+    start: datetime = FAR_PAST,
+    end: datetime = FAR_FUTURE,
+    *,
+    limit: int = 1000,
+) -> list[AlertLog]:
+    """Live logs of one rule in ``[start, end)``, newest first."""
+    params = (rule_id, _time(start, "start"), _time(end, "end"), limit)
+    async with pool.read() as conn:
+        return to_models(AlertLog, await fetch_all(conn, "alert_logs_by_rule", params))
+
+
+async def alert_logs_by_instrument(
+    pool: Pool,
+    instrument_id: int,
+    start: datetime = FAR_PAST,
+    end: datetime = FAR_FUTURE,
+    *,
+    limit: int = 1000,
+) -> list[AlertLog]:
+    """Live logs of one instrument in ``[start, end)``, newest first."""
+    params = (instrument_id, _time(start, "start"), _time(end, "end"), limit)
+    async with pool.read() as conn:
+        return to_models(AlertLog, await fetch_all(conn, "alert_logs_by_instrument", params))
+
+
+async def alert_logs_by_status(
+    pool: Pool, fired_status: str, delivery_status: str, *, limit: int = 1000
+) -> list[AlertLog]:
+    """Live logs in a fired and delivery status (e.g. 'fired', 'pending'), oldest first."""
+    async with pool.read() as conn:
+        rows = await fetch_all(conn, "alert_logs_by_status", (fired_status, delivery_status, limit))
+    return to_models(AlertLog, rows)
+
+
+async def set_delivery_status(
+    pool: Pool,
+    log_id: int,
+    status: str,
+    *,
+    attempted_at: datetime,
+    completed_at: datetime | None = None,
+) -> bool:
+    """Record a delivery attempt's outcome for one log."""
+    done = _time(completed_at, "completed_at") if completed_at is not None else None
+    params = (status, _time(attempted_at, "attempted_at"), done, log_id)
+    async with pool.write() as conn:
+        return (await execute(conn, "set_delivery_status", params)).rowcount == 1
+
+
+def _now() -> str:
+    return to_db_time(datetime.now(UTC))
+
+
+def _time(moment: datetime, name: str) -> str:
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name} must be a timezone-aware datetime, got {moment!r}")
+    return to_db_time(moment)

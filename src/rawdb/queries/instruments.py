@@ -1,0 +1,50 @@
+"""Instruments: register, look up, list, delete (refused while data refers to them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from rawdb.models import Instrument, InstrumentIn, to_db_time, validate_one
+from rawdb.pool import Pool
+from rawdb.queries._run import execute, fetch_all, fetch_one, to_model, to_models
+
+
+async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object]) -> Instrument:
+    """Register an instrument; a duplicate symbol raises :class:`~rawdb.errors.UniqueViolation`."""
+    item = validate_one(InstrumentIn, instrument, "instrument")
+    async with pool.write() as conn:
+        result = await execute(
+            conn, "insert_instrument", {**item.model_dump(), "now": to_db_time(datetime.now(UTC))}
+        )
+        row = await fetch_one(conn, "get_instrument", (result.lastrowid,))
+    found = to_model(Instrument, row)
+    assert found is not None  # just inserted in this transaction
+    return found
+
+
+async def get_instrument(pool: Pool, instrument_id: int) -> Instrument | None:
+    """One instrument by id, or None."""
+    async with pool.read() as conn:
+        return to_model(Instrument, await fetch_one(conn, "get_instrument", (instrument_id,)))
+
+
+async def get_instrument_by_symbol(pool: Pool, symbol: str) -> Instrument | None:
+    """One instrument by symbol, or None."""
+    async with pool.read() as conn:
+        return to_model(Instrument, await fetch_one(conn, "get_instrument_by_symbol", (symbol,)))
+
+
+async def list_instruments(pool: Pool) -> list[Instrument]:
+    """Every instrument, ordered by symbol."""
+    async with pool.read() as conn:
+        return to_models(Instrument, await fetch_all(conn, "list_instruments"))
+
+
+async def delete_instrument(pool: Pool, instrument_id: int) -> bool:
+    """Delete an instrument with no data; True if it existed.
+
+    Raises :class:`~rawdb.errors.ForeignKeyViolation` while ticks, rules or logs refer to it;
+    nothing is deleted then.
+    """
+    async with pool.write() as conn:
+        return (await execute(conn, "delete_instrument", (instrument_id,))).rowcount == 1

@@ -1,0 +1,29 @@
+-- Instruments: the symbols the application trades and watches.
+
+-- name: insert_instrument
+-- Register an instrument; the symbol is unique.
+INSERT INTO instruments (symbol, name, type, status, created_at, updated_at)
+VALUES (:symbol, :name, :type, :status, :now, :now);
+
+-- name: get_instrument
+-- One instrument by id.
+SELECT id, symbol, name, type, status, last_tick, last_price, created_at, updated_at
+FROM instruments WHERE id = ?;
+
+-- name: get_instrument_by_symbol
+-- One instrument by its unique symbol.
+SELECT id, symbol, name, type, status, last_tick, last_price, created_at, updated_at
+FROM instruments WHERE symbol = ?;
+
+-- name: list_instruments
+-- Every instrument, by symbol.
+SELECT id, symbol, name, type, status, last_tick, last_price, created_at, updated_at
+FROM instruments ORDER BY symbol;
+
+-- name: known_instrument_ids
+-- Which of a JSON array of ids exist (used to name unknown instruments in a refused batch).
+SELECT id FROM instruments WHERE id IN (SELECT value FROM json_each(?));
+
+-- name: delete_instrument
+-- Delete an instrument; RESTRICT foreign keys refuse it while ticks, rules or logs refer to it.
+DELETE FROM instruments WHERE id = ?;
