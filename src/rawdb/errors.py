@@ -147,11 +147,11 @@ _CONSTRAINT_MESSAGES: tuple[tuple[str, type[DatabaseRefused]], ...] = (
 def refusal_class(exc: sqlite3.Error) -> type[DatabaseRefused]:
     """The rawdb class for a driver error, by SQLite's extended then primary result code.
 
-    The stdlib driver reports only the primary code for constraint failures, so their kind is
-    read from SQLite's fixed message text.
+    SQLite reports a RESTRICT foreign key as SQLITE_CONSTRAINT_TRIGGER, so a constraint's kind
+    is read from its fixed message text first.
     """
     name = getattr(exc, "sqlite_errorname", None)
-    if name == "SQLITE_CONSTRAINT":
+    if isinstance(name, str) and name.startswith("SQLITE_CONSTRAINT"):
         for text, cls in _CONSTRAINT_MESSAGES:
             if text in str(exc):
                 return cls

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from rawdb.errors import InvalidInput
+from rawdb.errors import ForeignKeyViolation, InvalidInput
 from rawdb.models import (
     AlertLog,
     AlertLogIn,
@@ -56,8 +56,15 @@ async def mark_rule_triggered(pool: Pool, rule_id: int, at: datetime) -> bool:
 
 async def delete_alert_rule(pool: Pool, rule_id: int) -> bool:
     """Delete a rule without logs; :class:`~rawdb.errors.ForeignKeyViolation` while logs exist."""
-    async with pool.write() as conn:
-        return (await execute(conn, "delete_alert_rule", (rule_id,))).rowcount == 1
+    try:
+        async with pool.write() as conn:
+            return (await execute(conn, "delete_alert_rule", (rule_id,))).rowcount == 1
+    except ForeignKeyViolation as exc:
+        raise ForeignKeyViolation(
+            f"statement 'delete_alert_rule': rule {rule_id} still has alert logs (foreign keys "
+            "RESTRICT); nothing was deleted. Deactivate the rule instead",
+            statement="delete_alert_rule",
+        ) from exc
 
 
 async def write_alert_logs(pool: Pool, logs: Sequence[AlertLogIn | dict[str, Any]]) -> int:

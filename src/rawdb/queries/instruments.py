@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rawdb.errors import ForeignKeyViolation
 from rawdb.models import Instrument, InstrumentIn, to_db_time, validate_one
 from rawdb.pool import Pool
 from rawdb.queries._run import execute, fetch_all, fetch_one, to_model, to_models
@@ -46,5 +47,12 @@ async def delete_instrument(pool: Pool, instrument_id: int) -> bool:
     Raises :class:`~rawdb.errors.ForeignKeyViolation` while ticks, rules or logs refer to it;
     nothing is deleted then.
     """
-    async with pool.write() as conn:
-        return (await execute(conn, "delete_instrument", (instrument_id,))).rowcount == 1
+    try:
+        async with pool.write() as conn:
+            return (await execute(conn, "delete_instrument", (instrument_id,))).rowcount == 1
+    except ForeignKeyViolation as exc:
+        raise ForeignKeyViolation(
+            f"statement 'delete_instrument': instrument {instrument_id} still has ticks, alert "
+            "rules or alert logs (foreign keys RESTRICT); nothing was deleted",
+            statement="delete_instrument",
+        ) from exc
