@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -63,7 +64,7 @@ async def test_bulk_insert_round_trips_values(pool) -> None:
 
 
 async def test_bad_tick_refuses_the_whole_batch(pool) -> None:
-    """One NaN price in row 15,001 of a chunked batch: error names row and field, nothing written."""
+    """A NaN price in row 15,001 of a chunked batch: row and field named, nothing written."""
     es, _ = await two_instruments(pool)
     rows = [TickRow(es, T0 + timedelta(milliseconds=i), 100.0) for i in range(20_000)]
     rows[15_001] = TickRow(es, T0, float("nan"))
@@ -154,8 +155,6 @@ async def test_latest_ticks_for_many_and_all(pool) -> None:
 async def test_ohlc_bars_match_a_python_reference(pool) -> None:
     """1-minute bars from SQL equal open/high/low/close/volume computed in Python."""
     es, _ = await two_instruments(pool)
-    import random
-
     rng = random.Random(7)
     rows = [
         TickRow(
