@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
 from rawdb.errors import InvalidInput
-from rawdb.models import TickIn, validate_batch
+from rawdb.models import TickIn, validate_batch, validate_one
 
 PRICE_LIMIT = 1e12
 SIZE_LIMIT = 2**63
@@ -98,6 +98,22 @@ def prepare_ticks(
                 f"expected a TickRow of 11 fields, got {tick!r} ({exc})"
             ) from None
     return rows
+
+
+def prepare_tick(tick: Tick) -> tuple[Any, ...]:
+    """One tick as a row, for the streaming writer's put(); errors name the field."""
+    if isinstance(tick, tuple):
+        try:
+            return _row(tick)
+        except _Bad as bad:
+            raise InvalidInput(
+                f"tick refused: field {bad.field!r}: {bad.reason} (got {bad.value!r})"
+            ) from None
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"tick refused: expected a TickRow of 11 fields ({exc})") from None
+    if isinstance(tick, TickIn):
+        return tick.row()
+    return validate_one(TickIn, tick, "tick refused").row()
 
 
 def _row(tick: tuple[Any, ...]) -> tuple[Any, ...]:

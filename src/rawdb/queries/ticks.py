@@ -64,7 +64,7 @@ async def _pipelined_insert(conn: Connection, ticks: Sequence[TickInput], chunk:
         for rows in _prepared_chunks(ticks, chunk):
             if pending is not None:
                 written += await pending
-            pending = asyncio.ensure_future(execute_many(conn, "insert_tick", rows))
+            pending = asyncio.ensure_future(write_rows(conn, rows))
             await asyncio.sleep(0)  # hand the batch to SQLite's thread, then check the next
     except BaseException:
         if pending is not None:
@@ -72,6 +72,14 @@ async def _pipelined_insert(conn: Connection, ticks: Sequence[TickInput], chunk:
         raise
     assert pending is not None
     return written + await pending
+
+
+async def write_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+    """Write checked rows (from ``prepare_ticks``) on the writer inside its transaction.
+
+    The one place ticks reach their table: the bulk insert and the streaming writer both end here.
+    """
+    return await execute_many(conn, "insert_tick", rows)
 
 
 async def _unknown_instruments(

@@ -20,6 +20,10 @@ FROM instruments WHERE symbol = ?;
 SELECT id, symbol, name, type, status, last_tick, last_price, created_at, updated_at
 FROM instruments ORDER BY symbol;
 
+-- name: instrument_ids
+-- Every instrument id (the streaming writer checks puts against this set).
+SELECT id FROM instruments;
+
 -- name: known_instrument_ids
 -- Which of a JSON array of ids exist (used to name unknown instruments in a refused batch).
 SELECT id FROM instruments WHERE id IN (SELECT value FROM json_each(?));

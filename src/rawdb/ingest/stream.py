@@ -1,0 +1,251 @@
+"""The streaming writer: the application puts single ticks, rawdb commits them in batches.
+
+A tick is checked when it is put (the caller learns at once that it was bad), then waits in a
+queue. A background task commits the queue in batches when ``batch_size`` ticks are waiting or
+the oldest has waited ``max_delay`` seconds, one ``executemany`` per batch, so SQLite writes in
+its own thread while the application goes on. ``flush()`` returns once everything put before
+it is committed (durable as ``synchronous`` promises); ``close()`` commits all that is queued.
+When the queue holds ``queue_limit`` ticks, ``put()`` waits: back-pressure instead of memory
+growth. A batch that fails to commit (disk full, I/O error) is kept and retried with back-off;
+``flush()`` raises the error meanwhile, and nothing queued is dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from rawdb import log
+from rawdb.errors import ForeignKeyViolation, InvalidInput, RawdbError, UsageError
+from rawdb.ingest.rows import Tick, prepare_tick
+from rawdb.pool import Pool
+from rawdb.queries import STATEMENTS
+from rawdb.queries.ticks import write_rows
+
+BATCH_COMMITTED = "stream.batch_committed"
+BATCH_FAILED = "stream.batch_failed"
+
+BatchObserver = Callable[[int, float], None]
+
+
+@dataclass(frozen=True)
+class StreamConfig:
+    """How the streaming writer batches; checked when built."""
+
+    batch_size: int = 5_000
+    max_delay: float = 0.05
+    queue_limit: int = 200_000
+    retry_base_delay: float = 0.05
+    retry_max_delay: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1:
+            raise UsageError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.max_delay <= 0:
+            raise UsageError(f"max_delay must be > 0 seconds, got {self.max_delay}")
+        if self.queue_limit < self.batch_size:
+            raise UsageError(
+                f"queue_limit ({self.queue_limit}) is smaller than batch_size "
+                f"({self.batch_size}); raise queue_limit or lower batch_size"
+            )
+        if not 0 < self.retry_base_delay <= self.retry_max_delay:
+            raise UsageError("need 0 < retry_base_delay <= retry_max_delay")
+
+
+class TickStream:
+    """Put ticks one at a time; they are committed in batches. Use ``async with``."""
+
+    def __init__(
+        self,
+        pool: Pool,
+        config: StreamConfig | None = None,
+        *,
+        on_batch: BatchObserver | None = None,
+    ) -> None:
+        self._pool = pool
+        self.config = config or StreamConfig()
+        self._on_batch = on_batch
+        self._rows: list[tuple[Any, ...]] = []
+        self._put_count = 0  # ticks accepted so far
+        self._committed = 0  # ticks committed so far (a prefix of those accepted)
+        self._oldest: float | None = None
+        self._wake = asyncio.Event()
+        self._progress = asyncio.Condition()
+        self._error: RawdbError | None = None
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._log = log.get_logger("stream")
+        self._ids_sql = STATEMENTS["instrument_ids"].sql
+        self._known: set[int] = set()
+        self.rejected: list[tuple[tuple[Any, ...], str]] = []
+        """Rows a commit refused for good (their instrument vanished), with the reason."""
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def __aenter__(self) -> TickStream:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Load the known instruments and start the writer task."""
+        if self._task is not None:
+            raise UsageError("this TickStream is already started")
+        await self.refresh_instruments()
+        self._task = asyncio.create_task(self._run(), name="rawdb-tick-stream")
+
+    async def refresh_instruments(self) -> None:
+        """Re-read which instruments exist (put() checks ticks against this set)."""
+        async with self._pool.read() as conn:
+            rows = await conn.fetchall(self._ids_sql, name="instrument_ids")
+        self._known = {row[0] for row in rows}
+
+    async def close(self) -> None:
+        """Commit everything queued, then stop. Raises if the last commit keeps failing."""
+        if self._task is None:
+            return
+        self._closing = True
+        self._wake.set()
+        task, self._task = self._task, None
+        await task
+
+    # --- putting ------------------------------------------------------------------------------
+
+    @property
+    def queued(self) -> int:
+        """Ticks accepted but not yet committed."""
+        return self._put_count - self._committed
+
+    @property
+    def committed(self) -> int:
+        return self._committed
+
+    def put_nowait(self, tick: Tick) -> None:
+        """Queue one tick; :class:`InvalidInput` if it is bad, :class:`UsageError` when full."""
+        if self.queued >= self.config.queue_limit:
+            raise UsageError(
+                f"stream queue is full ({self.config.queue_limit} ticks); await put() to wait "
+                "for room, or raise StreamConfig.queue_limit"
+            )
+        row = prepare_tick(tick)
+        if row[1] not in self._known:
+            raise _unknown(row[1])
+        self._accept(row)
+
+    async def put(self, tick: Tick) -> None:
+        """Queue one tick, waiting while the queue is full (back-pressure)."""
+        row = prepare_tick(tick)
+        if row[1] not in self._known:
+            await self.refresh_instruments()
+            if row[1] not in self._known:
+                raise _unknown(row[1])
+        if self.queued >= self.config.queue_limit:
+            async with self._progress:
+                await self._progress.wait_for(lambda: self.queued < self.config.queue_limit)
+        self._accept(row)
+
+    def _accept(self, row: tuple[Any, ...]) -> None:
+        if self._task is None or self._closing:
+            raise UsageError("the stream is not running; use `async with TickStream(pool)`")
+        self._rows.append(row)
+        self._put_count += 1
+        if self._oldest is None:
+            self._oldest = time.monotonic()
+            self._wake.set()
+        elif len(self._rows) >= self.config.batch_size:
+            self._wake.set()
+
+    async def flush(self) -> None:
+        """Return once every tick put before this call is committed; raise if commits fail."""
+        target = self._put_count
+        self._wake.set()
+        async with self._progress:
+            await self._progress.wait_for(lambda: self._committed >= target or self._failed())
+        if self._committed < target and self._error is not None:
+            raise self._error
+
+    def _failed(self) -> bool:
+        return self._error is not None or self._task is None or self._task.done()
+
+    # --- the writer task ------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        delay = self.config.retry_base_delay
+        while True:
+            await self._wait_for_batch()
+            if not self._rows:
+                if self._closing:
+                    return
+                continue
+            batch = self._rows[: self.config.batch_size]
+            try:
+                await self._commit(batch)
+            except RawdbError as exc:
+                await self._note_failure(exc)
+                if self._closing and delay >= self.config.retry_max_delay:
+                    raise
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.config.retry_max_delay)
+                continue
+            delay = self.config.retry_base_delay
+            del self._rows[: len(batch)]
+            self._oldest = time.monotonic() if self._rows else None
+            self._committed += len(batch)
+            self._error = None
+            async with self._progress:
+                self._progress.notify_all()
+
+    async def _wait_for_batch(self) -> None:
+        while not self._closing and len(self._rows) < self.config.batch_size:
+            if self._oldest is None:
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            remaining = self._oldest + self.config.max_delay - time.monotonic()
+            if remaining <= 0:
+                return
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), remaining)
+            except TimeoutError:
+                return
+
+    async def _commit(self, batch: list[tuple[Any, ...]]) -> None:
+        started = time.perf_counter()
+        try:
+            async with self._pool.write() as conn:
+                await write_rows(conn, batch)
+        except ForeignKeyViolation:
+            # An instrument was deleted after its ticks were put: set those rows aside, visibly,
+            # and commit the rest; the batch must not block the stream forever.
+            await self.refresh_instruments()
+            keep = [row for row in batch if row[1] in self._known]
+            for row in batch:
+                if row[1] not in self._known:
+                    self.rejected.append((row, f"instrument {row[1]} no longer exists"))
+            self._log.error(
+                BATCH_FAILED, rejected=len(batch) - len(keep), reason="unknown instrument"
+            )
+            async with self._pool.write() as conn:
+                await write_rows(conn, keep)
+        seconds = time.perf_counter() - started
+        if self._on_batch is not None:
+            self._on_batch(len(batch), seconds)
+
+    async def _note_failure(self, exc: RawdbError) -> None:
+        self._error = exc
+        self._log.error(BATCH_FAILED, error=str(exc), queued=self.queued)
+        async with self._progress:
+            self._progress.notify_all()
+
+
+def _unknown(instrument_id: Any) -> InvalidInput:
+    return InvalidInput(
+        f"tick refused: field 'instrument_id': unknown instrument {instrument_id}; register it "
+        "with add_instrument (put_nowait callers: then await stream.refresh_instruments())"
+    )
