@@ -75,6 +75,8 @@ class TickStream:
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._error: RawdbError | None = None
+        self._flush_to = 0  # a flush() waits for this many ticks: commit without waiting
+        self._failures = 0  # commit attempts that failed; flush() waits for the next outcome
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._log = log.get_logger("stream")
@@ -163,14 +165,18 @@ class TickStream:
     async def flush(self) -> None:
         """Return once every tick put before this call is committed; raise if commits fail."""
         target = self._put_count
+        failures = self._failures
+        self._flush_to = max(self._flush_to, target)
         self._wake.set()
         async with self._progress:
-            await self._progress.wait_for(lambda: self._committed >= target or self._failed())
-        if self._committed < target and self._error is not None:
-            raise self._error
+            await self._progress.wait_for(
+                lambda: self._committed >= target or self._failures > failures or self._stopped()
+            )
+        if self._committed < target:
+            raise self._error or UsageError("the stream stopped before committing every tick")
 
-    def _failed(self) -> bool:
-        return self._error is not None or self._task is None or self._task.done()
+    def _stopped(self) -> bool:
+        return self._task is None or self._task.done()
 
     # --- the writer task ------------------------------------------------------------------------
 
@@ -201,7 +207,11 @@ class TickStream:
                 self._progress.notify_all()
 
     async def _wait_for_batch(self) -> None:
-        while not self._closing and len(self._rows) < self.config.batch_size:
+        while (
+            not self._closing
+            and len(self._rows) < self.config.batch_size
+            and self._committed >= self._flush_to
+        ):
             if self._oldest is None:
                 self._wake.clear()
                 await self._wake.wait()
@@ -239,6 +249,7 @@ class TickStream:
 
     async def _note_failure(self, exc: RawdbError) -> None:
         self._error = exc
+        self._failures += 1
         self._log.error(BATCH_FAILED, error=str(exc), queued=self.queued)
         async with self._progress:
             self._progress.notify_all()

@@ -1,0 +1,125 @@
+"""The streaming writer: batching, flush, shutdown, back-pressure, failures without loss."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from rawdb.errors import DiskFull, InvalidInput, UsageError
+from rawdb.ingest.rows import TickRow
+from rawdb.ingest.stream import StreamConfig, TickStream
+from rawdb.queries import instruments
+
+T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+
+
+def stored(pool) -> int:
+    with sqlite3.connect(pool.settings.database) as conn:
+        return conn.execute("SELECT count(*) FROM market_data").fetchone()[0]
+
+
+async def instrument(pool) -> int:
+    return (await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})).id
+
+
+def tick(es: int, i: int) -> TickRow:
+    return TickRow(es, T0 + timedelta(milliseconds=i), 100.0 + i % 10, 1)
+
+
+async def test_flush_makes_everything_put_before_it_durable(pool) -> None:
+    """After flush() every tick put so far is in the database, seen by a new connection."""
+    es = await instrument(pool)
+    batches: list[int] = []
+    config = StreamConfig(batch_size=100, max_delay=10.0)
+    async with TickStream(pool, config, on_batch=lambda n, _s: batches.append(n)) as stream:
+        for i in range(250):
+            stream.put_nowait(tick(es, i))
+        await stream.flush()
+        assert stored(pool) == 250
+        assert stream.committed == 250
+        assert stream.queued == 0
+    assert sum(batches) == 250
+    assert max(batches) <= 100
+
+
+async def test_time_threshold_commits_a_partial_batch(pool) -> None:
+    """A lone tick is committed within max_delay without any flush."""
+    es = await instrument(pool)
+    async with TickStream(pool, StreamConfig(batch_size=10_000, max_delay=0.05)) as stream:
+        await stream.put(tick(es, 0))
+        for _ in range(100):
+            if stored(pool) == 1:
+                break
+            await asyncio.sleep(0.02)
+        assert stored(pool) == 1
+
+
+async def test_close_commits_everything_queued(pool) -> None:
+    """Leaving the block (clean shutdown) loses no tick, even with a long max_delay."""
+    es = await instrument(pool)
+    async with TickStream(pool, StreamConfig(batch_size=1_000, max_delay=60.0)) as stream:
+        for i in range(2_345):
+            stream.put_nowait(tick(es, i))
+    assert stored(pool) == 2_345
+
+
+async def test_bad_tick_is_refused_at_put(pool) -> None:
+    """A bad or unknown-instrument tick raises at put and is never queued."""
+    es = await instrument(pool)
+    async with TickStream(pool) as stream:
+        with pytest.raises(InvalidInput, match="field 'price'"):
+            stream.put_nowait(TickRow(es, T0, float("nan")))
+        with pytest.raises(InvalidInput, match="unknown instrument 42"):
+            await stream.put(TickRow(42, T0, 1.0))
+        assert stream.queued == 0
+        other = await instruments.add_instrument(pool, {"symbol": "NQ", "name": "Nasdaq"})
+        await stream.put(TickRow(other.id, T0, 1.0))  # put() re-reads instruments on a miss
+        await stream.flush()
+    assert stored(pool) == 1
+
+
+async def test_back_pressure_waits_for_room(pool) -> None:
+    """With the queue full, put_nowait refuses and put waits until a commit makes room."""
+    es = await instrument(pool)
+    config = StreamConfig(batch_size=50, max_delay=60.0, queue_limit=50)
+    async with TickStream(pool, config) as stream:
+        for i in range(49):
+            stream.put_nowait(tick(es, i))
+        stream.put_nowait(tick(es, 49))  # the 50th fills a batch; the writer will commit it
+        with pytest.raises(UsageError, match="queue is full"):
+            stream.put_nowait(tick(es, 50))
+        await asyncio.wait_for(stream.put(tick(es, 50)), timeout=10)
+        await stream.flush()
+    assert stored(pool) == 51
+
+
+async def test_disk_full_keeps_the_queue_and_recovers(pool) -> None:
+    """A full disk makes flush raise DiskFull; once space is back every queued tick commits."""
+    es = await instrument(pool)
+    async with pool.write() as conn:
+        pages = (await conn.fetchone("PRAGMA page_count"))[0]
+        await conn.execute(f"PRAGMA max_page_count={pages + 2}")
+    config = StreamConfig(batch_size=5_000, max_delay=0.01, retry_base_delay=0.01)
+    async with TickStream(pool, config) as stream:
+        for i in range(20_000):
+            stream.put_nowait(tick(es, i))
+        with pytest.raises(DiskFull):
+            await stream.flush()
+        assert stream.queued > 0
+        async with pool.write() as conn:
+            await conn.execute("PRAGMA max_page_count=1073741823")
+        await asyncio.wait_for(stream.flush(), timeout=30)
+    assert stored(pool) == 20_000
+    with sqlite3.connect(pool.settings.database) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_config_is_checked() -> None:
+    """Contradictory settings say what to change."""
+    with pytest.raises(UsageError, match="queue_limit .* is smaller than batch_size"):
+        StreamConfig(batch_size=100, queue_limit=10)
+    with pytest.raises(UsageError, match="max_delay"):
+        StreamConfig(max_delay=0)
