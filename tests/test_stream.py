@@ -119,7 +119,7 @@ async def test_disk_full_keeps_the_queue_and_recovers(pool) -> None:
 
 def test_config_is_checked() -> None:
     """Contradictory settings say what to change."""
-    with pytest.raises(UsageError, match="queue_limit .* is smaller than batch_size"):
+    with pytest.raises(UsageError, match=r"queue_limit .* is smaller than batch_size"):
         StreamConfig(batch_size=100, queue_limit=10)
     with pytest.raises(UsageError, match="max_delay"):
         StreamConfig(max_delay=0)
