@@ -80,3 +80,42 @@ async def pool(tmp_path: Path):  # type: ignore[no-untyped-def]
     settings = Settings(database=tmp_path / "app.sqlite3")
     async with Pool.open(settings, migrate=True) as opened:
         yield opened
+
+
+# --- TradeAssist legacy databases, for the schema tests ------------------------------------
+
+LEGACY_TICKS = 40_000
+LEGACY_MONTHS = 4
+
+
+@pytest.fixture(scope="session")
+def legacy_tool():
+    """``tools/legacy_fixture.py`` imported as a module (the tools folder is not a package)."""
+    import importlib.util  # noqa: PLC0415 -- appended fixture; the imports above are shared
+
+    spec = importlib.util.spec_from_file_location(
+        "legacy_fixture", ROOT / "tools" / "legacy_fixture.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="session")
+def legacy_template(tmp_path_factory: pytest.TempPathFactory, legacy_tool) -> Path:
+    """One legacy TradeAssist database (40k ticks over 4 months), built once per session."""
+    path = tmp_path_factory.mktemp("legacy") / "tradeassist.sqlite3"
+    legacy_tool.build(path, ticks=LEGACY_TICKS, months=LEGACY_MONTHS, seed=7)
+    return path
+
+
+@pytest.fixture
+def legacy_db(tmp_path: Path, legacy_template: Path) -> Path:
+    """A private copy of the legacy database for one test to adopt, migrate or break."""
+    import shutil  # noqa: PLC0415 -- appended fixture; the imports above are shared
+
+    target = tmp_path / "tradeassist.sqlite3"
+    shutil.copyfile(legacy_template, target)
+    return target
