@@ -434,3 +434,77 @@ def test_readers_keep_reading_during_the_conversion(legacy_db: Path) -> None:
         thread.join()
     assert errors == []
     assert reads[0] > 100
+
+
+def test_rebuilds_leave_other_references_pointing_at_the_rebuilt_tables(tmp_path: Path) -> None:
+    """An application's own table and view naming market_data still resolve after 0004/0005."""
+    path = tmp_path / "app.sqlite3"
+    migrator(path).up(to=3)
+    with connect(path) as conn:
+        conn.execute(
+            "INSERT INTO instruments VALUES (1, 'ES', 'E-mini', 'future', 'active', "
+            "NULL, NULL, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')"
+        )
+        conn.execute(
+            "INSERT INTO market_data (id, timestamp, instrument_id, price) "
+            "VALUES (10, '2026-01-02 00:00:00.000000', 1, 5210.25)"
+        )
+        conn.execute(
+            "CREATE TABLE tick_notes (id INTEGER PRIMARY KEY, "
+            "tick_id INTEGER NOT NULL REFERENCES market_data (id), note TEXT)"
+        )
+        conn.execute("INSERT INTO tick_notes (tick_id, note) VALUES (10, 'opening print')")
+        conn.execute(
+            "CREATE VIEW es_ticks AS SELECT id, price FROM market_data WHERE instrument_id = 1"
+        )
+    migrator(path).up()
+    with connect(path) as conn:
+        assert [k[2] for k in conn.execute("PRAGMA foreign_key_list(tick_notes)")] == [
+            "market_data"
+        ]
+        assert conn.execute("SELECT * FROM es_ticks").fetchall() == [(10, 5210.25)]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            conn.execute("DELETE FROM market_data WHERE id = 10")
+
+
+def test_trading_tables_keep_money_exact_and_checked(tmp_path: Path) -> None:
+    """0006 refuses floats in exact columns, bad sides, wrong settlements, and orphaning deletes."""
+    conn = connect(fresh(tmp_path, NEWEST))
+    order = (
+        "INSERT INTO orders (client_order_id, user_id, symbol, side, order_type, time_in_force, "
+        "quantity_e8, limit_price_e8, filled_quantity_e8, status, created_at, updated_at) "
+        "VALUES (?, 1, 'ES', ?, 'limit', 'day', ?, 521025000000, ?, ?, 1, 1)"
+    )
+    conn.execute(order, ("c1", "buy", 200_000_000, 100_000_000, "partially_filled"))
+    trade = (
+        "INSERT INTO trades (order_id, execution_id, symbol, side, quantity_e8, price_e8, "
+        "currency, gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, "
+        "settlement_date, timestamp) VALUES (1, ?, 'ES', ?, 100000000, 521025000000, 'USD', "
+        "?, 125, 3, ?, '2026-11-24', 2)"
+    )
+    conn.execute(trade, ("x1", "buy", 521025, -521153))
+    refused = {
+        "float quantity": (order, ("c2", "buy", 1.5, 0, "new")),
+        "unknown side": (order, ("c3", "hold", 100_000_000, 0, "new")),
+        "zero quantity": (order, ("c4", "buy", 0, 0, "new")),
+        "filled but not full": (order, ("c5", "buy", 100_000_000, 0, "filled")),
+        "fractional money as text": (trade, ("x2", "buy", "521025.5", -521153)),
+        "settlement sign": (trade, ("x3", "buy", 521025, 521153)),
+        "side unlike its order": (trade, ("x4", "sell", 521025, 520897)),
+    }
+    for case, (sql, params) in refused.items():
+        with pytest.raises(sqlite3.IntegrityError):
+            conn.execute(sql, params)
+            pytest.fail(f"{case} was accepted")
+    with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+        conn.execute("DELETE FROM orders WHERE id = 1")
+    position = (
+        "INSERT INTO portfolio_positions (user_id, symbol, quantity_e8, currency, "
+        "cost_basis_minor, opened_at, updated_at) VALUES (1, 'ES', 100000000, 'USD', 521153, 1, 1)"
+    )
+    conn.execute(position)
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        conn.execute(position)
+    assert conn.execute("SELECT count(*) FROM trades").fetchone() == (1,)
+    conn.close()
