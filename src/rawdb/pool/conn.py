@@ -117,6 +117,17 @@ async def close_handle(handle: Handle, *, optimize: bool) -> None:
         await raw.close()
 
 
+def in_transaction(handle: Handle) -> bool:
+    """Whether a transaction is open; a connection that cannot say is marked broken."""
+    if handle.raw is None:
+        return False
+    try:
+        return handle.raw.in_transaction
+    except ValueError:  # aiosqlite: the sqlite3 connection underneath is gone
+        handle.broken = True
+        return False
+
+
 async def control(handle: Handle, sql: str) -> None:
     """Run a transaction-control statement (BEGIN, COMMIT, SAVEPOINT…), errors translated."""
     try:
@@ -235,7 +246,7 @@ class Connection:
         the enclosing write transaction carries on if the caller catches it.
         """
         handle = self._live()
-        if handle.role != "writer" or not handle.connection().in_transaction:
+        if handle.role != "writer" or not in_transaction(handle):
             raise UsageError(
                 "atomic() works on the writer inside `async with pool.write() as conn:`; "
                 "call conn.atomic() there, or nest pool.write() in the same task"
@@ -293,8 +304,7 @@ class Connection:
 
 async def _undo_savepoint(handle: Handle, savepoint: str) -> None:
     """Roll back to and release a savepoint, unless SQLite already ended the transaction."""
-    raw = handle.raw
-    if raw is None or not raw.in_transaction:
+    if not in_transaction(handle):
         return
     try:
         await control(handle, f"ROLLBACK TO {savepoint}")

@@ -19,9 +19,17 @@ from typing import Any
 from rawdb import log
 from rawdb.breaker import BreakerState, CircuitBreaker, Clock
 from rawdb.config import Settings
-from rawdb.errors import RawdbError, UsageError
+from rawdb.errors import DatabaseRefused, RawdbError, UsageError
 from rawdb.pool.config import PoolConfig
-from rawdb.pool.conn import Connection, Handle, Retry, close_handle, control, open_handle
+from rawdb.pool.conn import (
+    Connection,
+    Handle,
+    Retry,
+    close_handle,
+    control,
+    in_transaction,
+    open_handle,
+)
 from rawdb.pool.schema import ensure_current
 from rawdb.pool.slots import PoolClosed, PoolTimeout, Slots
 from rawdb.pool.stats import Counters, PoolStats, WaitWindow
@@ -222,7 +230,6 @@ class Pool:
         except RawdbError as exc:
             self._breaker.record_failure(exc)
             raise
-        self._breaker.record_success()
 
     async def _discard(self, handle: Handle, *, optimize: bool) -> None:
         """Close a connection, logging rather than raising: a close must not fail a caller."""
@@ -285,7 +292,7 @@ class Pool:
 
     async def _end_read(self, handle: Handle, lease: Connection) -> None:
         try:
-            if handle.raw is not None and handle.raw.in_transaction:
+            if in_transaction(handle):
                 await _rollback_quietly(handle)
         finally:
             self._release(self._reader_slots, handle, lease)
@@ -294,7 +301,12 @@ class Pool:
         try:
             if not commit:
                 await _rollback_quietly(handle)
-            elif handle.raw is None or not handle.raw.in_transaction:
+            elif not in_transaction(handle) and handle.broken:
+                raise DatabaseRefused(
+                    "the writer connection failed inside pool.write(); nothing of the block was "
+                    "committed. The pool reopens the connection; retry the transaction."
+                )
+            elif not in_transaction(handle):
                 raise UsageError(
                     "the write transaction was no longer open when pool.write() ended (a COMMIT "
                     "or ROLLBACK statement inside the block, or SQLite rolled back after an "
@@ -366,7 +378,7 @@ async def _healthy(handle: Handle) -> bool:
 
 async def _rollback_quietly(handle: Handle) -> None:
     """ROLLBACK, tolerating 'no transaction is active'; any other failure retires the handle."""
-    if handle.raw is None:
+    if handle.raw is None or handle.broken:
         return
     try:
         await control(handle, "ROLLBACK")
