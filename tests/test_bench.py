@@ -1,0 +1,54 @@
+"""The benchmark keeps running: a tiny run of every path produces the figures the docs cite."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+
+def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
+    """tools/bench.py with small sizes prints one JSON object with every path and ratio."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            "tools/bench.py",
+            "--rows",
+            "3000",
+            "--runs",
+            "1",
+            "--orm-rows",
+            "500",
+            "--batch",
+            "1000",
+            "--big",
+            "20000",
+            "--probe",
+            "2000",
+            "--cache",
+            str(tmp_path),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    ).stdout
+    result = json.loads(out)
+    ingest = result["ingest"]
+    assert set(ingest["vs_stdlib"]) == {
+        "stdlib_executemany",
+        "rawdb_bulk_insert",
+        "rawdb_streaming_writer",
+        "legacy_schema_stdlib",
+        "sqlalchemy_orm_add_all",
+    }
+    assert all(rate > 0 for rate in ingest["rows_per_s"].values())
+    big = result["big"]
+    assert big["ticks"] == 20000
+    assert set(big["during_ingest"]["latency"]) >= {"latest_tick_one", "range_1h"}
+    assert big["at_size_vs_empty"] > 0

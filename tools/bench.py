@@ -1,0 +1,254 @@
+"""rawdb's benchmark: one run, one file system, figures as rows/s and as ratios.
+
+    python tools/bench.py [--rows N] [--big N] [--runs K] [--json] [--skip-big]
+
+Ingest (fresh databases, newest schema, same pragmas, --batch rows per commit):
+stdlib sqlite3 executemany (the Python ceiling), rawdb bulk insert, rawdb streaming writer fed
+one tick at a time, SQLAlchemy ORM add_all, and the legacy schema. Then on a database of --big
+ticks (built once, cached in .bench-cache/): the insert rate there vs on an empty database,
+query latencies while ingest runs, and what 4 concurrent readers cost the writer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from bench_common import (
+    START,
+    batches,
+    median_of,
+    migrated,
+    percentiles,
+    row_count,
+    stdlib_insert,
+    stored_rows,
+    ticks,
+)
+from bench_orm import orm_insert
+from rawdb import log
+from rawdb.config import Settings
+from rawdb.ingest.stream import StreamConfig, TickStream
+from rawdb.pool import Pool
+from rawdb.queries import ticks as tick_queries
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".bench-cache"
+
+
+def rawdb_bulk(path: Path, rows: list[Any], batch: int) -> float:
+    async def run() -> float:
+        async with Pool.open(Settings(database=path)) as pool:
+            started = time.perf_counter()
+            for part in batches(rows, batch):
+                await tick_queries.insert_ticks(pool, part, chunk=max(1, batch // 4))
+            return len(rows) / (time.perf_counter() - started)
+
+    return asyncio.run(run())
+
+
+def rawdb_stream(path: Path, rows: list[Any], batch: int) -> float:
+    async def run() -> float:
+        async with Pool.open(Settings(database=path)) as pool:
+            config = StreamConfig(batch_size=batch, max_delay=0.05, queue_limit=batch * 8)
+            async with TickStream(pool, config) as stream:
+                started = time.perf_counter()
+                for tick in rows:
+                    await stream.put(tick)
+                await stream.flush()
+                return len(rows) / (time.perf_counter() - started)
+
+    return asyncio.run(run())
+
+
+def ingest(work: Path, count: int, batch: int, runs: int, orm_rows: int) -> dict[str, Any]:
+    rows = ticks(count)
+    stored = stored_rows(rows)
+    db = work / "ingest.sqlite3"
+    rates = {
+        "stdlib_executemany": median_of(runs, lambda: stdlib_insert(migrated(db), stored, batch)),
+        "rawdb_bulk_insert": median_of(runs, lambda: rawdb_bulk(migrated(db), rows, batch)),
+        "rawdb_streaming_writer": median_of(runs, lambda: rawdb_stream(migrated(db), rows, batch)),
+        "legacy_schema_stdlib": median_of(
+            runs, lambda: stdlib_insert(migrated(db, 1), stored, batch)
+        ),
+        "sqlalchemy_orm_add_all": orm_insert(migrated(db), rows[:orm_rows], batch),
+    }
+    base = rates["stdlib_executemany"]
+    return {
+        "rows": count,
+        "batch": batch,
+        "runs": runs,
+        "rows_per_s": {k: round(v) for k, v in rates.items()},
+        "vs_stdlib": {k: round(v / base, 3) for k, v in rates.items()},
+        "rawdb_vs_orm": round(rates["rawdb_bulk_insert"] / rates["sqlalchemy_orm_add_all"], 1),
+    }
+
+
+def big_database(size: int, cache: Path) -> Path:
+    """A newest-schema database of ``size`` ticks, built once and cached."""
+    cache.mkdir(exist_ok=True)
+    path = cache / f"big-{size}.sqlite3"
+    if path.exists() and row_count(path) >= size:
+        return path
+    migrated(path)
+    step = 1_000_000
+    for start in range(0, size, step):
+        part = ticks(
+            min(step, size - start), seed=start, start=START + timedelta(milliseconds=start)
+        )
+        stdlib_insert(path, stored_rows(part), 50_000)
+        print(f"  built {start + len(part):,} of {size:,} ticks", file=sys.stderr, flush=True)
+    return path
+
+
+async def latencies_during_ingest(path: Path, rows: list[Any], batch: int) -> dict[str, Any]:
+    """Query latencies through the pool while a streaming writer ingests ``rows``."""
+    end = START + timedelta(milliseconds=row_count(path))
+    day = (end - timedelta(days=1), end)
+    async with Pool.open(Settings(database=path)) as pool:
+        done = asyncio.Event()
+
+        async def writer() -> float:
+            config = StreamConfig(batch_size=batch, queue_limit=batch * 8)
+            async with TickStream(pool, config) as stream:
+                started = time.perf_counter()
+                for tick in rows:
+                    await stream.put(tick)
+                await stream.flush()
+            done.set()
+            return len(rows) / (time.perf_counter() - started)
+
+        queries = {
+            "latest_tick_one": lambda: tick_queries.latest_tick(pool, 7),
+            "latest_tick_all": lambda: tick_queries.latest_ticks(pool),
+            "range_1h": lambda: tick_queries.tick_range(pool, 7, end - timedelta(hours=1), end),
+            "bars_1m_day": lambda: tick_queries.ohlc_bars(pool, 7, day[0], day[1], "1m"),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in queries}
+
+        async def reader() -> None:
+            while not done.is_set():
+                for name, query in queries.items():
+                    started = time.perf_counter()
+                    await query()
+                    samples[name].append(time.perf_counter() - started)
+
+        rate, _ = await asyncio.gather(writer(), reader())
+    return {
+        "writer_rows_per_s": round(rate),
+        "latency": {
+            k: {m: round(v, 3) for m, v in percentiles(s).items()} for k, s in samples.items() if s
+        },
+        "samples": {k: len(s) for k, s in samples.items()},
+    }
+
+
+async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: int) -> float:
+    async with Pool.open(Settings(database=path, readers=max(1, readers))) as pool:
+        done = asyncio.Event()
+
+        async def reader() -> None:
+            while not done.is_set():
+                await tick_queries.latest_ticks(pool)
+
+        async def write() -> float:
+            started = time.perf_counter()
+            for part in batches(rows, batch):
+                await tick_queries.insert_ticks(pool, part, chunk=max(1, batch // 4))
+            done.set()
+            return len(rows) / (time.perf_counter() - started)
+
+        results = await asyncio.gather(write(), *(reader() for _ in range(readers)))
+        return float(results[0])
+
+
+def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str, Any]:
+    source = big_database(size, cache)
+    copy = work / "big.sqlite3"
+    extra = ticks(probe, seed=99, start=START + timedelta(milliseconds=size))
+    shutil.copyfile(source, copy)
+    at_size = rawdb_bulk(copy, extra, batch)
+    empty = rawdb_bulk(migrated(work / "empty.sqlite3"), extra, batch)
+    shutil.copyfile(source, copy)
+    during = asyncio.run(latencies_during_ingest(copy, extra, batch))
+    shutil.copyfile(source, copy)
+    alone = asyncio.run(writer_with_readers(copy, extra, batch, 0))
+    shutil.copyfile(source, copy)
+    with_four = asyncio.run(writer_with_readers(copy, extra, batch, 4))
+    return {
+        "ticks": size,
+        "insert_rows_per_s": {"at_size": round(at_size), "empty": round(empty)},
+        "at_size_vs_empty": round(at_size / empty, 3),
+        "during_ingest": during,
+        "writer_alone_rows_per_s": round(alone),
+        "writer_with_4_readers_rows_per_s": round(with_four),
+        "readers_cost": round(1 - with_four / alone, 3),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=500_000, help="ticks per ingest run")
+    parser.add_argument("--batch", type=int, default=10_000, help="ticks per commit")
+    parser.add_argument("--runs", type=int, default=3, help="runs per path (median)")
+    parser.add_argument("--orm-rows", type=int, default=50_000, help="ticks for the ORM path")
+    parser.add_argument("--big", type=int, default=10_000_000, help="ticks in the big database")
+    parser.add_argument("--probe", type=int, default=200_000, help="ticks inserted at size")
+    parser.add_argument("--cache", type=Path, default=CACHE, help="where the big database lives")
+    parser.add_argument("--skip-big", action="store_true", help="ingest comparison only")
+    parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    args = parser.parse_args()
+    log.configure(level="warning")
+    with tempfile.TemporaryDirectory(prefix="rawdb-bench-", dir=ROOT) as scratch:
+        work = Path(scratch)
+        result: dict[str, Any] = {
+            "date": time.strftime("%Y-%m-%d"),
+            "ingest": ingest(work, args.rows, args.batch, args.runs, args.orm_rows),
+        }
+        if not args.skip_big:
+            result["big"] = big(work, args.big, args.batch, args.probe, args.cache)
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print_table(result)
+    return 0
+
+
+def print_table(result: dict[str, Any]) -> None:
+    ingest_part = result["ingest"]
+    print(
+        f"rawdb benchmark {result['date']}: {ingest_part['rows']:,} ticks, "
+        f"{ingest_part['batch']:,} per commit, median of {ingest_part['runs']}"
+    )
+    print(f"{'path':<28}{'rows/s':>12}{'vs stdlib':>11}")
+    for name, rate in ingest_part["rows_per_s"].items():
+        print(f"{name:<28}{rate:>12,}{ingest_part['vs_stdlib'][name]:>11.2f}")
+    print(f"rawdb bulk insert vs SQLAlchemy ORM: {ingest_part['rawdb_vs_orm']}x")
+    if "big" in result:
+        big_part = result["big"]
+        rates = big_part["insert_rows_per_s"]
+        print(
+            f"\nat {big_part['ticks']:,} ticks: insert {rates['at_size']:,} rows/s "
+            f"vs {rates['empty']:,} empty ({big_part['at_size_vs_empty']:.2f}x)"
+        )
+        print("latency while ingesting (p50 / p99 ms):")
+        for name, figures in big_part["during_ingest"]["latency"].items():
+            print(f"  {name:<20}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}")
+        print(
+            f"writer alone {big_part['writer_alone_rows_per_s']:,} rows/s, with 4 readers "
+            f"{big_part['writer_with_4_readers_rows_per_s']:,} "
+            f"(cost {big_part['readers_cost']:.1%})"
+        )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

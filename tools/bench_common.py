@@ -1,0 +1,103 @@
+"""Shared pieces of the benchmarks: databases at a known version, tick generators, timing."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from rawdb.config import Settings
+from rawdb.connection import open_sync
+from rawdb.ingest.rows import TickRow, prepare_ticks
+from rawdb.migrate import Migrator
+from rawdb.queries import STATEMENTS
+
+START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
+INSTRUMENTS = 100
+
+
+def migrated(path: Path, version: int | None = None) -> Path:
+    """A fresh database at ``version`` (newest when None) with INSTRUMENTS instruments."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    Migrator(path, backup=False, settings=Settings(database=path)).up(to=version)
+    conn = open_sync(path, Settings(database=path))
+    stamp = "2026-01-01 00:00:00.000000"
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(
+        "INSERT INTO instruments (id, symbol, name, type, status, created_at, updated_at) "
+        "VALUES (?, ?, ?, 'future', 'active', ?, ?)",
+        [(i, f"I{i:03d}", f"Instrument {i}", stamp, stamp) for i in range(1, INSTRUMENTS + 1)],
+    )
+    conn.execute("COMMIT")
+    conn.close()
+    return path
+
+
+def ticks(count: int, seed: int = 1, start: datetime = START) -> list[TickRow]:
+    """A random walk per instrument, ticks 1 ms apart in time, bid < ask."""
+    rng = random.Random(seed)
+    prices = [100.0 + 10 * i for i in range(INSTRUMENTS + 1)]
+    out: list[TickRow] = []
+    for n in range(count):
+        instrument = 1 + rng.randrange(INSTRUMENTS)
+        prices[instrument] = max(1.0, prices[instrument] + rng.choice((-0.25, 0.0, 0.25)))
+        price = prices[instrument]
+        out.append(
+            TickRow(
+                instrument,
+                start + timedelta(milliseconds=n),
+                price,
+                rng.randint(1, 50),
+                price - 0.25,
+                price + 0.25,
+                rng.randint(1, 100),
+                rng.randint(1, 100),
+            )
+        )
+    return out
+
+
+def stored_rows(rows: list[TickRow]) -> list[tuple[Any, ...]]:
+    """The same ticks in storage form (what a hand-written stdlib path would bind)."""
+    return prepare_ticks(rows)
+
+
+def batches(rows: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
+
+
+def stdlib_insert(path: Path, rows: list[tuple[Any, ...]], batch: int) -> float:
+    """Plain sqlite3 executemany, same pragmas, ``batch`` rows per commit; rows/s."""
+    conn = open_sync(path, Settings(database=path))
+    sql = STATEMENTS["insert_tick"].sql
+    started = time.perf_counter()
+    for part in batches(rows, batch):
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, part)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return len(rows) / elapsed
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50 and p99 in milliseconds of samples in seconds."""
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"p50_ms": statistics.median(ordered) * 1000, "p99_ms": p99 * 1000}
+
+
+def median_of(runs: int, measure: Callable[[], float]) -> float:
+    return statistics.median(measure() for _ in range(runs))
+
+
+def row_count(path: Path) -> int:
+    with sqlite3.connect(path) as conn:
+        return int(conn.execute("SELECT max(rowid) FROM market_data").fetchone()[0] or 0)
