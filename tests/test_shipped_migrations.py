@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import ROOT
-
 from rawdb.migrate import Migrator, shipped_root
 from rawdb.migrate.review import round_trip, schema_is_current
+
+from conftest import ROOT
 
 
 def test_shipped_set_validates(tmp_path) -> None:
