@@ -57,9 +57,7 @@ def settings(db_path: Path) -> Settings:
 
 
 @pytest.fixture
-def open_pool(
-    settings: Settings, no_migrations: Path
-) -> Callable[..., Any]:
+def open_pool(settings: Settings, no_migrations: Path) -> Callable[..., Any]:
     """Open a pool with the test schema; keyword arguments go to PoolConfig or Settings."""
 
     async def opener(*, clock: Callable[[], float] = time.monotonic, **options: Any) -> Pool:
@@ -246,7 +244,9 @@ async def test_hundred_concurrent_tasks_add_up(open_pool: Callable[..., Any]) ->
     assert failures == []
     assert all(r == 10_000 for r in results if isinstance(r, int))
     async with pool.read() as conn:
-        total = await conn.fetchone("SELECT sum(balance), (SELECT count(*) FROM ledger) FROM accounts")
+        total = await conn.fetchone(
+            "SELECT sum(balance), (SELECT count(*) FROM ledger) FROM accounts"
+        )
     assert total is not None and tuple(total) == (10_000, 50)
     assert outside_commits > 0
     stats = pool.stats()
@@ -525,7 +525,7 @@ async def test_busy_retry_backs_off_until_the_lock_goes(db_path: Path) -> None:
 async def test_breaker_opens_on_connection_failures_and_recovers(
     open_pool: Callable[..., Any],
 ) -> None:
-    """Five failed reopens open the breaker (fail fast); after the cool-down three reads close it."""
+    """Five failed reopens open the breaker; after the cool-down three good reads close it."""
     clock = FakeClock()
     pool: Pool = await open_pool(readers=1, max_queries=1, clock=clock)
     path = Path(pool.settings.database)
@@ -606,9 +606,8 @@ async def test_close_runs_optimize(open_pool: Callable[..., Any]) -> None:
 
 async def test_pool_as_context_manager_closes(settings: Settings, no_migrations: Path) -> None:
     """async with Pool.open(...) yields an open pool and closes it on exit."""
-    async with Pool.open(settings, migrations_dir=no_migrations) as pool:
-        async with pool.read() as conn:
-            assert await conn.fetchone("SELECT 1") is not None
+    async with Pool.open(settings, migrations_dir=no_migrations) as pool, pool.read() as conn:
+        assert await conn.fetchone("SELECT 1") is not None
     assert pool.closed
 
 
@@ -618,7 +617,9 @@ async def test_pool_as_context_manager_closes(settings: Settings, no_migrations:
 def _record_versions(path: Path, versions: list[int]) -> None:
     conn = plain(path)
     conn.execute("CREATE TABLE rawdb_migrations (version INTEGER PRIMARY KEY, name TEXT)")
-    conn.executemany("INSERT INTO rawdb_migrations (version, name) VALUES (?, 'x')", [(v,) for v in versions])
+    conn.executemany(
+        "INSERT INTO rawdb_migrations (version, name) VALUES (?, 'x')", [(v,) for v in versions]
+    )
     conn.close()
 
 
