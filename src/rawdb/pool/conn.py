@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,10 +28,15 @@ from rawdb.errors import CannotOpen, ConfigError, RawdbError, UsageError, transl
 
 T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any]
+Observer = Callable[[str, float, int | None, BaseException | None, object], None]
+"""Told of every statement: ``(name, seconds, rows, error, params)``; see ``Pool.observer``.
+Transaction control reports as ``"BEGIN IMMEDIATE"`` (the wait for the write lock) and
+``"COMMIT"``. It runs on the event loop after each statement, so it must be quick."""
 
 # Result codes after which a connection is not trusted again: it is closed and reopened.
 BROKEN_CODES = ("SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN")
 BUSY_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED")
+OBSERVED_CONTROL = frozenset({"BEGIN IMMEDIATE", "COMMIT"})
 # What aiosqlite says when its worker thread or the sqlite3 connection underneath is gone.
 GONE_MESSAGES = ("Connection closed", "no active connection")
 
@@ -46,6 +52,7 @@ class Handle:
     queries: int = 0
     broken: bool = False
     depth: int = 0  # open SAVEPOINTs of atomic() blocks
+    observer: Observer | None = None
 
     def connection(self) -> aiosqlite.Connection:
         if self.raw is None:
@@ -130,11 +137,17 @@ def in_transaction(handle: Handle) -> bool:
 
 async def control(handle: Handle, sql: str) -> None:
     """Run a transaction-control statement (BEGIN, COMMIT, SAVEPOINT…), errors translated."""
+    observer = handle.observer if sql in OBSERVED_CONTROL else None
+    started = time.perf_counter() if observer is not None else 0.0
     try:
         await handle.connection().execute(sql)
     except sqlite3.Error as exc:
         _note_broken(handle, exc)
+        if observer is not None:
+            observer(sql, time.perf_counter() - started, None, exc, ())
         raise translate(exc, statement=sql) from exc
+    if observer is not None:
+        observer(sql, time.perf_counter() - started, None, None, ())
 
 
 async def with_busy_retry(op: Callable[[], Awaitable[T]], retry: Retry) -> T:
@@ -208,7 +221,7 @@ class Connection:
                 await cursor.close()  # it returned rows: finish it so no read stays open
             return result
 
-        return await self._call(name or _excerpt(sql), run, read=False)
+        return await self._call(name or _excerpt(sql), run, read=False, params=params)
 
     async def executemany(
         self, sql: str, rows: Iterable[Params], *, name: str | None = None
@@ -219,7 +232,7 @@ class Connection:
             cursor = await self.raw.executemany(sql, rows)
             return cursor.rowcount
 
-        return await self._call(name or _excerpt(sql), run, read=False)
+        return await self._call(name or _excerpt(sql), run, read=False, params=rows)
 
     async def fetchall(
         self, sql: str, params: Params = (), *, name: str | None = None
@@ -229,7 +242,7 @@ class Connection:
         async def run() -> list[sqlite3.Row]:
             return list(await self.raw.execute_fetchall(sql, params))
 
-        return await self._call(name or _excerpt(sql), run, read=True)
+        return await self._call(name or _excerpt(sql), run, read=True, params=params)
 
     async def fetchone(
         self, sql: str, params: Params = (), *, name: str | None = None
@@ -275,9 +288,25 @@ class Connection:
     def _release(self) -> None:
         self._handle = None
 
-    async def _call(self, name: str, op: Callable[[], Awaitable[T]], *, read: bool) -> T:
+    async def _call(
+        self, name: str, op: Callable[[], Awaitable[T]], *, read: bool, params: object = ()
+    ) -> T:
         handle = self._live()
         handle.queries += 1
+        if handle.observer is None:
+            return await self._run(handle, name, op, read=read)
+        started = time.perf_counter()
+        try:
+            result = await self._run(handle, name, op, read=read)
+        except BaseException as exc:
+            handle.observer(name, time.perf_counter() - started, None, exc, params)
+            raise
+        handle.observer(name, time.perf_counter() - started, _rows_of(result), None, params)
+        return result
+
+    async def _run(
+        self, handle: Handle, name: str, op: Callable[[], Awaitable[T]], *, read: bool
+    ) -> T:
         try:
             if read and self._retry is not None:
                 return await with_busy_retry(op, self._retry)
@@ -302,6 +331,15 @@ class Connection:
             ) from exc
 
 
+def _rows_of(result: object) -> int | None:
+    """Rows a statement returned (a list) or changed (a count), for the observer."""
+    if isinstance(result, list):
+        return len(result)
+    if isinstance(result, ExecResult):
+        return result.rowcount
+    return result if isinstance(result, int) else None
+
+
 async def _undo_savepoint(handle: Handle, savepoint: str) -> None:
     """Roll back to and release a savepoint, unless SQLite already ended the transaction."""
     if not in_transaction(handle):
@@ -313,4 +351,4 @@ async def _undo_savepoint(handle: Handle, savepoint: str) -> None:
         handle.broken = True  # the outer block rolls back; a reopened connection starts clean
 
 
-__all__ = ["Connection", "ExecResult", "Handle"]
+__all__ = ["Connection", "ExecResult", "Handle", "Observer"]

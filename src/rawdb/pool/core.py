@@ -24,6 +24,7 @@ from rawdb.pool.config import PoolConfig
 from rawdb.pool.conn import (
     Connection,
     Handle,
+    Observer,
     Retry,
     close_handle,
     control,
@@ -162,6 +163,20 @@ class Pool:
             consecutive_failures=self._breaker.consecutive_failures,
             closed=self._closed.is_set(),
         )
+
+    @property
+    def observer(self) -> Observer | None:
+        """Called after every statement with ``(name, seconds, rows, error, params)``.
+
+        Set it to a :class:`rawdb.monitor.Metrics` (``Monitor`` does) or any such callable;
+        None (the default) turns observation off at the cost of one attribute check.
+        """
+        return self._writer.observer
+
+    @observer.setter
+    def observer(self, observer: Observer | None) -> None:
+        for handle in [self._writer, *self._readers]:
+            handle.observer = observer
 
     @property
     def closed(self) -> bool:
