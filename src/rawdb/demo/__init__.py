@@ -1,0 +1,1 @@
+"""The demo: rawdb doing the job a trading application gives it."""
