@@ -14,6 +14,14 @@ MIGRATION_ROLLED_BACK = "migration.rolled_back"
 MIGRATION_FAILED = "migration.failed"
 MIGRATION_BASELINED = "migration.baselined"
 BACKUP_WRITTEN = "backup.written"
+MONITOR_SLOW_STATEMENT = "monitor.slow_statement"
+MONITOR_ALERT = "monitor.alert"
+MONITOR_ALERT_CLEARED = "monitor.alert_cleared"
+MONITOR_ALERT_CALLBACK_FAILED = "monitor.alert_callback_failed"
+MONITOR_OPTIMIZED = "monitor.optimized"
+MONITOR_ANALYZED = "monitor.analyzed"
+MONITOR_SAMPLES_WRITTEN = "monitor.samples_written"
+MONITOR_UPKEEP_FAILED = "monitor.upkeep_failed"
 
 _configured = False
 

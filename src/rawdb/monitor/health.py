@@ -1,0 +1,316 @@
+"""The health report: figures, checks against thresholds, alerts; JSON-ready.
+
+``await Monitor(pool).report()`` is what the application's ``/api/health/database`` returns
+(``report.model_dump(mode="json")``). Each check says healthy, degraded or unhealthy and why;
+the report's status is the worst of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+
+from rawdb.errors import RawdbError
+from rawdb.monitor.figures import (
+    FileFigures,
+    FileWatch,
+    PartitionFigure,
+    TableSize,
+    collect,
+    partitions_of,
+)
+from rawdb.monitor.metrics import RATE_WINDOWS, Metrics, StatementFigures
+from rawdb.monitor.thresholds import Alert, AlertManager, Check, Status, Thresholds, worst
+from rawdb.pool import Pool, PoolStats
+
+MB = 1_000_000
+
+
+class PoolFigures(BaseModel):
+    """The pool as ``pool.stats()`` sees it, with the share of connections in use."""
+
+    size: int
+    readers: int
+    in_use: int
+    use: float
+    waiting: int
+    acquisitions: int
+    timeouts: int
+    wait_p95_ms: float
+    wait_p99_ms: float
+    busy_retries: int
+    circuit_state: str
+    closed: bool
+
+    @classmethod
+    def of(cls, stats: PoolStats) -> PoolFigures:
+        return cls(
+            size=stats.size,
+            readers=stats.readers,
+            in_use=stats.in_use,
+            use=stats.in_use / stats.size if stats.size else 0.0,
+            waiting=stats.waiting,
+            acquisitions=stats.acquisitions,
+            timeouts=stats.timeouts,
+            wait_p95_ms=stats.wait.p95_ms,
+            wait_p99_ms=stats.wait.p99_ms,
+            busy_retries=stats.busy_retries,
+            circuit_state=stats.circuit_state,
+            closed=stats.closed,
+        )
+
+
+class StatementFigure(BaseModel):
+    """One named statement: totals since start, latency percentiles over the window."""
+
+    name: str
+    count: int
+    errors: int
+    rows: int
+    total_seconds: float
+    window_count: int
+    window_errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+
+class WriterFigures(BaseModel):
+    """Insert rate, commits, lock waits and the streaming writer's batches and queue."""
+
+    insert_rows_per_s: dict[str, float]
+    commits: int
+    commit_p50_ms: float
+    commit_p95_ms: float
+    lock_wait_p95_ms: float
+    batches: int
+    batch_rows: int
+    batch_p95_ms: float
+    queue_depth: int
+    max_queue_depth: int
+
+
+class HealthReport(BaseModel):
+    """What ``/api/health/database`` answers."""
+
+    status: Status
+    generated_at: datetime
+    checks: list[Check]
+    pool: PoolFigures
+    file: FileFigures | None
+    statements: list[StatementFigure]
+    writer: WriterFigures
+    partitions: list[PartitionFigure] = Field(default_factory=list)
+    alerts: list[Alert] = Field(default_factory=list)
+
+
+class Monitor:
+    """Metrics, thresholds and alerts for one pool; attaches its metrics as the pool's observer.
+
+    ``sizes_every``: seconds between dbstat scans (they read every page of the file).
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        metrics: Metrics | None = None,
+        thresholds: Thresholds | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
+        sizes_every: float = 300.0,
+        attach: bool = True,
+    ) -> None:
+        self.pool = pool
+        self.metrics = metrics or Metrics(clock=clock)
+        self.thresholds = thresholds or Thresholds()
+        self.alerts = AlertManager(self.thresholds.cooldown_seconds, clock=clock, wall=wall)
+        self.watch = FileWatch(clock)
+        self._clock = clock
+        self._wall = wall
+        self._sizes_every = sizes_every
+        self._sizes_at: float | None = None
+        self._tables: list[TableSize] = []
+        if attach:
+            pool.observer = self.metrics
+
+    async def report(self) -> HealthReport:
+        """Collect figures, judge them, raise alerts for what fails; never raises for the db."""
+        files, problem = await self._files()
+        stats = self.pool.stats()
+        statements = self.metrics.statements()
+        writer = self.writer_figures()
+        checks = judge(
+            self.thresholds,
+            stats=stats,
+            files=files,
+            statements=statements,
+            writer=writer,
+            metrics=self.metrics,
+        )
+        if problem:
+            checks.insert(0, Check(name="database", status="unhealthy", reason=problem))
+        self.alerts.process(checks)
+        return HealthReport(
+            status=worst(c.status for c in checks),
+            generated_at=datetime.fromtimestamp(self._wall(), UTC),
+            checks=checks,
+            pool=PoolFigures.of(stats),
+            file=files,
+            statements=[StatementFigure(**dataclasses.asdict(s)) for s in statements],
+            writer=writer,
+            partitions=[] if files is None else files.partitions,
+            alerts=self.alerts.active(),
+        )
+
+    def writer_figures(self) -> WriterFigures:
+        m = self.metrics
+        commits, lock_wait = m.commit_latency(), m.lock_wait()
+        batch_times, batch_rows = m.batches()
+        return WriterFigures(
+            insert_rows_per_s={f"{w}s": round(r, 1) for w, r in m.insert_rates().items()},
+            commits=commits.count,
+            commit_p50_ms=_ms(commits.quantile(0.5)),
+            commit_p95_ms=_ms(commits.quantile(0.95)),
+            lock_wait_p95_ms=_ms(lock_wait.quantile(0.95)),
+            batches=batch_times.count,
+            batch_rows=batch_rows,
+            batch_p95_ms=_ms(batch_times.quantile(0.95)),
+            queue_depth=m.queue_depth,
+            max_queue_depth=m.max_queue_depth,
+        )
+
+    async def _files(self) -> tuple[FileFigures | None, str]:
+        now = self._clock()
+        scan = self._sizes_at is None or now - self._sizes_at >= self._sizes_every
+        try:
+            files = await collect(self.pool, self.watch, sizes=scan)
+        except RawdbError as exc:
+            return None, f"cannot read the database figures: {exc}"
+        if scan and not files.sizes_note:
+            self._sizes_at, self._tables = now, files.tables
+        elif not scan and self._tables:
+            files = _with_tables(files, self._tables)
+        return files, ""
+
+
+def judge(
+    limits: Thresholds,
+    *,
+    stats: PoolStats,
+    files: FileFigures | None,
+    statements: list[StatementFigures],
+    writer: WriterFigures,
+    metrics: Metrics,
+) -> list[Check]:
+    """Every check's verdict on the figures (pure: no I/O)."""
+    checks = [_pool_check(limits, stats)]
+    slow = [s for s in statements if s.p95_ms > limits.query_p95_ms]
+    worst_p95 = max((s.p95_ms for s in statements), default=0.0)
+    checks.append(
+        Check(
+            name="query_latency",
+            status="degraded" if slow else "healthy",
+            reason=(
+                "p95 over the limit: " + ", ".join(f"{s.name} {s.p95_ms:g} ms" for s in slow)
+                if slow
+                else f"every statement's p95 is within {limits.query_p95_ms:g} ms"
+            ),
+            value=worst_p95,
+            limit=limits.query_p95_ms,
+            subjects=[s.name for s in slow],
+        )
+    )
+    count, errors = metrics.window_totals()
+    rate = errors / count if count else 0.0
+    judged = count >= limits.error_rate_min_statements
+    checks.append(
+        Check(
+            name="error_rate",
+            status="degraded" if judged and rate > limits.error_rate else "healthy",
+            reason=f"{errors} of {count} statements failed in the last {metrics.window:g} s"
+            + ("" if judged else " (too few to judge)"),
+            value=round(rate, 6),
+            limit=limits.error_rate,
+        )
+    )
+    wait = max(writer.lock_wait_p95_ms, stats.wait.p95_ms)
+    checks.append(
+        Check(
+            name="lock_wait",
+            status="degraded" if wait > limits.lock_wait_ms else "healthy",
+            reason=f"p95 wait for the write lock {writer.lock_wait_p95_ms:g} ms, "
+            f"for a pool connection {stats.wait.p95_ms:g} ms",
+            value=wait,
+            limit=limits.lock_wait_ms,
+        )
+    )
+    if files is not None:
+        checks.extend(_file_checks(limits, files))
+    return checks
+
+
+def _pool_check(limits: Thresholds, stats: PoolStats) -> Check:
+    use = stats.in_use / stats.size if stats.size else 0.0
+    status: Status = "healthy"
+    if stats.closed or stats.circuit_state == "open":
+        status, reason = "unhealthy", f"pool closed={stats.closed}, circuit {stats.circuit_state}"
+    elif stats.waiting and stats.in_use >= stats.size:
+        status = "degraded"
+        reason = f"pool exhausted: all {stats.size} connections in use, {stats.waiting} waiting"
+    elif use >= limits.pool_use or stats.circuit_state == "half_open":
+        status = "degraded"
+        reason = f"{stats.in_use} of {stats.size} connections in use, circuit " + (
+            stats.circuit_state
+        )
+    else:
+        reason = f"{stats.in_use} of {stats.size} connections in use, {stats.waiting} waiting"
+    return Check(
+        name="pool", status=status, reason=reason, value=round(use, 4), limit=limits.pool_use
+    )
+
+
+def _file_checks(limits: Thresholds, files: FileFigures) -> list[Check]:
+    size_mb, wal_mb = files.database_bytes / MB, files.wal_bytes / MB
+    return [
+        Check(
+            name="database_size",
+            status="degraded" if size_mb > limits.database_mb else "healthy",
+            reason=f"database file {size_mb:.1f} MB (limit {limits.database_mb:g} MB)",
+            value=round(size_mb, 3),
+            limit=limits.database_mb,
+        ),
+        Check(
+            name="wal_size",
+            status="degraded" if wal_mb > limits.wal_mb else "healthy",
+            reason=f"WAL file {wal_mb:.1f} MB (limit {limits.wal_mb:g} MB)"
+            + ("; checkpoints are not keeping up" if wal_mb > limits.wal_mb else ""),
+            value=round(wal_mb, 3),
+            limit=limits.wal_mb,
+        ),
+    ]
+
+
+def _with_tables(files: FileFigures, tables: list[TableSize]) -> FileFigures:
+    index_bytes = sum(t.bytes for t in tables if t.kind == "index")
+    return files.model_copy(
+        update={
+            "tables": tables,
+            "partitions": partitions_of(tables),
+            "index_bytes": index_bytes,
+            "cache_fits_indexes": index_bytes <= files.cache_bytes_per_connection,
+            "sizes_note": "per-table sizes from the last dbstat scan",
+        }
+    )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+__all__ = ["RATE_WINDOWS", "HealthReport", "Monitor", "judge"]

@@ -1,0 +1,272 @@
+"""Statement metrics collected inside rawdb: what the pool's observer hook feeds.
+
+Every statement the pool runs calls :meth:`Metrics.observe` with its name, duration, rows and
+error. Per name it keeps a count, errors, rows, a cumulative histogram (for Prometheus ``_sum``
+and ``_count``) and a sliding window (for p50/p95/p99 and the error rate thresholds look at).
+Statements slower than ``slow_after`` are logged once per name with the parameters' shape,
+never their values. Memory is bounded: fixed-size histograms, at most ``max_names`` names.
+
+The streaming writer reports its batches and queue through :meth:`record_batch` and
+:meth:`set_queue_depth`; inserts feed the insert-rate windows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rawdb import log
+from rawdb.monitor.histogram import Histogram, Window
+
+SLOW_STATEMENT = log.MONITOR_SLOW_STATEMENT
+OTHER = "(other)"
+"""Where statements go once ``max_names`` distinct names were seen (ad-hoc SQL)."""
+OWN_PREFIX = "monitor_"
+COMMIT = "COMMIT"
+BEGIN = "BEGIN IMMEDIATE"
+RATE_WINDOWS = (1, 10, 60)
+"""Seconds over which the insert rate is reported."""
+
+
+@dataclass(slots=True)
+class StatementMetrics:
+    """Running figures of one named statement."""
+
+    name: str
+    is_insert: bool
+    window: Window
+    count: int = 0
+    errors: int = 0
+    rows: int = 0
+    total: Histogram = field(default_factory=Histogram)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementFigures:
+    """A snapshot of one statement: totals since start, percentiles over the window."""
+
+    name: str
+    count: int
+    errors: int
+    rows: int
+    total_seconds: float
+    window_count: int
+    window_errors: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def window_error_rate(self) -> float:
+        return self.window_errors / self.window_count if self.window_count else 0.0
+
+
+class Metrics:
+    """Collects statement, insert, commit and writer figures; cheap enough to stay on.
+
+    ``clock`` is injectable (tests pass a fake); ``window`` is the span in seconds of the
+    percentiles and error rates; ``slow_after`` the duration in seconds logged as slow.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        window: float = 60.0,
+        slots: int = 6,
+        slow_after: float = 0.1,
+        max_names: int = 500,
+        insert_names: frozenset[str] | None = None,
+    ) -> None:
+        self.clock = clock
+        self.window = window
+        self.slow_after = slow_after
+        self._slots = slots
+        self._max_names = max_names
+        self._inserts = _insert_statement_names() if insert_names is None else insert_names
+        self._statements: dict[str, StatementMetrics] = {}
+        self._slow_logged: set[str] = set()
+        self._rows_in = Window(max(RATE_WINDOWS), max(RATE_WINDOWS), clock)
+        self._commits = Window(window, slots, clock)
+        self._lock_waits = Window(window, slots, clock)
+        self._batches = Window(window, slots, clock)
+        self.queue_depth = 0
+        self.max_queue_depth = 0
+        self._log = log.get_logger("monitor")
+        self.on_sample: Callable[[str, float, int | None, str | None], None] | None = None
+        """Called for every observed statement (the persistence sampler hooks in here)."""
+
+    # --- the pool's observer hook ---------------------------------------------------------------
+
+    def __call__(
+        self,
+        name: str,
+        seconds: float,
+        rows: int | None,
+        error: BaseException | None,
+        params: object = (),
+    ) -> None:
+        self.observe(name, seconds, rows, error, params)
+
+    def observe(
+        self,
+        name: str,
+        seconds: float,
+        rows: int | None,
+        error: BaseException | None = None,
+        params: object = (),
+    ) -> None:
+        """Record one statement run: how long, rows returned or changed, error if it failed.
+
+        The monitor's own statements (``monitor_*``) are left out of the figures.
+        """
+        if name.startswith(OWN_PREFIX):
+            return
+        if name == COMMIT:
+            self._commits.current().histogram.add(seconds)
+            return
+        if name == BEGIN:
+            self._lock_waits.current().histogram.add(seconds)
+            return
+        stats = self._statements.get(name) or self._new(name)
+        count_rows = rows if rows is not None and rows > 0 else 0
+        stats.count += 1
+        stats.rows += count_rows
+        stats.total.add(seconds)
+        slot = stats.window.current()
+        slot.histogram.add(seconds)
+        slot.rows += count_rows
+        if error is not None:
+            stats.errors += 1
+            slot.errors += 1
+        elif stats.is_insert and count_rows:
+            self._rows_in.current().rows += count_rows
+        if seconds >= self.slow_after and name not in self._slow_logged:
+            self._slow_logged.add(name)
+            self._log.warning(
+                SLOW_STATEMENT,
+                statement=name,
+                duration_ms=round(seconds * 1000, 3),
+                rows=rows,
+                params=param_shape(params),
+                failed=error is not None,
+            )
+        if self.on_sample is not None:
+            self.on_sample(name, seconds, rows, None if error is None else type(error).__name__)
+
+    # --- the streaming writer's API -------------------------------------------------------------
+
+    def record_batch(self, size: int, seconds: float) -> None:
+        """A streaming-writer batch of ``size`` rows was written (and committed) in ``seconds``."""
+        slot = self._batches.current()
+        slot.histogram.add(seconds)
+        slot.rows += size
+
+    def set_queue_depth(self, depth: int) -> None:
+        """How many rows wait in the streaming writer's queue right now."""
+        self.queue_depth = depth
+        self.max_queue_depth = max(self.max_queue_depth, depth)
+
+    def record_inserted(self, rows: int) -> None:
+        """Count rows inserted by a path the observer does not see as an insert statement."""
+        self._rows_in.current().rows += rows
+
+    # --- figures --------------------------------------------------------------------------------
+
+    def statements(self) -> list[StatementFigures]:
+        """A snapshot of every statement seen, by name."""
+        return [self._figures(s) for _, s in sorted(self._statements.items())]
+
+    def statement(self, name: str) -> StatementFigures | None:
+        stats = self._statements.get(name)
+        return None if stats is None else self._figures(stats)
+
+    def insert_rates(self) -> dict[int, float]:
+        """Rows inserted per second over the last 1, 10 and 60 seconds."""
+        slots = self._rows_in.live()
+        newest = math.floor(self.clock())  # the rate window's slots are one second wide
+        return {w: sum(s.rows for s in slots if s.epoch > newest - w) / w for w in RATE_WINDOWS}
+
+    def commit_latency(self) -> Histogram:
+        """Durations of COMMIT over the window."""
+        return self._commits.merged().histogram
+
+    def lock_wait(self) -> Histogram:
+        """Durations of BEGIN IMMEDIATE (waiting for SQLite's write lock) over the window."""
+        return self._lock_waits.merged().histogram
+
+    def batches(self) -> tuple[Histogram, int]:
+        """Streaming-writer batch durations over the window, and the rows they carried."""
+        merged = self._batches.merged()
+        return merged.histogram, merged.rows
+
+    def window_totals(self) -> tuple[int, int]:
+        """Statements and errors over the window, all names together."""
+        count = errors = 0
+        for stats in self._statements.values():
+            merged = stats.window.merged()
+            count += merged.histogram.count
+            errors += merged.errors
+        return count, errors
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _new(self, name: str) -> StatementMetrics:
+        if len(self._statements) >= self._max_names:
+            existing = self._statements.get(OTHER)
+            if existing is not None:
+                return existing
+            name = OTHER
+        is_insert = name in self._inserts or name.upper().startswith(("INSERT", "REPLACE"))
+        stats = StatementMetrics(name, is_insert, Window(self.window, self._slots, self.clock))
+        self._statements[name] = stats
+        return stats
+
+    def _figures(self, stats: StatementMetrics) -> StatementFigures:
+        merged = stats.window.merged()
+        p50, p95, p99 = merged.histogram.quantiles((0.5, 0.95, 0.99))
+        return StatementFigures(
+            name=stats.name,
+            count=stats.count,
+            errors=stats.errors,
+            rows=stats.rows,
+            total_seconds=stats.total.total,
+            window_count=merged.histogram.count,
+            window_errors=merged.errors,
+            p50_ms=_ms(p50),
+            p95_ms=_ms(p95),
+            p99_ms=_ms(p99),
+            max_ms=_ms(merged.histogram.maximum),
+        )
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)
+
+
+def param_shape(params: object) -> Any:
+    """The shape of statement parameters, never their values: types, keys and counts."""
+    if isinstance(params, Mapping):
+        return {str(k): type(v).__name__ for k, v in params.items()}
+    if isinstance(params, list | tuple):
+        if params and all(isinstance(p, list | tuple | Mapping) for p in params[:1]):
+            return {"rows": len(params), "row": param_shape(params[0])}
+        return [type(p).__name__ for p in params]
+    if isinstance(params, Sequence | str | bytes):
+        return type(params).__name__
+    return {"rows": "iterator"} if params is not None else None
+
+
+def _insert_statement_names() -> frozenset[str]:
+    """Names of the registry's INSERT statements (their rows feed the insert rate)."""
+    from rawdb.queries import STATEMENTS  # noqa: PLC0415 -- keeps the registry load lazy
+
+    return frozenset(
+        name
+        for name, stmt in STATEMENTS.items()
+        if stmt.sql.split("*/", 1)[-1].lstrip().upper().startswith(("INSERT", "REPLACE"))
+    )

@@ -1,0 +1,208 @@
+"""The health report in Prometheus' text exposition format (version 0.0.4).
+
+Serve ``render(await monitor.report())`` with content type :data:`CONTENT_TYPE` on ``/metrics``.
+Statement latencies are summaries: quantiles over the monitor's window, ``_sum`` and ``_count``
+since the process started.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from rawdb.monitor.health import HealthReport
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+STATUS_VALUES = {"healthy": 0, "degraded": 1, "unhealthy": 2}
+CIRCUIT_STATES = ("closed", "half_open", "open")
+
+Sample = tuple[str, dict[str, str], float]
+
+
+class _Out:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+
+    def family(self, name: str, kind: str, help_text: str, samples: Iterable[Sample]) -> None:
+        self.lines.append(f"# HELP {name} {_escape_help(help_text)}")
+        self.lines.append(f"# TYPE {name} {kind}")
+        for sample_name, labels, value in samples:
+            self.lines.append(f"{sample_name}{_labels(labels)} {_number(value)}")
+
+
+def render(report: HealthReport) -> str:
+    """Every figure of ``report`` as Prometheus text, ending with a newline."""
+    out = _Out()
+    out.family(
+        "rawdb_health_status",
+        "gauge",
+        "Overall health: 0 healthy, 1 degraded, 2 unhealthy.",
+        [("rawdb_health_status", {}, STATUS_VALUES[report.status])],
+    )
+    out.family(
+        "rawdb_health_check_status",
+        "gauge",
+        "Each health check: 0 healthy, 1 degraded, 2 unhealthy.",
+        [
+            ("rawdb_health_check_status", {"check": c.name}, STATUS_VALUES[c.status])
+            for c in report.checks
+        ],
+    )
+    _statements(out, report)
+    _writer(out, report)
+    _pool(out, report)
+    _file(out, report)
+    out.family(
+        "rawdb_alerts_active",
+        "gauge",
+        "Alerts currently raised.",
+        [("rawdb_alerts_active", {}, len(report.alerts))],
+    )
+    return "\n".join(out.lines) + "\n"
+
+
+def _statements(out: _Out, report: HealthReport) -> None:
+    name = "rawdb_statement_duration_seconds"
+    samples: list[Sample] = []
+    for s in report.statements:
+        label = {"statement": s.name}
+        for q, ms in (("0.5", s.p50_ms), ("0.95", s.p95_ms), ("0.99", s.p99_ms)):
+            samples.append((name, {**label, "quantile": q}, ms / 1000))
+        samples.append((f"{name}_sum", label, s.total_seconds))
+        samples.append((f"{name}_count", label, s.count))
+    out.family(name, "summary", "Statement run time by name.", samples)
+    for metric, attr, help_text in (
+        ("rawdb_statement_errors_total", "errors", "Statements that failed, by name."),
+        ("rawdb_statement_rows_total", "rows", "Rows returned or changed, by name."),
+    ):
+        out.family(
+            metric,
+            "counter",
+            help_text,
+            [(metric, {"statement": s.name}, getattr(s, attr)) for s in report.statements],
+        )
+
+
+def _writer(out: _Out, report: HealthReport) -> None:
+    w = report.writer
+    out.family(
+        "rawdb_insert_rows_per_second",
+        "gauge",
+        "Rows inserted per second over a sliding window.",
+        [
+            ("rawdb_insert_rows_per_second", {"window": k}, v)
+            for k, v in w.insert_rows_per_s.items()
+        ],
+    )
+    gauges = (
+        ("rawdb_commit_p95_seconds", "COMMIT time p95 over the window.", w.commit_p95_ms / 1000),
+        ("rawdb_lock_wait_p95_seconds", "BEGIN IMMEDIATE wait p95.", w.lock_wait_p95_ms / 1000),
+        ("rawdb_writer_batch_p95_seconds", "Streaming batch time p95.", w.batch_p95_ms / 1000),
+        ("rawdb_writer_batch_rows", "Rows in streaming batches over the window.", w.batch_rows),
+        (
+            "rawdb_writer_queue_depth",
+            "Rows waiting in the streaming writer's queue.",
+            w.queue_depth,
+        ),
+    )
+    for metric, help_text, value in gauges:
+        out.family(metric, "gauge", help_text, [(metric, {}, value)])
+
+
+def _pool(out: _Out, report: HealthReport) -> None:
+    p = report.pool
+    out.family(
+        "rawdb_pool_connections",
+        "gauge",
+        "Pool connections, total and in use.",
+        [
+            ("rawdb_pool_connections", {"state": "total"}, p.size),
+            ("rawdb_pool_connections", {"state": "in_use"}, p.in_use),
+        ],
+    )
+    out.family(
+        "rawdb_pool_waiting",
+        "gauge",
+        "Callers waiting for a connection.",
+        [("rawdb_pool_waiting", {}, p.waiting)],
+    )
+    for metric, help_text, value in (
+        ("rawdb_pool_acquisitions_total", "Connections handed out.", p.acquisitions),
+        ("rawdb_pool_timeouts_total", "Acquisitions that timed out.", p.timeouts),
+        ("rawdb_pool_busy_retries_total", "Reads retried after SQLITE_BUSY.", p.busy_retries),
+    ):
+        out.family(metric, "counter", help_text, [(metric, {}, value)])
+    out.family(
+        "rawdb_pool_acquire_wait_seconds",
+        "gauge",
+        "Wait for a pool connection over recent acquisitions.",
+        [
+            ("rawdb_pool_acquire_wait_seconds", {"quantile": "0.95"}, p.wait_p95_ms / 1000),
+            ("rawdb_pool_acquire_wait_seconds", {"quantile": "0.99"}, p.wait_p99_ms / 1000),
+        ],
+    )
+    out.family(
+        "rawdb_pool_circuit_state",
+        "gauge",
+        "1 for the circuit breaker's current state.",
+        [
+            ("rawdb_pool_circuit_state", {"state": s}, int(p.circuit_state == s))
+            for s in CIRCUIT_STATES
+        ],
+    )
+
+
+def _file(out: _Out, report: HealthReport) -> None:
+    f = report.file
+    if f is None:
+        return
+    for metric, help_text, value in (
+        ("rawdb_database_bytes", "Database file size.", f.database_bytes),
+        ("rawdb_wal_bytes", "WAL file size.", f.wal_bytes),
+        ("rawdb_freelist_pages", "Unused pages inside the database file.", f.freelist_pages),
+    ):
+        out.family(metric, "gauge", help_text, [(metric, {}, value)])
+    if f.growth_bytes_per_hour is not None:
+        out.family(
+            "rawdb_database_growth_bytes_per_hour",
+            "gauge",
+            "Growth over the last hour.",
+            [("rawdb_database_growth_bytes_per_hour", {}, f.growth_bytes_per_hour)],
+        )
+    if f.tables:
+        out.family(
+            "rawdb_table_bytes",
+            "gauge",
+            "Bytes per table or index (dbstat).",
+            [
+                ("rawdb_table_bytes", {"name": t.name, "table": t.table, "kind": t.kind}, t.bytes)
+                for t in f.tables
+            ],
+        )
+
+
+def _labels(labels: dict[str, str]) -> str:
+    if not labels:
+        return ""
+    inner = ",".join(f'{k}="{_escape_label(v)}"' for k, v in labels.items())
+    return "{" + inner + "}"
+
+
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def _escape_help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _number(value: float) -> str:
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(float(value))
