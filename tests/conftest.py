@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from rawdb.config import Settings
+from rawdb.pool import Pool
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -74,9 +77,6 @@ def run_cli(tmp_path: Path) -> RunCli:
 @pytest.fixture
 async def pool(tmp_path: Path):  # type: ignore[no-untyped-def]
     """A pool on a fresh database migrated to the newest version."""
-    from rawdb.config import Settings
-    from rawdb.pool import Pool
-
     settings = Settings(database=tmp_path / "app.sqlite3")
     async with Pool.open(settings, migrate=True) as opened:
         yield opened

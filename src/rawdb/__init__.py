@@ -1,4 +1,8 @@
-"""rawdb: a raw-SQL data layer on SQLite for a trading application."""
+"""rawdb: a raw-SQL data layer on SQLite for a trading application.
+
+The root offers what an application needs to open a database, write and read ticks, and tell
+errors apart; everything else lives in its module (``rawdb.queries``, ``rawdb.migrate``, ...).
+"""
 
 from rawdb.config import Settings
 from rawdb.errors import (
@@ -7,15 +11,29 @@ from rawdb.errors import (
     InvalidInput,
     MigrationError,
     RawdbError,
+    SchemaOutOfDate,
+    UniqueViolation,
     UsageError,
 )
+from rawdb.ingest.rows import TickRow
+from rawdb.ingest.stream import StreamConfig, TickStream
+from rawdb.migrate import Migrator
+from rawdb.pool import Pool, PoolConfig
 
 __all__ = [
     "DatabaseRefused",
     "ForeignKeyViolation",
     "InvalidInput",
     "MigrationError",
+    "Migrator",
+    "Pool",
+    "PoolConfig",
     "RawdbError",
+    "SchemaOutOfDate",
     "Settings",
+    "StreamConfig",
+    "TickRow",
+    "TickStream",
+    "UniqueViolation",
     "UsageError",
 ]
