@@ -12,7 +12,10 @@ Usable as a module (tests import :func:`build` and :func:`table_checksums`) and 
 
 Speed: everything is written in one transaction with ``executemany``, and the CREATE INDEX
 statements run after the rows are in (a sorted index build instead of a B-tree insert per
-row); the schema text stored is the same either way. One million ticks take a few seconds.
+row). The stored schema text is the same either way; only the order of the rows of
+sqlite_schema differs, which neither adoption nor the canonical dump looks at. One million
+ticks take about 15 s on the 2-core machine (5 s making rows in Python, 2 s inserting, 4 s
+building the indexes).
 """
 
 from __future__ import annotations
