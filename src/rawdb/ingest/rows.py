@@ -8,7 +8,6 @@ the error names the row index and the field, and nothing of the batch is written
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
@@ -54,7 +53,9 @@ class TimeText:
         self._prefixes: dict[int, str] = {}
 
     def __call__(self, moment: datetime) -> str:
-        seconds = math.floor(moment.timestamp())
+        # timestamp() is a float: near a second's end it can round up into the next second, so
+        # take the fraction away first and round to the whole second, which is exact.
+        seconds = round(moment.timestamp() - moment.microsecond * 1e-6)
         prefix = self._prefixes.get(seconds)
         if prefix is None:
             if len(self._prefixes) >= self._size:
@@ -157,7 +158,9 @@ def _row(tick: tuple[Any, ...]) -> tuple[Any, ...]:
 
 def _price(field: str, value: Any) -> None:
     # NaN fails every comparison, so this one test refuses NaN, infinities and absurd values.
-    if not -PRICE_LIMIT < value < PRICE_LIMIT or type(value) not in (float, int):
+    if (type(value) is not float and type(value) is not int) or not (
+        -PRICE_LIMIT < value < PRICE_LIMIT
+    ):
         raise _Bad(field, "must be a finite number within +/-1e12", value)
 
 
