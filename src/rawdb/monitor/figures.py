@@ -57,7 +57,8 @@ class FileFigures(BaseModel):
     """The database file as the monitor last saw it."""
 
     database: str
-    database_bytes: int
+    database_bytes: int = Field(description="page_count x page_size: the size readers see")
+    file_bytes: int = Field(description="the main file on disk (WAL frames not yet copied back)")
     wal_bytes: int
     page_size: int
     page_count: int
@@ -141,7 +142,7 @@ async def collect(pool: Pool, watch: FileWatch, *, sizes: bool = True) -> FileFi
                 note = f"per-table sizes unavailable (this SQLite has no dbstat): {exc}"
         else:
             note = "per-table sizes not collected this time"
-    database_bytes = _size(path)
+    database_bytes = page_count * page_size
     header = read_wal_header(Path(f"{path}-wal"))
     cache_bytes = cache_size * page_size if cache_size > 0 else -cache_size * 1024
     index_bytes = sum(t.bytes for t in tables if t.kind == "index") if tables else None
@@ -149,6 +150,7 @@ async def collect(pool: Pool, watch: FileWatch, *, sizes: bool = True) -> FileFi
     return FileFigures(
         database=str(path),
         database_bytes=database_bytes,
+        file_bytes=_size(path),
         wal_bytes=_size(Path(f"{path}-wal")),
         page_size=page_size,
         page_count=page_count,

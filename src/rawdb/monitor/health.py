@@ -7,6 +7,7 @@ the report's status is the worst of them.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
@@ -28,6 +29,7 @@ from rawdb.monitor.thresholds import Alert, AlertManager, Check, Status, Thresho
 from rawdb.pool import Pool, PoolStats
 
 MB = 1_000_000
+BUSY = "no reader connection was free"
 
 
 class PoolFigures(BaseModel):
@@ -112,7 +114,8 @@ class HealthReport(BaseModel):
 class Monitor:
     """Metrics, thresholds and alerts for one pool; attaches its metrics as the pool's observer.
 
-    ``sizes_every``: seconds between dbstat scans (they read every page of the file).
+    ``sizes_every``: seconds between dbstat scans (they read every page of the file);
+    ``figures_timeout``: seconds to wait for a reader, so an exhausted pool still gets a report.
     """
 
     def __init__(
@@ -124,6 +127,7 @@ class Monitor:
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
         sizes_every: float = 300.0,
+        figures_timeout: float = 1.0,
         attach: bool = True,
     ) -> None:
         self.pool = pool
@@ -134,6 +138,7 @@ class Monitor:
         self._clock = clock
         self._wall = wall
         self._sizes_every = sizes_every
+        self._figures_timeout = figures_timeout
         self._sizes_at: float | None = None
         self._tables: list[TableSize] = []
         if attach:
@@ -142,6 +147,9 @@ class Monitor:
     async def report(self) -> HealthReport:
         """Collect figures, judge them, raise alerts for what fails; never raises for the db."""
         files, problem = await self._files()
+        problem_status: Status = "unhealthy"
+        if problem.startswith(BUSY):
+            problem_status = "degraded"
         stats = self.pool.stats()
         statements = self.metrics.statements()
         writer = self.writer_figures()
@@ -154,7 +162,7 @@ class Monitor:
             metrics=self.metrics,
         )
         if problem:
-            checks.insert(0, Check(name="database", status="unhealthy", reason=problem))
+            checks.insert(0, Check(name="database", status=problem_status, reason=problem))
         self.alerts.process(checks)
         return HealthReport(
             status=worst(c.status for c in checks),
@@ -189,7 +197,10 @@ class Monitor:
         now = self._clock()
         scan = self._sizes_at is None or now - self._sizes_at >= self._sizes_every
         try:
-            files = await collect(self.pool, self.watch, sizes=scan)
+            async with asyncio.timeout(self._figures_timeout):
+                files = await collect(self.pool, self.watch, sizes=scan)
+        except TimeoutError:
+            return None, f"{BUSY} within {self._figures_timeout:g} s to read the file figures"
         except RawdbError as exc:
             return None, f"cannot read the database figures: {exc}"
         if scan and not files.sizes_note:

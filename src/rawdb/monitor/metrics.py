@@ -90,7 +90,7 @@ class Metrics:
         self._inserts = _insert_statement_names() if insert_names is None else insert_names
         self._statements: dict[str, StatementMetrics] = {}
         self._slow_logged: set[str] = set()
-        self._rows_in = Window(max(RATE_WINDOWS), max(RATE_WINDOWS), clock)
+        self._rows_in = Window(max(RATE_WINDOWS) + 1, max(RATE_WINDOWS) + 1, clock)
         self._commits = Window(window, slots, clock)
         self._lock_waits = Window(window, slots, clock)
         self._batches = Window(window, slots, clock)
@@ -186,10 +186,10 @@ class Metrics:
         return None if stats is None else self._figures(stats)
 
     def insert_rates(self) -> dict[int, float]:
-        """Rows inserted per second over the last 1, 10 and 60 seconds."""
+        """Rows inserted per second over the last 1, 10 and 60 complete seconds."""
         slots = self._rows_in.live()
-        newest = math.floor(self.clock())  # the rate window's slots are one second wide
-        return {w: sum(s.rows for s in slots if s.epoch > newest - w) / w for w in RATE_WINDOWS}
+        now = math.floor(self.clock())  # the rate window's slots are one second wide
+        return {w: sum(s.rows for s in slots if now - w <= s.epoch < now) / w for w in RATE_WINDOWS}
 
     def commit_latency(self) -> Histogram:
         """Durations of COMMIT over the window."""

@@ -95,14 +95,17 @@ class PlannerCopy:
 
     def plan(self, sql: str) -> list[str]:
         """The EXPLAIN QUERY PLAN lines of a statement, parameters bound to NULL."""
+        return self.plan_on(self.conn, sql)
+
+    @staticmethod
+    def plan_on(conn: sqlite3.Connection, sql: str) -> list[str]:
+        """The plan lines of ``sql`` on any stdlib connection (the copy, or the real file)."""
         text = f"EXPLAIN QUERY PLAN {sql}"
         try:
             try:
-                rows = self.conn.execute(text, _Nulls()).fetchall()
+                rows = conn.execute(text, _Nulls()).fetchall()
             except sqlite3.ProgrammingError:  # positional parameters: count them, bind NULLs
-                rows = self.conn.execute(
-                    text, [None] * _positional_count(self.conn, text)
-                ).fetchall()
+                rows = conn.execute(text, [None] * _positional_count(conn, text)).fetchall()
         except sqlite3.Error as exc:
             raise UsageError(f"cannot plan statement against this schema: {exc}") from exc
         return [str(r[3]) for r in rows]

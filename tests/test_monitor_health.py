@@ -1,0 +1,282 @@
+"""Health report, thresholds and alerts on real database files, with a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+import structlog
+
+from rawdb.config import Settings
+from rawdb.monitor import Alert, AlertManager, Check, Monitor, Thresholds
+from rawdb.pool import Pool, PoolConfig
+
+
+class FakeClock:
+    """Seconds that move only when a test says so."""
+
+    def __init__(self, start: float = 10_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def failing(name: str = "pool", subjects: list[str] | None = None) -> Check:
+    return Check(
+        name=name,
+        status="degraded",
+        reason="too busy",
+        value=0.9,
+        limit=0.8,
+        subjects=subjects or [],
+    )
+
+
+def test_alert_fires_once_then_again_after_cooldown() -> None:
+    """A failing check alerts once, stays quiet during the cool-down, then alerts again."""
+    clock = FakeClock()
+    manager = AlertManager(cooldown=300, clock=clock, wall=lambda: 1.7e9)
+    received: list[Alert] = []
+    manager.register(received.append)
+    with structlog.testing.capture_logs() as logs:
+        assert len(manager.process([failing()])) == 1
+        clock.advance(100)
+        assert manager.process([failing()]) == []
+        clock.advance(199)
+        assert manager.process([failing()]) == []
+        clock.advance(1)
+        assert len(manager.process([failing()])) == 1
+    assert len(received) == 2
+    assert [e["event"] for e in logs] == ["monitor.alert", "monitor.alert"]
+    assert logs[0]["check"] == "pool" and logs[0]["reason"] == "too busy"
+    assert manager.active()[0].status == "degraded"
+
+
+def test_recovery_clears_the_alert_and_resets_the_cooldown() -> None:
+    """A check that passes again logs one cleared event; failing again alerts at once."""
+    clock = FakeClock()
+    manager = AlertManager(cooldown=300, clock=clock)
+    manager.process([failing()])
+    ok = Check(name="pool", status="healthy", reason="fine")
+    with structlog.testing.capture_logs() as logs:
+        manager.process([ok])
+        manager.process([ok])
+    assert [e["event"] for e in logs] == ["monitor.alert_cleared"]
+    assert manager.active() == []
+    clock.advance(1)
+    assert len(manager.process([failing()])) == 1
+
+
+def test_each_subject_has_its_own_cooldown() -> None:
+    """Two slow statements raise two alerts; a third appearing later raises its own."""
+    clock = FakeClock()
+    manager = AlertManager(cooldown=60, clock=clock)
+    first = manager.process([failing("query_latency", ["a", "b"])])
+    assert [a.subject for a in first] == ["a", "b"]
+    clock.advance(1)
+    later = manager.process([failing("query_latency", ["a", "b", "c"])])
+    assert [a.subject for a in later] == ["c"]
+
+
+async def test_async_and_broken_callbacks() -> None:
+    """A coroutine callback is awaited on the loop; one that raises is logged, not raised."""
+    manager = AlertManager(cooldown=0)
+    got: list[str] = []
+
+    async def broadcast(alert: Alert) -> None:
+        await asyncio.sleep(0)
+        got.append(alert.check)
+
+    def broken(alert: Alert) -> None:
+        raise RuntimeError("socket gone")
+
+    manager.register(broken)
+    unregister = manager.register(broadcast)
+    with structlog.testing.capture_logs() as logs:
+        manager.process([failing()])
+        await manager.drain()
+    assert got == ["pool"]
+    assert any(e["event"] == "monitor.alert_callback_failed" for e in logs)
+    unregister()
+    manager.process([failing()])
+    await manager.drain()
+    assert got == ["pool"]
+
+
+def test_thresholds_have_the_documented_defaults() -> None:
+    """Defaults: p95 100 ms, pool 80%, 5,000 MB, 1% errors, 1,000 ms lock wait."""
+    t = Thresholds()
+    assert (t.query_p95_ms, t.pool_use, t.database_mb, t.error_rate, t.lock_wait_ms) == (
+        100.0,
+        0.8,
+        5000.0,
+        0.01,
+        1000.0,
+    )
+
+
+async def test_healthy_report_is_json_ready(pool: Pool) -> None:
+    """A quiet fresh database reports healthy, and the report round-trips through JSON."""
+    monitor = Monitor(pool)
+    async with pool.read() as conn:
+        await conn.fetchall("SELECT 1", name="one")
+    report = await monitor.report()
+    assert report.status == "healthy", [c for c in report.checks if c.status != "healthy"]
+    data = json.loads(report.model_dump_json())
+    assert data["status"] == "healthy"
+    assert {c["name"] for c in data["checks"]} >= {
+        "pool",
+        "query_latency",
+        "error_rate",
+        "lock_wait",
+        "database_size",
+        "wal_size",
+    }
+    assert data["file"]["page_count"] > 0
+    assert any(t["name"] == "market_data" for t in data["file"]["tables"])
+    assert data["partitions"] == []
+    assert [s["name"] for s in data["statements"]] == ["one"]
+    assert pool.observer is monitor.metrics
+
+
+async def test_slow_statement_degrades_and_alerts_once_per_cooldown(pool: Pool) -> None:
+    """Injected latencies over the p95 limit degrade the report and alert once per cool-down."""
+    clock = FakeClock()
+    monitor = Monitor(pool, clock=clock, thresholds=Thresholds(cooldown_seconds=120))
+    alerts: list[Alert] = []
+    monitor.alerts.register(alerts.append)
+    for _ in range(50):
+        monitor.metrics.observe("tick_range", 0.250, 10, None)
+    first = await monitor.report()
+    second = await monitor.report()
+    assert first.status == second.status == "degraded"
+    check = next(c for c in first.checks if c.name == "query_latency")
+    assert check.subjects == ["tick_range"]
+    assert check.value == pytest.approx(250, rel=0.01)
+    assert [a.subject for a in alerts] == ["tick_range"]
+    clock.advance(50)  # still inside the 60 s window, past nothing yet
+    await monitor.report()
+    assert len(alerts) == 1
+    clock.advance(71)  # the window has moved on: the statement is no longer slow
+    assert (await monitor.report()).status == "healthy"
+
+
+async def test_error_rate_over_one_percent_degrades(pool: Pool) -> None:
+    """Two failures in a hundred statements is over the 1% error-rate limit."""
+    monitor = Monitor(pool)
+    for i in range(100):
+        failed = i < 2
+        monitor.metrics.observe(
+            "get_instrument", 0.001, None if failed else 1, RuntimeError() if failed else None
+        )
+    report = await monitor.report()
+    check = next(c for c in report.checks if c.name == "error_rate")
+    assert check.status == "degraded"
+    assert check.value == pytest.approx(0.02)
+
+
+async def test_health_degrades_when_the_pool_is_exhausted(tmp_path: Path) -> None:
+    """With every connection held and a caller waiting, the pool check degrades."""
+    settings = Settings(database=tmp_path / "busy.sqlite3", readers=1)
+    async with Pool.open(settings, config=PoolConfig(acquire_timeout=5), migrate=True) as pool:
+        monitor = Monitor(pool, figures_timeout=0.2)
+        held = asyncio.Event()
+        release = asyncio.Event()
+
+        async def hold_reader() -> None:
+            async with pool.read():
+                held.set()
+                await release.wait()
+
+        async def wait_for_reader() -> None:
+            async with pool.read():
+                pass
+
+        holder = asyncio.create_task(hold_reader())
+        await held.wait()
+        async with pool.write():
+            waiter = asyncio.create_task(wait_for_reader())
+            await asyncio.sleep(0.01)
+            report = await monitor.report()
+        release.set()
+        await asyncio.gather(holder, waiter)
+    by_name = {c.name: c for c in report.checks}
+    assert report.status == "degraded"
+    assert by_name["pool"].status == "degraded"
+    assert "exhausted" in by_name["pool"].reason
+    assert by_name["database"].status == "degraded"  # figures could not get a reader in time
+    assert report.file is None
+    assert [a.check for a in report.alerts] == ["database", "pool"]
+
+
+async def test_health_degrades_when_the_wal_grows_past_its_limit(tmp_path: Path) -> None:
+    """A WAL file bigger than ``wal_mb`` degrades the report with a checkpoint hint."""
+    settings = Settings(database=tmp_path / "wal.sqlite3")
+    async with Pool.open(settings, migrate=True) as pool:
+        monitor = Monitor(pool, thresholds=Thresholds(wal_mb=0.2))
+        assert (await monitor.report()).status == "healthy"
+        async with pool.write() as conn:
+            await conn.execute("CREATE TABLE blob_t (b BLOB)", name="make")
+            await conn.executemany(
+                "INSERT INTO blob_t VALUES (randomblob(4000))", [()] * 100, name="fill"
+            )
+        report = await monitor.report()
+    wal = next(c for c in report.checks if c.name == "wal_size")
+    assert wal.status == "degraded"
+    assert "checkpoints are not keeping up" in wal.reason
+    assert report.file is not None and report.file.wal_bytes > 200_000
+
+
+async def test_database_size_limit_and_growth(tmp_path: Path) -> None:
+    """Past ``database_mb`` the size check degrades; growth is reported per hour."""
+    clock = FakeClock()
+    settings = Settings(database=tmp_path / "big.sqlite3")
+    async with Pool.open(settings, migrate=True) as pool:
+        monitor = Monitor(pool, clock=clock, thresholds=Thresholds(database_mb=0.01))
+        first = await monitor.report()
+        async with pool.write() as conn:
+            await conn.execute("CREATE TABLE g (b BLOB)", name="make")
+            await conn.executemany(
+                "INSERT INTO g VALUES (randomblob(4000))", [()] * 50, name="fill"
+            )
+        clock.advance(60)
+        second = await monitor.report()
+    assert first.file is not None and second.file is not None
+    assert first.file.growth_bytes_per_hour is None
+    assert second.file.growth_bytes_per_hour is not None
+    assert second.file.growth_bytes_per_hour > 0
+    size = next(c for c in second.checks if c.name == "database_size")
+    assert size.status == "degraded"
+
+
+async def test_commit_and_lock_wait_come_from_the_pool(pool: Pool) -> None:
+    """Real writes through an observed pool fill commit latency and the insert rate."""
+    monitor = Monitor(pool)
+    async with pool.write() as conn:
+        await conn.execute(
+            "INSERT INTO instruments (symbol, name, type, status, created_at, updated_at) "
+            "VALUES ('AAA', 'A', 'stock', 'active', '2026-01-01', '2026-01-01')",
+            name="INSERT INTO instruments …",
+        )
+    writer = monitor.writer_figures()
+    assert writer.commits == 1
+    assert writer.commit_p95_ms > 0
+    statement = monitor.metrics.statement("INSERT INTO instruments …")
+    assert statement is not None and statement.rows == 1
+
+
+async def test_closed_pool_is_unhealthy(tmp_path: Path) -> None:
+    """After the pool closes, the report says unhealthy instead of raising."""
+    settings = Settings(database=tmp_path / "closed.sqlite3")
+    pool = await Pool.open(settings, migrate=True)
+    monitor = Monitor(pool)
+    await pool.close()
+    report = await monitor.report()
+    assert report.status == "unhealthy"
+    assert report.file is None

@@ -1,0 +1,101 @@
+"""Prometheus text exposition: checked by a small strict parser of the 0.0.4 format."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import pytest
+
+from rawdb.monitor import Monitor
+from rawdb.monitor.prometheus import CONTENT_TYPE, render
+from rawdb.pool import Pool
+
+NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+LABEL_VALUE = r'"(?:[^"\\\n]|\\\\|\\"|\\n)*"'
+LABELS = (
+    rf"\{{(?:[a-zA-Z_][a-zA-Z0-9_]*={LABEL_VALUE})(?:,[a-zA-Z_][a-zA-Z0-9_]*={LABEL_VALUE})*\}}"
+)
+SAMPLE = re.compile(rf"^(?P<name>{NAME})(?P<labels>{LABELS})? (?P<value>\S+)$")
+HELP = re.compile(rf"^# HELP (?P<name>{NAME}) (?P<text>.*)$")
+TYPE = re.compile(rf"^# TYPE (?P<name>{NAME}) (?P<kind>counter|gauge|summary|histogram|untyped)$")
+LABEL_PAIR = re.compile(rf"([a-zA-Z_][a-zA-Z0-9_]*)=({LABEL_VALUE})")
+
+
+def unescape(quoted: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n"}.get(m[1], m[1]), quoted[1:-1])
+
+
+def parse(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+    """Families by name, samples by sorted labels; raises AssertionError on any format error."""
+    assert text.endswith("\n"), "exposition must end with a newline"
+    families: dict[str, str] = {}
+    samples: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
+    current: str | None = None
+    for number, line in enumerate(text[:-1].split("\n"), start=1):
+        if line.startswith("# HELP"):
+            match = HELP.match(line)
+            assert match, f"line {number}: bad HELP: {line!r}"
+            current = match["name"]
+        elif line.startswith("# TYPE"):
+            match = TYPE.match(line)
+            assert match, f"line {number}: bad TYPE: {line!r}"
+            assert match["name"] == current, f"line {number}: TYPE without its HELP"
+            assert match["name"] not in families, f"line {number}: family declared twice"
+            families[match["name"]] = match["kind"]
+        else:
+            match = SAMPLE.match(line)
+            assert match, f"line {number}: bad sample: {line!r}"
+            name = match["name"]
+            base = re.sub(r"_(sum|count)$", "", name)
+            family = name if name in families else base
+            assert family == current, f"line {number}: {name} outside its family {current}"
+            if name != family:
+                assert families[family] in ("summary", "histogram"), f"line {number}: {name}"
+            value = match["value"]
+            assert value in ("NaN", "+Inf", "-Inf") or not math.isnan(float(value))
+            labels = tuple(
+                sorted((k, unescape(v)) for k, v in LABEL_PAIR.findall(match["labels"] or ""))
+            )
+            if families[family] == "summary" and name == family:
+                assert "quantile" in dict(labels), f"line {number}: summary sample lacks quantile"
+            bucket = samples.setdefault(name, {})
+            assert labels not in bucket, f"line {number}: duplicate sample {name}{labels}"
+            bucket[labels] = float(value)
+    return samples
+
+
+def test_the_parser_rejects_malformed_text() -> None:
+    """The strict parser catches a missing TYPE, a bad label and a bad value."""
+    for bad in (
+        "x 1\n",
+        '# HELP x h\n# TYPE x gauge\nx{a="1} 1\n',
+        "# HELP x h\n# TYPE x gauge\nx one\n",
+        "# HELP x h\n# TYPE x gauge\nx 1",
+    ):
+        with pytest.raises((AssertionError, ValueError)):
+            parse(bad)
+
+
+async def test_exposition_parses_and_carries_the_figures(pool: Pool) -> None:
+    """Every line parses; statement summaries, pool, writer and file figures are present."""
+    monitor = Monitor(pool)
+    for ms in (1, 2, 3, 40):
+        monitor.metrics.observe("latest_tick", ms / 1000, 1, None)
+    monitor.metrics.observe('odd "name"\\ with\nnewline', 0.001, 0, RuntimeError())
+    report = await monitor.report()
+    samples = parse(render(report))
+    latest = (("statement", "latest_tick"),)
+    assert samples["rawdb_statement_duration_seconds_count"][latest] == 4
+    assert samples["rawdb_statement_duration_seconds_sum"][latest] == pytest.approx(0.046)
+    p99 = samples["rawdb_statement_duration_seconds"][(("quantile", "0.99"), *latest)]
+    assert p99 == pytest.approx(0.040, rel=0.01)
+    odd = (("statement", 'odd "name"\\ with\nnewline'),)
+    assert samples["rawdb_statement_errors_total"][odd] == 1
+    assert samples["rawdb_pool_connections"][(("state", "total"),)] == pool.stats().size
+    assert samples["rawdb_pool_circuit_state"][(("state", "closed"),)] == 1
+    assert samples["rawdb_health_status"][()] == 0
+    assert samples["rawdb_database_bytes"][()] > 0
+    assert (("window", "60s"),) in samples["rawdb_insert_rows_per_second"]
+    assert any(dict(k)["name"] == "market_data" for k in samples["rawdb_table_bytes"])
+    assert "version=0.0.4" in CONTENT_TYPE
