@@ -119,3 +119,12 @@ def legacy_db(tmp_path: Path, legacy_template: Path) -> Path:
     target = tmp_path / "tradeassist.sqlite3"
     shutil.copyfile(legacy_template, target)
     return target
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the reliability report when the whole suite ran and passed (not on a -k subset)."""
+    import reliability  # noqa: PLC0415 -- tests/ is on the path only once collection began
+
+    selected = session.config.getoption("keyword") or session.config.getoption("markexpr")
+    if reliability.SCENARIOS and exitstatus == 0 and not selected:
+        reliability.write_report()
