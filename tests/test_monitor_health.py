@@ -167,6 +167,16 @@ async def test_slow_statement_degrades_and_alerts_once_per_cooldown(pool: Pool) 
     assert (await monitor.report()).status == "healthy"
 
 
+async def test_bulk_inserts_are_not_judged_by_latency(pool: Pool) -> None:
+    """A 10,000-row insert batch taking 150 ms does not fail the query-latency check."""
+    monitor = Monitor(pool)
+    for _ in range(20):
+        monitor.metrics.observe("insert_tick", 0.150, 10_000, None)
+    report = await monitor.report()
+    assert next(c for c in report.checks if c.name == "query_latency").status == "healthy"
+    assert report.writer.insert_rows_per_s["60s"] >= 0
+
+
 async def test_error_rate_over_one_percent_degrades(pool: Pool) -> None:
     """Two failures in a hundred statements is over the 1% error-rate limit."""
     monitor = Monitor(pool)

@@ -70,6 +70,7 @@ class StatementFigure(BaseModel):
     """One named statement: totals since start, latency percentiles over the window."""
 
     name: str
+    is_insert: bool
     count: int
     errors: int
     rows: int
@@ -221,8 +222,11 @@ def judge(
 ) -> list[Check]:
     """Every check's verdict on the figures (pure: no I/O)."""
     checks = [_pool_check(limits, stats)]
-    slow = [s for s in statements if s.p95_ms > limits.query_p95_ms]
-    worst_p95 = max((s.p95_ms for s in statements), default=0.0)
+    # Bulk inserts are judged by the insert rate and the lock wait, not by per-call latency:
+    # a 10,000-row batch rightly takes longer than a point query.
+    queries = [s for s in statements if not s.is_insert]
+    slow = [s for s in queries if s.p95_ms > limits.query_p95_ms]
+    worst_p95 = max((s.p95_ms for s in queries), default=0.0)
     checks.append(
         Check(
             name="query_latency",
@@ -230,7 +234,7 @@ def judge(
             reason=(
                 "p95 over the limit: " + ", ".join(f"{s.name} {s.p95_ms:g} ms" for s in slow)
                 if slow
-                else f"every statement's p95 is within {limits.query_p95_ms:g} ms"
+                else f"every query's p95 is within {limits.query_p95_ms:g} ms"
             ),
             value=worst_p95,
             limit=limits.query_p95_ms,

@@ -1,8 +1,8 @@
 """Statement metrics collected inside rawdb: what the pool's observer hook feeds.
 
 Every statement the pool runs calls :meth:`Metrics.observe` with its name, duration, rows and
-error. Per name it keeps a count, errors, rows, a cumulative histogram (for Prometheus ``_sum``
-and ``_count``) and a sliding window (for p50/p95/p99 and the error rate thresholds look at).
+error. Per name it keeps a count, errors, rows, total time (for Prometheus ``_sum`` and
+``_count``) and a sliding window (for p50/p95/p99 and the error rate thresholds look at).
 Statements slower than ``slow_after`` are logged once per name with the parameters' shape,
 never their values. Memory is bounded: fixed-size histograms, at most ``max_names`` names.
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from rawdb import log
@@ -41,7 +41,7 @@ class StatementMetrics:
     count: int = 0
     errors: int = 0
     rows: int = 0
-    total: Histogram = field(default_factory=Histogram)
+    total_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +49,7 @@ class StatementFigures:
     """A snapshot of one statement: totals since start, percentiles over the window."""
 
     name: str
+    is_insert: bool
     count: int
     errors: int
     rows: int
@@ -136,7 +137,7 @@ class Metrics:
         count_rows = rows if rows is not None and rows > 0 else 0
         stats.count += 1
         stats.rows += count_rows
-        stats.total.add(seconds)
+        stats.total_seconds += seconds
         slot = stats.window.current()
         slot.histogram.add(seconds)
         slot.rows += count_rows
@@ -231,10 +232,11 @@ class Metrics:
         p50, p95, p99 = merged.histogram.quantiles((0.5, 0.95, 0.99))
         return StatementFigures(
             name=stats.name,
+            is_insert=stats.is_insert,
             count=stats.count,
             errors=stats.errors,
             rows=stats.rows,
-            total_seconds=stats.total.total,
+            total_seconds=stats.total_seconds,
             window_count=merged.histogram.count,
             window_errors=merged.errors,
             p50_ms=_ms(p50),

@@ -1,0 +1,7 @@
+"""``python -m rawdb.monitor``: see :mod:`rawdb.monitor.cli`."""
+
+import sys
+
+from rawdb.monitor.cli import main
+
+sys.exit(main())

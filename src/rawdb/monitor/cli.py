@@ -1,0 +1,153 @@
+"""``python -m rawdb.monitor``: the health report as a readable table or JSON, once or watching.
+
+    python -m rawdb.monitor [--database PATH] [--json | --prometheus] [--advise]
+                            [--watch SECONDS [--count N]]
+
+The report of a separate process has no statement timings of its own: the table shows the
+samples the application stored in ``query_performance`` (see ``rawdb.monitor.persist``).
+Exit status: 0 healthy, 1 degraded, 2 unhealthy, 3 the database could not be opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, TextIO
+
+from rawdb import log
+from rawdb.config import Settings
+from rawdb.errors import RawdbError
+from rawdb.monitor import prometheus
+from rawdb.monitor.advisor import AdvisorReport
+from rawdb.monitor.health import HealthReport, Monitor
+from rawdb.monitor.persist import recent_summary
+from rawdb.monitor.upkeep import advise_pool
+from rawdb.pool import Pool
+
+EXIT = {"healthy": 0, "degraded": 1, "unhealthy": 2}
+CANNOT_OPEN = 3
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m rawdb.monitor", description=__doc__.split("\n")[0])
+    p.add_argument("--database", type=Path, help="database file (default: RAWDB_DATABASE)")
+    form = p.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="print the report as JSON")
+    form.add_argument("--prometheus", action="store_true", help="print Prometheus text")
+    p.add_argument("--advise", action="store_true", help="also run the query advisor")
+    p.add_argument("--watch", type=float, metavar="SECONDS", help="refresh every SECONDS")
+    p.add_argument("--count", type=int, help="with --watch: stop after this many reports")
+    return p
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    args = parser().parse_args(argv)
+    if args.watch is not None and args.watch <= 0:
+        parser().error("--watch needs a number of seconds greater than 0")
+    log.configure(level="warning")
+    stream = out or sys.stdout
+    settings = Settings.from_env(database=args.database)
+    try:
+        return asyncio.run(_run(settings, args, stream))
+    except RawdbError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return CANNOT_OPEN
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+    async with Pool.open(settings) as pool:
+        monitor = Monitor(pool)
+        shown = 0
+        while True:
+            report = await monitor.report()
+            advice = await advise_pool(pool) if args.advise else None
+            stored = await recent_summary(pool)
+            if args.json:
+                data: dict[str, Any] = report.model_dump(mode="json")
+                data["stored_statements"] = stored
+                if advice is not None:
+                    data["advice"] = asdict(advice)
+                out.write(json.dumps(data, indent=2) + "\n")
+            elif args.prometheus:
+                out.write(prometheus.render(report))
+            else:
+                out.write(render_table(report, stored, advice))
+            out.flush()
+            shown += 1
+            if args.watch is None or (args.count is not None and shown >= args.count):
+                return EXIT[report.status]
+            await asyncio.sleep(args.watch)
+
+
+def render_table(
+    report: HealthReport, stored: list[dict[str, Any]], advice: AdvisorReport | None
+) -> str:
+    """The report as aligned text for a terminal."""
+    lines = [
+        f"rawdb health: {report.status.upper()}  ({report.generated_at:%Y-%m-%d %H:%M:%S} UTC)"
+    ]
+    lines.append("")
+    lines += _table(
+        ["check", "status", "reason"], [[c.name, c.status, c.reason] for c in report.checks]
+    )
+    p = report.pool
+    lines += [
+        "",
+        f"pool: {p.in_use}/{p.size} in use, {p.waiting} waiting, "
+        f"wait p95 {p.wait_p95_ms:g} ms, timeouts {p.timeouts}, circuit {p.circuit_state}",
+    ]
+    f = report.file
+    if f is not None:
+        growth = "n/a" if f.growth_bytes_per_hour is None else _mb(f.growth_bytes_per_hour) + "/h"
+        lines.append(
+            f"file: {_mb(f.database_bytes)} (on disk {_mb(f.file_bytes)}), WAL {_mb(f.wal_bytes)}, "
+            f"free pages {f.freelist_pages}, growth {growth}"
+        )
+        top = sorted(f.tables, key=lambda t: -t.bytes)[:10]
+        if top:
+            lines.append("")
+            lines += _table(
+                ["largest", "table", "kind", "size"],
+                [[t.name, t.table, t.kind, _mb(t.bytes)] for t in top],
+            )
+    if stored:
+        lines.append("")
+        lines += _table(
+            ["statement (stored samples, last hour)", "samples", "errors", "p95 ms"],
+            [[s["name"], str(s["samples"]), str(s["errors"]), f"{s['p95_ms']:g}"] for s in stored],
+        )
+    if report.alerts:
+        lines += ["", "alerts:"] + [
+            f"  {a.status}: {a.check} {a.subject} {a.message}" for a in report.alerts
+        ]
+    if advice is not None:
+        lines += ["", "advisor:"]
+        lines += [f"  {finding}" for finding in advice.findings if finding.severity != "info"]
+        lines += [
+            f"  suggest{' (verified)' if s.verified else ''}: {s.ddl}" for s in advice.suggestions
+        ]
+        lines += [f"  note: {note}" for note in advice.notes]
+        if not advice.findings and not advice.suggestions:
+            lines.append("  every named statement seeks")
+    return "\n".join(lines) + "\n"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [
+        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(header)
+    ]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    return [fmt.format(*header), fmt.format(*("-" * w for w in widths))] + [
+        fmt.format(*row) for row in rows
+    ]
+
+
+def _mb(value: float) -> str:
+    return f"{value / 1_000_000:.2f} MB"

@@ -1,0 +1,134 @@
+"""Optional persistence of statement samples to ``query_performance``, bounded by retention.
+
+A :class:`Sampler` hooks into :class:`~rawdb.monitor.metrics.Metrics` and keeps, in a bounded
+queue, every failed or slow statement and one in ``every`` of the others. :meth:`Sampler.flush`
+writes the queue in one transaction and deletes samples older than ``retention_days``; call it
+from a periodic task. Nothing is written unless the application asks for it.
+
+(``performance_metrics`` holds trading performance per strategy and period, not database
+samples, so the sampler writes only ``query_performance``.)
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from rawdb import log
+from rawdb.errors import SchemaOutOfDate, UsageError
+from rawdb.monitor.metrics import Metrics
+from rawdb.pool import Pool
+
+INSERT_SQL = (
+    "/* rawdb:monitor_insert_query_performance */ INSERT INTO query_performance "
+    "(query_name, started_at, duration_us, row_count, succeeded, error) VALUES (?, ?, ?, ?, ?, ?)"
+)
+PRUNE_SQL = (
+    "/* rawdb:monitor_prune_query_performance */ DELETE FROM query_performance WHERE started_at < ?"
+)
+TABLE_SQL = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'query_performance'"
+RECENT_SQL = (
+    "/* rawdb:monitor_recent_query_performance */ SELECT query_name, duration_us, succeeded "
+    "FROM query_performance WHERE started_at >= ? ORDER BY query_name LIMIT ?"
+)
+Sample = tuple[str, int, int, int | None, int, str | None]
+
+
+class Sampler:
+    """Samples statements into a bounded queue; :meth:`flush` stores them.
+
+    ``every``: keep one in this many ordinary statements (failed and slow ones always);
+    ``keep``: the most samples held between flushes (the oldest go first).
+    """
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        *,
+        every: int = 100,
+        keep: int = 10_000,
+        retention_days: float = 7.0,
+        wall: Callable[[], float] = time.time,
+    ) -> None:
+        if every < 1 or keep < 1 or retention_days <= 0:
+            raise UsageError(
+                f"Sampler needs every >= 1, keep >= 1 and retention_days > 0 "
+                f"(got {every}, {keep}, {retention_days})"
+            )
+        self.every = every
+        self.retention_days = retention_days
+        self.pending: deque[Sample] = deque(maxlen=keep)
+        self._seen = 0
+        self._slow_after = metrics.slow_after
+        self._wall = wall
+        metrics.on_sample = self.sample
+
+    def sample(self, name: str, seconds: float, rows: int | None, error: str | None) -> None:
+        """Called by the metrics for every statement; keeps the ones worth storing."""
+        self._seen += 1
+        if error is None and seconds < self._slow_after and self._seen % self.every:
+            return
+        finished_us = int(self._wall() * 1_000_000)
+        duration_us = max(0, int(seconds * 1_000_000))
+        row_count = rows if rows is not None and rows >= 0 else None
+        self.pending.append(
+            (
+                name[:128],
+                finished_us - duration_us,
+                duration_us,
+                row_count,
+                int(error is None),
+                error,
+            )
+        )
+
+    async def flush(self, pool: Pool) -> int:
+        """Write the queued samples and prune old ones in one transaction; returns rows written."""
+        batch = list(self.pending)
+        self.pending.clear()
+        cutoff = int((self._wall() - self.retention_days * 86_400) * 1_000_000)
+        async with pool.write() as conn:
+            if await conn.fetchone(TABLE_SQL, name="monitor_has_query_performance") is None:
+                raise SchemaOutOfDate(
+                    "query_performance does not exist in this database (migration 0006); run "
+                    "`python -m rawdb.migrate up` before persisting samples"
+                )
+            if batch:
+                await conn.executemany(INSERT_SQL, batch, name="monitor_insert_samples")
+            pruned = await conn.execute(PRUNE_SQL, (cutoff,), name="monitor_prune_samples")
+        log.get_logger("monitor").info(
+            log.MONITOR_SAMPLES_WRITTEN, written=len(batch), pruned=pruned.rowcount
+        )
+        return len(batch)
+
+
+async def recent_summary(
+    pool: Pool, *, seconds: float = 3600, limit: int = 200_000
+) -> list[dict[str, Any]]:
+    """Per statement over the stored samples of the last ``seconds``: count, errors, p95 (ms).
+
+    Empty when the table is missing. Percentiles are exact over at most ``limit`` samples.
+    """
+    since = int((time.time() - seconds) * 1_000_000)
+    async with pool.read() as conn:
+        if await conn.fetchone(TABLE_SQL, name="monitor_has_query_performance") is None:
+            return []
+        rows = await conn.fetchall(RECENT_SQL, (since, limit), name="monitor_recent_samples")
+    by_name: dict[str, list[tuple[int, int]]] = {}
+    for row in rows:
+        by_name.setdefault(str(row[0]), []).append((int(row[1]), int(row[2])))
+    summary = []
+    for name, samples in by_name.items():
+        durations = sorted(d for d, _ in samples)
+        rank = max(1, -(-95 * len(durations) // 100)) - 1  # nearest rank: ceil(0.95 n)
+        summary.append(
+            {
+                "name": name,
+                "samples": len(samples),
+                "errors": sum(1 for _, ok in samples if not ok),
+                "p95_ms": durations[rank] / 1000,
+            }
+        )
+    return summary
