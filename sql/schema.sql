@@ -1,5 +1,5 @@
 -- Canonical schema, written by `python -m rawdb.migrate dump-schema`; do not edit.
--- version: 7
+-- version: 8
 
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 
@@ -273,7 +273,7 @@ CREATE INDEX idx_symbol_freq_timestamp ON market_data_bar (symbol, frequency, ti
 
 CREATE INDEX idx_symbol_timestamp_freq ON market_data_bar (symbol, timestamp, frequency);
 
-CREATE INDEX ix_alert_logs_deleted_at ON alert_logs (deleted_at);
+CREATE INDEX ix_alert_logs_deleted_at ON alert_logs (deleted_at) WHERE deleted_at IS NOT NULL;
 
 CREATE INDEX ix_alert_logs_instrument ON alert_logs (instrument_id);
 
@@ -303,7 +303,7 @@ CREATE INDEX ix_market_data_bar_symbol ON market_data_bar (symbol);
 
 CREATE INDEX ix_market_data_bar_timestamp ON market_data_bar (timestamp);
 
-CREATE INDEX ix_market_data_deleted_at ON market_data (deleted_at);
+CREATE INDEX ix_market_data_deleted_at ON market_data (deleted_at) WHERE deleted_at IS NOT NULL;
 
 CREATE INDEX ix_market_data_instrument_timestamp ON market_data (instrument_id, timestamp);
 

@@ -40,6 +40,7 @@ class Pragma:
             "temp_store": {"DEFAULT": "0", "FILE": "1", "MEMORY": "2"},
             "foreign_keys": {"ON": "1", "OFF": "0"},
             "query_only": {"ON": "1", "OFF": "0"},
+            "secure_delete": {"OFF": "0", "ON": "1", "FAST": "2"},
         }
         text = str(self.value)
         return symbolic.get(self.name, {}).get(text.upper(), text.lower())
@@ -83,6 +84,13 @@ def tuning(settings: Settings, role: Role) -> tuple[Pragma, ...]:
             "MEMORY",
             "sorts and temporary indexes in memory rather than in temp files",
             "https://sqlite.org/pragma.html#pragma_temp_store",
+        ),
+        Pragma(
+            "secure_delete",
+            "FAST",
+            "freed pages are not overwritten with zeros: dropping a partition is ~10x faster "
+            "and writes ~1/20 the WAL; deleted content is still cleared from b-tree pages",
+            "https://sqlite.org/pragma.html#pragma_secure_delete",
         ),
         Pragma(
             "mmap_size",

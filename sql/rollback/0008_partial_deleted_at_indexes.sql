@@ -1,0 +1,7 @@
+-- Back to full deleted_at indexes, as 0005 made them.
+
+DROP INDEX ix_market_data_deleted_at;
+CREATE INDEX ix_market_data_deleted_at ON market_data (deleted_at);
+
+DROP INDEX ix_alert_logs_deleted_at;
+CREATE INDEX ix_alert_logs_deleted_at ON alert_logs (deleted_at);
