@@ -37,6 +37,7 @@ from bench_orm import orm_insert
 from rawdb import log
 from rawdb.config import Settings
 from rawdb.ingest.stream import StreamConfig, TickStream
+from rawdb.migrate import Migrator
 from rawdb.pool import Pool
 from rawdb.queries import ticks as tick_queries
 
@@ -98,6 +99,8 @@ def big_database(size: int, cache: Path) -> Path:
     cache.mkdir(exist_ok=True)
     path = cache / f"big-{size}.sqlite3"
     if path.exists() and row_count(path) >= size:
+        # The cache may predate a migration: bring it to the newest schema (kept for next time).
+        Migrator(path, backup=False, settings=Settings(database=path)).up()
         return path
     migrated(path)
     step = 1_000_000
@@ -214,6 +217,7 @@ def main() -> int:
             "date": time.strftime("%Y-%m-%d"),
             "ingest": ingest(work, args.rows, args.batch, args.runs, args.orm_rows),
         }
+        print(json.dumps(result["ingest"]), file=sys.stderr, flush=True)
         if not args.skip_big:
             result["big"] = big(work, args.big, args.batch, args.probe, args.cache)
     if args.json:
