@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from rawdb.errors import AdoptionRefused, MigrationFailed, MigrationStateError, UsageError
+from rawdb.errors import (
+    AdoptionRefused,
+    MigrationError,
+    MigrationFailed,
+    MigrationStateError,
+    UsageError,
+)
 from rawdb.migrate import Migrator
 from rawdb.migrate.schema import dump
 
@@ -281,3 +287,67 @@ def test_a_thousand_migrations_apply_and_validate(mdir: MigrationDir, db_path: P
     assert len(migrator.up().done) == 1000
     assert Migrator(db_path, mdir.root).problems() == []
     assert Migrator(db_path, mdir.root).current() == 1000
+
+
+def test_trigger_migration_applies_whole_and_works(mdir: MigrationDir, db_path: Path) -> None:
+    """A trigger with semicolons in its body is created whole and fires."""
+    mdir.add(
+        "0001_audit.sql",
+        "-- audited table\n"
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);\n"
+        "CREATE TABLE audit (note TEXT);\n"
+        "CREATE TRIGGER t_ai AFTER INSERT ON t BEGIN\n"
+        "  INSERT INTO audit VALUES ('a;b');\n"
+        "  INSERT INTO audit VALUES (CASE WHEN new.v IS NULL THEN 'none;' ELSE new.v END);\n"
+        "END;\n",
+        "DROP TABLE audit; DROP TABLE t;",
+    )
+    Migrator(db_path, mdir.root).up()
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("INSERT INTO t (v) VALUES (NULL)")
+        assert conn.execute("SELECT note FROM audit").fetchall() == [("a;b",), ("none;",)]
+
+
+def test_transaction_off_header_runs_vacuum(mdir: MigrationDir, db_path: Path) -> None:
+    """A file marked transaction=off may run VACUUM, which no transaction allows."""
+    mdir.add("0001_a.sql", "CREATE TABLE a (x);\n", "DROP TABLE a;")
+    mdir.add("0002_vacuum.sql", "-- compact\n-- rawdb: transaction=off\nVACUUM;\n", "SELECT 1;")
+    assert Migrator(db_path, mdir.root, backup=False).up().done == [1, 2]
+    mdir.add("0003_vacuum_in_tx.sql", "-- no header\nVACUUM;\n", "SELECT 1;")
+    with pytest.raises(MigrationFailed, match="cannot VACUUM from within a transaction"):
+        Migrator(db_path, mdir.root, backup=False).up()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"-- x\nBEGIN;\nCREATE TABLE b (x);\nCOMMIT;\n", "'BEGIN' in a migration file"),
+        (b"-- x\nCREATE TABLE b (x);\nCREATE TABLE c (y)\n", "statement is not complete"),
+        (b"-- x\nCREATE TABLE b (x);\nINSERT INTO b VALUES ('\xff');\n", "not valid UTF-8"),
+        (b"-- x\nCREATE TABLE b (x);\nCREATE TABLE b (x);\n", "table b already exists"),
+        (b"-- x\nCREATE TABEL b (x);\n", "syntax error"),
+    ],
+)
+def test_hostile_files_leave_the_database_unchanged(
+    mdir: MigrationDir, db_path: Path, content: bytes, message: str
+) -> None:
+    """Broken files are refused with a clear message and the database stays byte-identical."""
+    mdir.add("0001_a.sql", "CREATE TABLE a (x);\nINSERT INTO a VALUES (1);\n", "DROP TABLE a;")
+    Migrator(db_path, mdir.root, backup=False).up()
+    before = db_path.read_bytes()
+    mdir.add("0002_bad.sql", content, "SELECT 1;")
+    with pytest.raises(MigrationError, match=message):
+        Migrator(db_path, mdir.root, backup=False).up()
+    with sqlite3.connect(db_path) as conn:
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_schema WHERE type='table'")}
+    assert "b" not in names
+    assert Migrator(db_path, mdir.root).current() == 1
+    if "UTF-8" in message or "BEGIN" in message or "complete" in message:
+        assert db_path.read_bytes() == before  # refused before the file was opened for writing
+
+
+def test_crlf_and_bom_migration_applies(mdir: MigrationDir, db_path: Path) -> None:
+    """A file saved on Windows (CRLF, BOM) applies like any other."""
+    mdir.add("0001_win.sql", b"\xef\xbb\xbf-- windows\r\nCREATE TABLE w (x);\r\n", "DROP TABLE w;")
+    Migrator(db_path, mdir.root).up()
+    assert "w" in tables(db_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -188,6 +188,7 @@ class Migrator:
         done = self.applied()
         self._refuse_unsafe_state(done)
         targets = [m for m in self.pending(done) if to is None or m.version <= to]
+        _preflight(m.up for m in targets)
         if dry_run:
             for migration in targets:
                 self._print_sql(migration.name, "up", migration.up)
@@ -234,6 +235,7 @@ class Migrator:
                     "nothing was rolled back"
                 )
             plan.append(migration)
+        _preflight(m.down for m in plan if m.down is not None)
         if dry_run:
             for migration in plan:
                 assert migration.down is not None
@@ -370,3 +372,14 @@ class Migrator:
             verb = "applied" if applying else "rolled back"
             self.report(f"{verb} {step.migration.name} in {elapsed:.1f} ms")
         return done
+
+
+def _preflight(files: Iterable[SqlFile]) -> None:
+    """Split and check every file of a run before the database is opened for writing.
+
+    A malformed file (unterminated statement, its own BEGIN/COMMIT) is refused with nothing
+    written, not even a history row.
+    """
+    for sql_file in files:
+        statements = split(sql_file.text, sql_file.path)
+        check_allowed(statements, sql_file.path, in_transaction=not sql_file.options.no_transaction)
