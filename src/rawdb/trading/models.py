@@ -26,14 +26,7 @@ from pydantic import (
 )
 
 from rawdb.errors import InvalidInput
-from rawdb.trading.units import (
-    from_e8,
-    from_minor,
-    from_us,
-    minor_exponent,
-    to_e8,
-    to_minor,
-)
+from rawdb.trading.units import from_e8, from_minor, from_us, to_e8, to_minor
 
 Side = Literal["buy", "sell"]
 Direction = Literal["long", "short", "flat"]
@@ -370,5 +363,4 @@ __all__ = [
     "SignalIn",
     "TimeInForce",
     "Trade",
-    "minor_exponent",
 ]
