@@ -12,6 +12,8 @@ from rawdb import log
 from rawdb.config import Settings
 from rawdb.demo.run import DemoOptions, run_demo
 from rawdb.errors import RawdbError
+from rawdb.monitor import HealthReport
+from rawdb.monitor.cli import render_table
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,8 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(report, indent=2, default=str))
     else:
+        health = HealthReport.model_validate(report.pop("health"))
         for key, value in report.items():
             print(f"{key}: {value}")
+        print()
+        print(render_table(health, [], None), end="")
     return 0
 
 

@@ -7,7 +7,6 @@ prices and 1-minute bars, soft-delete and restore a bad tick, and report.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -18,6 +17,7 @@ from rawdb.demo.feed import CONTRACTS, simulate, spike
 from rawdb.demo.progress import Progress
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.models import AlertLogIn, AlertRuleIn, InstrumentIn
+from rawdb.monitor import Metrics, Monitor
 from rawdb.pool import Pool
 from rawdb.queries import alerts, instruments, ticks
 
@@ -65,13 +65,15 @@ async def ensure_rules(pool: Pool, ids: dict[str, int]) -> int:
     return count
 
 
-async def stream_feed(pool: Pool, ids: dict[str, int], options: DemoOptions) -> dict[str, Any]:
+async def stream_feed(
+    pool: Pool, ids: dict[str, int], options: DemoOptions, metrics: Metrics
+) -> dict[str, Any]:
     """Put every simulated tick through the streaming writer, one at a time."""
     start = options.end - timedelta(days=options.days)
     progress = Progress(options.ticks, "streaming ticks")
     config = StreamConfig(batch_size=5_000, max_delay=0.05)
     started = time.perf_counter()
-    async with TickStream(pool, config) as stream:
+    async with TickStream(pool, config, metrics=metrics) as stream:
         for n, tick in enumerate(
             simulate(ids, start, options.end - start, options.ticks, options.seed)
         ):
@@ -161,12 +163,14 @@ async def run_demo(settings: Settings, options: DemoOptions) -> dict[str, Any]:
     """Every step in order; returns what each did."""
     report: dict[str, Any] = {"database": str(settings.database)}
     async with Pool.open(settings, migrate=True) as pool:
+        monitor = Monitor(pool)
         ids = await ensure_instruments(pool)
         report["instruments"] = len(ids)
         report["rules"] = await ensure_rules(pool, ids)
-        report["feed"] = await stream_feed(pool, ids, options)
+        report["feed"] = await stream_feed(pool, ids, options, monitor.metrics)
         report["alerts"] = await evaluate_rules(pool, options.end - timedelta(days=1))
         report["reads"] = await read_back(pool, ids, options)
         report["bad_tick"] = await bad_tick_round_trip(pool, ids, options)
-        report["pool"] = dataclasses.asdict(pool.stats())
+        health = await monitor.report()
+        report["health"] = health.model_dump(mode="json")
     return report

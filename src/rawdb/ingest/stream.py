@@ -16,7 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from rawdb import log
 from rawdb.errors import ForeignKeyViolation, InvalidInput, RawdbError, UsageError
@@ -29,6 +29,14 @@ BATCH_COMMITTED = "stream.batch_committed"
 BATCH_FAILED = "stream.batch_failed"
 
 BatchObserver = Callable[[int, float], None]
+
+
+class StreamMetrics(Protocol):
+    """What the streaming writer reports to monitoring (``rawdb.monitor.Metrics`` fits)."""
+
+    def record_batch(self, size: int, seconds: float) -> None: ...
+
+    def set_queue_depth(self, depth: int) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -64,10 +72,12 @@ class TickStream:
         config: StreamConfig | None = None,
         *,
         on_batch: BatchObserver | None = None,
+        metrics: StreamMetrics | None = None,
     ) -> None:
         self._pool = pool
         self.config = config or StreamConfig()
         self._on_batch = on_batch
+        self._metrics = metrics
         self._rows: list[tuple[Any, ...]] = []
         self._put_count = 0  # ticks accepted so far
         self._committed = 0  # ticks committed so far (a prefix of those accepted)
@@ -246,6 +256,9 @@ class TickStream:
         seconds = time.perf_counter() - started
         if self._on_batch is not None:
             self._on_batch(len(batch), seconds)
+        if self._metrics is not None:
+            self._metrics.record_batch(len(batch), seconds)
+            self._metrics.set_queue_depth(self.queued - len(batch))
 
     async def _note_failure(self, exc: RawdbError) -> None:
         self._error = exc
