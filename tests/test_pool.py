@@ -17,6 +17,7 @@ from rawdb.config import Settings
 from rawdb.errors import (
     ConfigError,
     DatabaseBusy,
+    DatabaseCorrupt,
     ForeignKeyViolation,
     SchemaOutOfDate,
     UsageError,
@@ -441,10 +442,11 @@ async def test_foreign_keys_on_for_every_connection(open_pool: Callable[..., Any
 async def test_recycled_after_query_count(open_pool: Callable[..., Any]) -> None:
     """A reader is reopened once it has run max_queries statements, still tuned."""
     pool: Pool = await open_pool(readers=1, max_queries=3)
-    seen = set()
+    seen: list[object] = []  # kept alive, so identities cannot be reused
     for _ in range(7):
         async with pool.read() as conn:
-            seen.add(id(conn.raw))
+            if not any(conn.raw is old for old in seen):
+                seen.append(conn.raw)
             row = await conn.fetchone("PRAGMA foreign_keys")
             assert row is not None and row[0] == 1
             await conn.fetchone("SELECT 1")
@@ -458,13 +460,13 @@ async def test_recycled_after_max_age(open_pool: Callable[..., Any]) -> None:
     clock = FakeClock()
     pool: Pool = await open_pool(readers=1, max_age=60.0, clock=clock)
     async with pool.read() as conn:
-        first = id(conn.raw)
+        first = conn.raw
     clock.now += 30
     async with pool.read() as conn:
-        assert id(conn.raw) == first
+        assert conn.raw is first
     clock.now += 31
     async with pool.read() as conn:
-        assert id(conn.raw) != first
+        assert conn.raw is not first
         assert await conn.fetchone("SELECT 1") is not None
     assert pool.stats().recycled == 1
     await pool.close()
@@ -535,7 +537,7 @@ async def test_breaker_opens_on_connection_failures_and_recovers(
     with path.open("r+b") as handle:  # the file no longer looks like a database
         handle.write(b"not a database!!")
     for _ in range(5):
-        with pytest.raises(Exception, match="not an SQLite database"):
+        with pytest.raises(DatabaseCorrupt, match="not an SQLite database"):
             async with pool.read():
                 pass
     assert pool.stats().circuit_state == "open"
