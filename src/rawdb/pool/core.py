@@ -116,7 +116,10 @@ class Pool:
                 await control(handle, "BEGIN")
             yield lease
         finally:
-            await asyncio.shield(self._end_read(handle, lease))
+            if in_transaction(handle):  # a snapshot (or a stray BEGIN): end it first
+                await asyncio.shield(self._end_read(handle, lease))
+            else:  # nothing to await: release at once, without a shielded task per read
+                self._release(self._reader_slots, handle, lease)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[Connection]:
@@ -307,8 +310,7 @@ class Pool:
 
     async def _end_read(self, handle: Handle, lease: Connection) -> None:
         try:
-            if in_transaction(handle):
-                await _rollback_quietly(handle)
+            await _rollback_quietly(handle)
         finally:
             self._release(self._reader_slots, handle, lease)
 
