@@ -22,6 +22,7 @@ from rawdb.errors import (
     SchemaOutOfDate,
     UsageError,
 )
+from rawdb.migrate import Migrator
 from rawdb.pool import CircuitOpen, Pool, PoolClosed, PoolConfig, PoolTimeout
 from rawdb.pool.conn import Retry, with_busy_retry
 
@@ -616,38 +617,32 @@ async def test_pool_as_context_manager_closes(settings: Settings, no_migrations:
 # --- schema version ----------------------------------------------------------------------------
 
 
-def _record_versions(path: Path, versions: list[int]) -> None:
-    conn = plain(path)
-    conn.execute("CREATE TABLE rawdb_migrations (version INTEGER PRIMARY KEY, name TEXT)")
-    conn.executemany(
-        "INSERT INTO rawdb_migrations (version, name) VALUES (?, 'x')", [(v,) for v in versions]
-    )
-    conn.close()
-
-
 async def test_schema_out_of_date_names_both_versions(settings: Settings, mdir: Any) -> None:
     """A database behind the newest migration is refused, naming current and newest."""
-    mdir.add("0001_first.sql", "CREATE TABLE a (x);\n", "DROP TABLE a;\n")
-    mdir.add("0002_second.sql", "CREATE TABLE b (x);\n", "DROP TABLE b;\n")
-    _record_versions(Path(settings.database), [1])
+    mdir.add("0001_first.sql", "-- first\nCREATE TABLE a (x);\n", "DROP TABLE a;\n")
+    Migrator(settings.database, mdir.root, settings=settings, backup=False).up()
+    mdir.add("0002_second.sql", "-- second\nCREATE TABLE b (x);\n", "DROP TABLE b;\n")
     with pytest.raises(SchemaOutOfDate) as caught:
         await Pool.open(settings, migrations_dir=mdir.root)
     message = str(caught.value)
-    assert "0001" in message and "0002" in message and "migrate" in message
+    assert "at migration 0001" in message and "newest is 0002" in message
+    assert "migrate" in message
 
 
 async def test_schema_newer_than_code_is_refused(settings: Settings, mdir: Any) -> None:
     """A database migrated past what this rawdb knows is refused too."""
-    mdir.add("0001_first.sql", "CREATE TABLE a (x);\n", "DROP TABLE a;\n")
-    _record_versions(Path(settings.database), [1, 2])
+    mdir.add("0001_first.sql", "-- first\nCREATE TABLE a (x);\n", "DROP TABLE a;\n")
+    second = mdir.add("0002_second.sql", "-- second\nCREATE TABLE b (x);\n", None)
+    Migrator(settings.database, mdir.root, settings=settings, backup=False).up()
+    second.unlink()
     with pytest.raises(SchemaOutOfDate, match="newer than"):
         await Pool.open(settings, migrations_dir=mdir.root)
 
 
 async def test_current_schema_opens(settings: Settings, mdir: Any) -> None:
-    """A database with every migration recorded opens."""
-    mdir.add("0001_first.sql", "CREATE TABLE a (x);\n", "DROP TABLE a;\n")
-    _record_versions(Path(settings.database), [1])
+    """A database with every migration applied opens."""
+    mdir.add("0001_first.sql", "-- first\nCREATE TABLE a (x);\n", "DROP TABLE a;\n")
+    Migrator(settings.database, mdir.root, settings=settings, backup=False).up()
     async with Pool.open(settings, migrations_dir=mdir.root) as pool:
         assert not pool.closed
 
