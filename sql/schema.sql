@@ -1,9 +1,9 @@
 -- Canonical schema, written by `python -m rawdb.migrate dump-schema`; do not edit.
--- version: 8
+-- version: 9
 
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 
-CREATE TABLE alert_logs (
+CREATE TABLE alert_logs_default (
 	id INTEGER NOT NULL,
 	timestamp DATETIME NOT NULL,
 	rule_id INTEGER NOT NULL,
@@ -90,24 +90,6 @@ CREATE TABLE instruments (
 	PRIMARY KEY (id)
 );
 
-CREATE TABLE market_data (
-	id INTEGER NOT NULL,
-	timestamp DATETIME NOT NULL,
-	instrument_id INTEGER NOT NULL,
-	price REAL,
-	volume INTEGER,
-	bid REAL,
-	ask REAL,
-	bid_size INTEGER,
-	ask_size INTEGER,
-	open_price REAL,
-	high_price REAL,
-	low_price REAL,
-	deleted_at DATETIME,
-	PRIMARY KEY (id),
-	FOREIGN KEY(instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
-);
-
 CREATE TABLE market_data_bar (
 	id INTEGER NOT NULL,
 	symbol VARCHAR(50) NOT NULL,
@@ -133,6 +115,24 @@ CREATE TABLE market_data_bar (
 	CONSTRAINT ck_volume_non_negative CHECK (volume >= 0),
 	FOREIGN KEY(data_source_id) REFERENCES data_source (id),
 	CONSTRAINT uq_market_data_bar UNIQUE (symbol, timestamp, frequency, data_source_id)
+);
+
+CREATE TABLE market_data_default (
+	id INTEGER NOT NULL,
+	timestamp DATETIME NOT NULL,
+	instrument_id INTEGER NOT NULL,
+	price REAL,
+	volume INTEGER,
+	bid REAL,
+	ask REAL,
+	bid_size INTEGER,
+	ask_size INTEGER,
+	open_price REAL,
+	high_price REAL,
+	low_price REAL,
+	deleted_at DATETIME,
+	PRIMARY KEY (id),
+	FOREIGN KEY(instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 );
 
 CREATE TABLE orders (
@@ -230,6 +230,41 @@ CREATE TABLE query_performance (
     CONSTRAINT ck_query_performance_error CHECK ((succeeded = 1) = (error IS NULL))
 ) STRICT;
 
+CREATE TABLE rawdb_partition_audit (
+    id INTEGER PRIMARY KEY,
+    happened_at TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (
+        action IN ('create', 'archive', 'restore', 'purge', 'move')
+    ),
+    table_name TEXT NOT NULL,
+    row_count INTEGER,
+    checksum TEXT,
+    archive_file TEXT,
+    detail TEXT
+) STRICT;
+
+CREATE TABLE rawdb_partitions (
+    name TEXT PRIMARY KEY,
+    family TEXT NOT NULL CHECK (family IN ('market_data', 'alert_logs')),
+    period_start TEXT,
+    period_end TEXT,
+    state TEXT NOT NULL CHECK (
+        state IN ('default', 'active', 'archiving', 'archived')
+    ),
+    id_floor INTEGER NOT NULL CHECK (id_floor >= 0),
+    created_at TEXT,
+    archived_at TEXT,
+    archive_file TEXT,
+    row_count INTEGER CHECK (row_count >= 0),
+    checksum TEXT,
+    counted_at TEXT,
+    CONSTRAINT ck_rawdb_partitions_bounds CHECK (
+        (state = 'default' AND period_start IS NULL AND period_end IS NULL)
+        OR (state != 'default' AND period_end > period_start)
+    ),
+    CONSTRAINT uq_rawdb_partitions_period UNIQUE (family, period_start)
+) STRICT;
+
 CREATE TABLE signals (
     id INTEGER PRIMARY KEY,
     strategy TEXT NOT NULL CHECK (length(strategy) BETWEEN 1 AND 64),
@@ -269,19 +304,30 @@ CREATE TABLE trades (
     REFERENCES orders (id, symbol, side) ON DELETE RESTRICT ON UPDATE RESTRICT
 ) STRICT;
 
+CREATE VIEW alert_logs AS
+SELECT id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
+    delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message,
+    delivery_attempted_at, delivery_completed_at, deleted_at
+FROM alert_logs_default;
+
+CREATE VIEW market_data AS
+SELECT id, timestamp, instrument_id, price, volume, bid, ask, bid_size, ask_size, open_price,
+    high_price, low_price, deleted_at
+FROM market_data_default;
+
 CREATE INDEX idx_symbol_freq_timestamp ON market_data_bar (symbol, frequency, timestamp);
 
 CREATE INDEX idx_symbol_timestamp_freq ON market_data_bar (symbol, timestamp, frequency);
 
-CREATE INDEX ix_alert_logs_deleted_at ON alert_logs (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX ix_alert_logs_deleted_at ON alert_logs_default (deleted_at) WHERE deleted_at IS NOT NULL;
 
-CREATE INDEX ix_alert_logs_instrument ON alert_logs (instrument_id);
+CREATE INDEX ix_alert_logs_instrument ON alert_logs_default (instrument_id);
 
-CREATE INDEX ix_alert_logs_rule_timestamp ON alert_logs (rule_id, timestamp);
+CREATE INDEX ix_alert_logs_rule_timestamp ON alert_logs_default (rule_id, timestamp);
 
-CREATE INDEX ix_alert_logs_status ON alert_logs (fired_status, delivery_status);
+CREATE INDEX ix_alert_logs_status ON alert_logs_default (fired_status, delivery_status);
 
-CREATE INDEX ix_alert_logs_timestamp ON alert_logs (timestamp);
+CREATE INDEX ix_alert_logs_timestamp ON alert_logs_default (timestamp);
 
 CREATE INDEX ix_alert_rules_active ON alert_rules (active);
 
@@ -303,17 +349,20 @@ CREATE INDEX ix_market_data_bar_symbol ON market_data_bar (symbol);
 
 CREATE INDEX ix_market_data_bar_timestamp ON market_data_bar (timestamp);
 
-CREATE INDEX ix_market_data_deleted_at ON market_data (deleted_at) WHERE deleted_at IS NOT NULL;
+CREATE INDEX ix_market_data_deleted_at ON market_data_default (deleted_at) WHERE deleted_at IS NOT NULL;
 
-CREATE INDEX ix_market_data_instrument_timestamp ON market_data (instrument_id, timestamp);
+CREATE INDEX ix_market_data_instrument_timestamp ON market_data_default (instrument_id, timestamp);
 
-CREATE INDEX ix_market_data_timestamp_instrument ON market_data (timestamp, instrument_id);
+CREATE INDEX ix_market_data_timestamp_instrument ON market_data_default (timestamp, instrument_id);
 
 CREATE INDEX ix_orders_signal ON orders (signal_id);
 
 CREATE INDEX ix_orders_status_created ON orders (status, created_at);
 
 CREATE INDEX ix_query_performance_name_started ON query_performance (query_name, started_at);
+
+CREATE INDEX ix_rawdb_partition_audit_table
+ON rawdb_partition_audit (table_name, happened_at);
 
 CREATE INDEX ix_signals_confidence_timestamp ON signals (confidence_score, timestamp);
 

@@ -38,7 +38,8 @@ def seed(path: Path, *, instruments: int = 20, ticks: int = 20_000, logs: int = 
             [(r, (r - 1) // 2 + 1, created, created) for r in range(1, 2 * instruments + 1)],
         )
         conn.executemany(
-            "INSERT INTO market_data (timestamp, instrument_id, price, volume, bid, ask, bid_size,"
+            "INSERT INTO market_data_default (timestamp, instrument_id, price, volume, bid, ask,"
+            " bid_size,"
             " ask_size, open_price, high_price, low_price) VALUES (?, ?, ?, 10, ?, ?, 1, 1, ?, ?,"
             " ?)",
             (
@@ -48,7 +49,7 @@ def seed(path: Path, *, instruments: int = 20, ticks: int = 20_000, logs: int = 
             ),
         )
         conn.executemany(
-            "INSERT INTO alert_logs (timestamp, rule_id, instrument_id, trigger_value,"
+            "INSERT INTO alert_logs_default (timestamp, rule_id, instrument_id, trigger_value,"
             " threshold_value, fired_status, delivery_status, rule_condition) VALUES"
             " (?, ?, ?, 101, 100, ?, ?, 'above')",
             (

@@ -20,7 +20,8 @@ from rawdb.queries import STATEMENTS, Statement
 BAD = Statement(
     "ticks_by_volume",
     "A deliberately bad statement: filters and sorts on columns no index covers.",
-    "/* rawdb:ticks_by_volume */ SELECT id FROM market_data WHERE volume = ? ORDER BY price",
+    "/* rawdb:ticks_by_volume */ SELECT id FROM market_data_default WHERE volume = ? "
+    "ORDER BY price",
     "test_monitor_advisor.py:1",
 )
 
@@ -71,16 +72,16 @@ def test_a_deliberately_bad_statement_is_flagged_with_a_verified_fix(seeded: Pat
     report = advise(read_snapshot(seeded), [*STATEMENTS.values(), BAD])
     errors = report.errors()
     assert [(f.statement, f.kind, f.table) for f in errors] == [
-        ("ticks_by_volume", "full_scan", "market_data")
+        ("ticks_by_volume", "full_scan", "market_data_default")
     ]
     assert errors[0].rows == 20_000
     assert "test_monitor_advisor.py:1" in str(errors[0])
     assert any(f.statement == "ticks_by_volume" and f.kind == "temp_btree" for f in report.findings)
-    suggestion = next(s for s in report.suggestions if s.table == "market_data")
+    suggestion = next(s for s in report.suggestions if s.table == "market_data_default")
     assert suggestion.columns == ("volume", "price")
     assert suggestion.verified
     assert suggestion.ddl == (
-        "CREATE INDEX ix_market_data_volume_price ON market_data (volume, price);"
+        "CREATE INDEX ix_market_data_default_volume_price ON market_data_default (volume, price);"
     )
 
 

@@ -139,7 +139,7 @@ async def test_healthy_report_is_json_ready(pool: Pool) -> None:
         "wal_size",
     }
     assert data["file"]["page_count"] > 0
-    assert any(t["name"] == "market_data" for t in data["file"]["tables"])
+    assert any(t["name"] == "market_data_default" for t in data["file"]["tables"])
     assert data["partitions"] == []
     assert [s["name"] for s in data["statements"]] == ["one"]
     assert pool.observer is monitor.metrics

@@ -97,5 +97,5 @@ async def test_exposition_parses_and_carries_the_figures(pool: Pool) -> None:
     assert samples["rawdb_health_status"][()] == 0
     assert samples["rawdb_database_bytes"][()] > 0
     assert (("window", "60s"),) in samples["rawdb_insert_rows_per_second"]
-    assert any(dict(k)["name"] == "market_data" for k in samples["rawdb_table_bytes"])
+    assert any(dict(k)["name"] == "market_data_default" for k in samples["rawdb_table_bytes"])
     assert "version=0.0.4" in CONTENT_TYPE

@@ -15,7 +15,6 @@ from rawdb.config import Settings
 from rawdb.connection import open_sync
 from rawdb.ingest.rows import TickRow, prepare_ticks
 from rawdb.migrate import Migrator
-from rawdb.queries import STATEMENTS
 
 START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 INSTRUMENTS = 100
@@ -76,7 +75,7 @@ def batches(rows: list[Any], size: int) -> Iterator[list[Any]]:
 def stdlib_insert(path: Path, rows: list[tuple[Any, ...]], batch: int) -> float:
     """Plain sqlite3 executemany, same pragmas, ``batch`` rows per commit; rows/s."""
     conn = open_sync(path, Settings(database=path))
-    sql = STATEMENTS["insert_tick"].sql
+    sql = plain_insert_sql(conn)
     started = time.perf_counter()
     for part in batches(rows, batch):
         conn.execute("BEGIN IMMEDIATE")
@@ -85,6 +84,17 @@ def stdlib_insert(path: Path, rows: list[tuple[Any, ...]], batch: int) -> float:
     elapsed = time.perf_counter() - started
     conn.close()
     return len(rows) / elapsed
+
+
+def plain_insert_sql(conn: sqlite3.Connection) -> str:
+    """A plain one-table INSERT: into market_data, or (partitioned schema, 0009+) into the
+    default table, which has the same columns and indexes as one month's table."""
+    kind = conn.execute("SELECT type FROM sqlite_schema WHERE name = 'market_data'").fetchone()
+    table = "market_data" if kind and kind[0] == "table" else "market_data_default"
+    return (
+        f"INSERT INTO {table} (timestamp, instrument_id, price, volume, bid, ask, bid_size, "
+        "ask_size, open_price, high_price, low_price) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
@@ -100,4 +110,4 @@ def median_of(runs: int, measure: Callable[[], float]) -> float:
 
 def row_count(path: Path) -> int:
     with sqlite3.connect(path) as conn:
-        return int(conn.execute("SELECT max(rowid) FROM market_data").fetchone()[0] or 0)
+        return int(conn.execute("SELECT count(*) FROM market_data").fetchone()[0] or 0)

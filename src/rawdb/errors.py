@@ -79,6 +79,10 @@ class InvalidInput(UsageError):
     """Input data failed validation; nothing of the batch was written."""
 
 
+class PeriodNotWritable(InvalidInput):
+    """Rows for a period that is archived (or being archived or restored); restore it first."""
+
+
 class SchemaOutOfDate(UsageError):
     """The database is not at the newest migration; run `python -m rawdb.migrate up`."""
 
@@ -190,6 +194,7 @@ __all__ = [
     "MigrationFailed",
     "MigrationFileError",
     "MigrationStateError",
+    "PeriodNotWritable",
     "RawdbError",
     "ReadOnlyDatabase",
     "SchemaOutOfDate",

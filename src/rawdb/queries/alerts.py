@@ -1,4 +1,7 @@
-"""Alert rules and alert logs: register, evaluate-and-record, query by rule, instrument, status."""
+"""Alert rules and alert logs: register, evaluate-and-record, query by rule, instrument, status.
+
+Alert logs are stored in quarterly tables; log reads and writes go through ``rawdb.partitions``.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +19,13 @@ from rawdb.models import (
     validate_batch,
     validate_one,
 )
+from rawdb.partitions import reads, routing
+from rawdb.partitions.periods import Family
 from rawdb.pool import Pool
-from rawdb.queries._run import execute, execute_many, fetch_all, fetch_one, to_model, to_models
+from rawdb.queries import STATEMENTS
+from rawdb.queries._run import execute, fetch_all, fetch_one, to_model, to_models
 
+FAMILY: Family = "alert_logs"
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -88,8 +95,9 @@ async def write_alert_logs(pool: Pool, logs: Sequence[AlertLogIn | dict[str, Any
     ]
     if not rows:
         return 0
+    stmt = STATEMENTS["insert_alert_log"]
     async with pool.write() as conn:
-        return await execute_many(conn, "insert_alert_log", rows)
+        return await routing.write(conn, FAMILY, rows, stmt.sql, stmt.name)
 
 
 async def alert_logs_by_rule(
@@ -101,9 +109,7 @@ async def alert_logs_by_rule(
     limit: int = 1000,
 ) -> list[AlertLog]:
     """Live logs of one rule in ``[start, end)``, newest first."""
-    params = (rule_id, _time(start, "start"), _time(end, "end"), limit)
-    async with pool.read() as conn:
-        return to_models(AlertLog, await fetch_all(conn, "alert_logs_by_rule", params))
+    return await _logs(pool, "alert_logs_by_rule", {"rule_id": rule_id}, start, end, limit=limit)
 
 
 async def alert_logs_by_instrument(
@@ -115,17 +121,20 @@ async def alert_logs_by_instrument(
     limit: int = 1000,
 ) -> list[AlertLog]:
     """Live logs of one instrument in ``[start, end)``, newest first."""
-    params = (instrument_id, _time(start, "start"), _time(end, "end"), limit)
-    async with pool.read() as conn:
-        return to_models(AlertLog, await fetch_all(conn, "alert_logs_by_instrument", params))
+    return await _logs(
+        pool, "alert_logs_by_instrument", {"instrument_id": instrument_id}, start, end, limit=limit
+    )
 
 
 async def alert_logs_by_status(
     pool: Pool, fired_status: str, delivery_status: str, *, limit: int = 1000
 ) -> list[AlertLog]:
     """Live logs in a fired and delivery status (e.g. 'fired', 'pending'), oldest first."""
+    params = {"fired_status": fired_status, "delivery_status": delivery_status}
     async with pool.read() as conn:
-        rows = await fetch_all(conn, "alert_logs_by_status", (fired_status, delivery_status, limit))
+        rows = await reads.over_range(
+            conn, FAMILY, STATEMENTS["alert_logs_by_status"], params, limit=limit
+        )
     return to_models(AlertLog, rows)
 
 
@@ -139,9 +148,22 @@ async def set_delivery_status(
 ) -> bool:
     """Record a delivery attempt's outcome for one log."""
     done = _time(completed_at, "completed_at") if completed_at is not None else None
-    params = (status, _time(attempted_at, "attempted_at"), done, log_id)
+    params = (status, _time(attempted_at, "attempted_at"), done)
     async with pool.write() as conn:
-        return (await execute(conn, "set_delivery_status", params)).rowcount == 1
+        result = await reads.by_id(conn, FAMILY, STATEMENTS["set_delivery_status"], log_id, params)
+    return result is not None
+
+
+async def _logs(
+    pool: Pool, name: str, params: dict[str, Any], start: datetime, end: datetime, *, limit: int
+) -> list[AlertLog]:
+    """Live logs in ``[start, end)`` newest first, from the quarters overlapping the range."""
+    low, high = _time(start, "start"), _time(end, "end")
+    async with pool.read() as conn:
+        rows = await reads.over_range(
+            conn, FAMILY, STATEMENTS[name], params, low, high, newest_first=True, limit=limit
+        )
+    return to_models(AlertLog, rows)
 
 
 def _now() -> str:

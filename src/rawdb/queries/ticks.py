@@ -1,4 +1,8 @@
-"""Market-data ticks: bulk insert, latest, ranges, bars, price ranges, soft delete."""
+"""Market-data ticks: bulk insert, latest, ranges, bars, price ranges, soft delete.
+
+Ticks are stored in monthly tables; every function here goes through ``rawdb.partitions`` for
+which tables to write or read (only those whose month overlaps the asked range).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +16,14 @@ from rawdb.errors import ForeignKeyViolation, InvalidInput, UsageError
 from rawdb.ingest.rows import Tick as TickInput
 from rawdb.ingest.rows import prepare_ticks
 from rawdb.models import Bar, PriceRange, Tick, to_db_time
+from rawdb.partitions import reads, routing
+from rawdb.partitions.periods import Family
 from rawdb.pool import Pool
 from rawdb.pool.conn import Connection
-from rawdb.queries._run import execute, execute_many, fetch_all, fetch_one, to_model, to_models
+from rawdb.queries import STATEMENTS
+from rawdb.queries._run import fetch_all, to_model, to_models
 
+FAMILY: Family = "market_data"
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 DEFAULT_CHUNK = 10_000
 Interval = Literal["1m", "5m", "15m", "1h", "1d"]
@@ -77,9 +85,12 @@ async def _pipelined_insert(conn: Connection, ticks: Sequence[TickInput], chunk:
 async def write_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     """Write checked rows (from ``prepare_ticks``) on the writer inside its transaction.
 
-    The one place ticks reach their table: the bulk insert and the streaming writer both end here.
+    The one place ticks reach their tables: the bulk insert and the streaming writer both end
+    here. Rows are grouped by month, one ``executemany`` per month's table (made on demand
+    inside the partition window; rows outside it go to the default table).
     """
-    return await execute_many(conn, "insert_tick", rows)
+    stmt = STATEMENTS["insert_tick"]
+    return await routing.write(conn, FAMILY, rows, stmt.sql, stmt.name)
 
 
 async def _unknown_instruments(
@@ -110,14 +121,43 @@ def _instrument_of(tick: TickInput) -> Any:
 async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
     """The newest live tick of one instrument, or None."""
     async with pool.read() as conn:
-        return to_model(Tick, await fetch_one(conn, "latest_tick", (instrument_id,)))
+        rows = await reads.newest(
+            conn,
+            FAMILY,
+            STATEMENTS["latest_tick"],
+            {"instrument_id": instrument_id},
+            done=lambda rows, floor: any(r["timestamp"] >= floor for r in rows),
+        )
+    return to_model(Tick, max(rows, key=lambda r: r["timestamp"]) if rows else None)
 
 
 async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) -> list[Tick]:
     """The newest live tick of each instrument (all instruments when ``instrument_ids`` is None)."""
-    ids = None if instrument_ids is None else json.dumps([int(i) for i in instrument_ids])
     async with pool.read() as conn:
-        return to_models(Tick, await fetch_all(conn, "latest_ticks", (ids,)))
+        if instrument_ids is None:
+            wanted = {r[0] for r in await fetch_all(conn, "instrument_ids")}
+        else:
+            wanted = {int(i) for i in instrument_ids}
+        best: dict[int, Any] = {}
+        unsettled = set(wanted)
+
+        def done(rows: list[Any], floor: str) -> bool:
+            for row in rows:
+                kept = best.get(row["instrument_id"])
+                if kept is None or row["timestamp"] > kept["timestamp"]:
+                    best[row["instrument_id"]] = row
+            unsettled.clear()
+            unsettled.update(i for i in wanted if i not in best or best[i]["timestamp"] < floor)
+            return not unsettled
+
+        def narrow() -> dict[str, Any]:
+            return {"ids": json.dumps(sorted(unsettled))}
+
+        ids = None if instrument_ids is None else json.dumps(sorted(wanted))
+        await reads.newest(
+            conn, FAMILY, STATEMENTS["latest_ticks"], {"ids": ids}, done=done, narrow=narrow
+        )
+    return to_models(Tick, [best[key] for key in sorted(best)])
 
 
 def _window(start: datetime, end: datetime) -> tuple[str, str]:
@@ -139,15 +179,12 @@ async def tick_range(
 ) -> list[Tick]:
     """Ticks of one instrument in ``[start, end)``, oldest first."""
     low, high = _window(start, end)
-    params = {
-        "instrument_id": instrument_id,
-        "start": low,
-        "end": high,
-        "include_deleted": int(include_deleted),
-        "limit": limit,
-    }
+    params = {"instrument_id": instrument_id, "include_deleted": int(include_deleted)}
     async with pool.read() as conn:
-        return to_models(Tick, await fetch_all(conn, "tick_range", params))
+        rows = await reads.over_range(
+            conn, FAMILY, STATEMENTS["tick_range"], params, low, high, limit=limit
+        )
+    return to_models(Tick, rows)
 
 
 async def ohlc_bars(
@@ -157,14 +194,10 @@ async def ohlc_bars(
     if interval not in INTERVALS:
         raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
     low, high = _window(start, end)
-    params = {
-        "instrument_id": instrument_id,
-        "start": low,
-        "end": high,
-        "seconds": INTERVALS[interval],
-    }
+    params = {"instrument_id": instrument_id, "seconds": INTERVALS[interval]}
     async with pool.read() as conn:
-        rows = await fetch_all(conn, "ohlc_bars", params)
+        # Spans are cut at month starts (UTC midnight), which every bucket size divides.
+        rows = await reads.over_range(conn, FAMILY, STATEMENTS["ohlc_bars"], params, low, high)
     return [
         Bar(
             instrument_id=instrument_id,
@@ -184,15 +217,20 @@ async def price_range(pool: Pool, instrument_id: int, since: datetime) -> PriceR
     """Low, high and average live price of one instrument since ``since``."""
     if since.tzinfo is None:
         raise InvalidInput("since must be a timezone-aware datetime")
+    params = {"instrument_id": instrument_id}
     async with pool.read() as conn:
-        row = await fetch_one(conn, "price_range", (instrument_id, to_db_time(since)))
-    assert row is not None  # an aggregate always returns one row
+        rows = await reads.over_range(
+            conn, FAMILY, STATEMENTS["price_range"], params, to_db_time(since)
+        )
+    count = sum(r["ticks"] for r in rows)
+    lows = [r["low"] for r in rows if r["low"] is not None]
+    highs = [r["high"] for r in rows if r["high"] is not None]
     return PriceRange(
         instrument_id=instrument_id,
-        low=row["low"],
-        high=row["high"],
-        average=row["average"],
-        ticks=row["ticks"],
+        low=min(lows, default=None),
+        high=max(highs, default=None),
+        average=sum(r["total"] for r in rows) / count if count else None,
+        ticks=count,
     )
 
 
@@ -200,18 +238,27 @@ async def soft_delete_tick(pool: Pool, tick_id: int, *, at: datetime | None = No
     """Hide a bad tick from reads (kept until purged); True if it was live."""
     moment = to_db_time(at or datetime.now(UTC))
     async with pool.write() as conn:
-        return (await execute(conn, "soft_delete_tick", (moment, tick_id))).rowcount == 1
+        done = await reads.by_id(conn, FAMILY, STATEMENTS["soft_delete_tick"], tick_id, (moment,))
+    return done is not None
 
 
 async def restore_tick(pool: Pool, tick_id: int) -> bool:
     """Bring a soft-deleted tick back; True if it was deleted."""
     async with pool.write() as conn:
-        return (await execute(conn, "restore_tick", (tick_id,))).rowcount == 1
+        done = await reads.by_id(conn, FAMILY, STATEMENTS["restore_tick"], tick_id, ())
+    return done is not None
 
 
 async def purge_deleted_ticks(pool: Pool, older_than: datetime) -> int:
-    """Remove for good ticks soft-deleted before ``older_than``; returns how many."""
+    """Remove for good ticks soft-deleted before ``older_than``; returns how many.
+
+    Runs table by table in one transaction (each table's partial deleted_at index finds the
+    rows); archived months are not touched. ``rawdb.archive.purge`` does the same with an
+    audit row per table.
+    """
     if older_than.tzinfo is None:
         raise InvalidInput("older_than must be a timezone-aware datetime")
+    cutoff = (to_db_time(older_than),)
     async with pool.write() as conn:
-        return (await execute(conn, "purge_deleted_ticks", (to_db_time(older_than),))).rowcount
+        changed = await reads.every_table(conn, FAMILY, STATEMENTS["purge_deleted_ticks"], cutoff)
+    return sum(changed.values())

@@ -1,4 +1,8 @@
 -- Alert rules and the log of their evaluations.
+--
+-- Alert logs live in one table per quarter (alert_logs_YYYY_qN) plus alert_logs_default
+-- (rawdb.partitions). Their statements are written against alert_logs_default and rendered
+-- for the tables a call needs, like the tick statements (see ticks.sql).
 
 -- name: insert_alert_rule
 -- Register an alert rule for an instrument.
@@ -34,41 +38,77 @@ UPDATE alert_rules SET last_triggered = ?, updated_at = ? WHERE id = ?;
 DELETE FROM alert_rules WHERE id = ?;
 
 -- name: insert_alert_log
--- Record one evaluation of a rule.
-INSERT INTO alert_logs (
-    timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
+-- Record evaluations in one table (executemany); the id is the table's next above its floor.
+INSERT INTO alert_logs_default (
+    id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
     delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+) VALUES (
+    (
+        SELECT max(coalesce((SELECT max(id) FROM alert_logs_default), 0), p.id_floor) + 1
+        FROM rawdb_partitions AS p WHERE p.name = 'alert_logs_default'
+    ),
+    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+);
 
 -- name: alert_logs_by_rule
 -- Live logs of one rule in [start, end), newest first (index: rule_id, timestamp).
 SELECT id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
     delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message,
     delivery_attempted_at, delivery_completed_at, deleted_at
-FROM alert_logs
-WHERE rule_id = ? AND timestamp >= ? AND timestamp < ? AND deleted_at IS NULL
-ORDER BY timestamp DESC LIMIT ?;
+FROM (
+    /* each partition */
+    SELECT id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
+        delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message,
+        delivery_attempted_at, delivery_completed_at, deleted_at
+    FROM alert_logs_default
+    WHERE rule_id = :rule_id AND timestamp >= :start AND timestamp < :end AND deleted_at IS NULL
+    ORDER BY timestamp DESC LIMIT :limit
+    /* end */
+)
+ORDER BY timestamp DESC LIMIT :limit;
 
 -- name: alert_logs_by_instrument
 -- Live logs of one instrument in [start, end), newest first.
 SELECT id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
     delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message,
     delivery_attempted_at, delivery_completed_at, deleted_at
-FROM alert_logs
-WHERE instrument_id = ? AND timestamp >= ? AND timestamp < ? AND deleted_at IS NULL
-ORDER BY timestamp DESC LIMIT ?;
+FROM (
+    /* each partition */
+    SELECT id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
+        delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message,
+        delivery_attempted_at, delivery_completed_at, deleted_at
+    FROM alert_logs_default
+    WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+        AND deleted_at IS NULL
+    ORDER BY timestamp DESC LIMIT :limit
+    /* end */
+)
+ORDER BY timestamp DESC LIMIT :limit;
 
 -- name: alert_logs_by_status
--- Live logs with a fired status and delivery status (e.g. fired/pending to deliver), oldest first.
+-- Live logs with a fired and delivery status (e.g. fired/pending to deliver), oldest first.
 SELECT id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
     delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message,
     delivery_attempted_at, delivery_completed_at, deleted_at
-FROM alert_logs
-WHERE fired_status = ? AND delivery_status = ? AND deleted_at IS NULL
-ORDER BY timestamp LIMIT ?;
+FROM (
+    /* each partition */
+    SELECT id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
+        delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message,
+        delivery_attempted_at, delivery_completed_at, deleted_at
+    FROM alert_logs_default
+    WHERE fired_status = :fired_status AND delivery_status = :delivery_status
+        AND timestamp >= :start AND timestamp < :end AND deleted_at IS NULL
+    ORDER BY timestamp LIMIT :limit
+    /* end */
+)
+ORDER BY timestamp LIMIT :limit;
 
 -- name: set_delivery_status
--- Record a delivery attempt's outcome for one log.
-UPDATE alert_logs
+-- Record a delivery attempt's outcome for one log (in the table holding it).
+UPDATE alert_logs_default
 SET delivery_status = ?, delivery_attempted_at = ?, delivery_completed_at = ?
 WHERE id = ?;
+
+-- name: purge_deleted_alert_logs
+-- Remove alert logs of one table soft-deleted before a cutoff, for good.
+DELETE FROM alert_logs_default WHERE deleted_at IS NOT NULL AND deleted_at < ?;

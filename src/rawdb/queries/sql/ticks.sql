@@ -1,40 +1,74 @@
 -- Market data ticks. Timestamps are UTC text 'YYYY-MM-DD HH:MM:SS.ffffff', which sorts in time order.
+--
+-- Ticks live in one table per month (market_data_YYYY_MM) plus market_data_default for rows no
+-- month table takes (rawdb.partitions). Each statement is written against market_data_default;
+-- rawdb.partitions renders it for the tables a call needs, replacing that name: a write runs on
+-- one table, a read repeats the part between "each partition" and "end" for every table whose
+-- month overlaps the asked range, joined with UNION ALL.
 
 -- name: insert_tick
--- Store one tick (executemany runs it once per row of a batch).
-INSERT INTO market_data (
-    timestamp, instrument_id, price, volume, bid, ask, bid_size, ask_size,
+-- Store ticks in one table (executemany, once per row); the id is the table's next above its floor.
+INSERT INTO market_data_default (
+    id, timestamp, instrument_id, price, volume, bid, ask, bid_size, ask_size,
     open_price, high_price, low_price
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+) VALUES (
+    (
+        SELECT max(coalesce((SELECT max(id) FROM market_data_default), 0), p.id_floor) + 1
+        FROM rawdb_partitions AS p WHERE p.name = 'market_data_default'
+    ),
+    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+);
 
 -- name: latest_tick
--- The newest live tick of one instrument: one seek down the (instrument_id, timestamp) index.
+-- The newest live tick of one instrument: one seek down each table's (instrument_id, timestamp) index.
 SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
     open_price, high_price, low_price, deleted_at
-FROM market_data
-WHERE instrument_id = ? AND deleted_at IS NULL
+FROM (
+    /* each partition */
+    SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+        open_price, high_price, low_price, deleted_at
+    FROM market_data_default
+    WHERE instrument_id = :instrument_id AND deleted_at IS NULL
+    ORDER BY timestamp DESC LIMIT 1
+    /* end */
+)
 ORDER BY timestamp DESC LIMIT 1;
 
 -- name: latest_ticks
--- The newest live tick of each instrument of a JSON id array (NULL: all), one seek per instrument.
-SELECT m.id, m.instrument_id, m.timestamp, m.price, m.volume, m.bid, m.ask, m.bid_size,
-    m.ask_size, m.open_price, m.high_price, m.low_price, m.deleted_at
-FROM instruments AS i
-INNER JOIN market_data AS m ON m.id = (
-    SELECT l.id FROM market_data AS l
-    WHERE l.instrument_id = i.id AND l.deleted_at IS NULL
-    ORDER BY l.timestamp DESC LIMIT 1
+-- The newest live tick of each instrument of a JSON id array (NULL: all), one seek per instrument and table.
+SELECT id, instrument_id, max(timestamp) AS timestamp, price, volume, bid, ask, bid_size,
+    ask_size, open_price, high_price, low_price, deleted_at
+FROM (
+    /* each partition */
+    SELECT m.id, m.instrument_id, m.timestamp, m.price, m.volume, m.bid, m.ask, m.bid_size,
+        m.ask_size, m.open_price, m.high_price, m.low_price, m.deleted_at
+    FROM instruments AS i
+    INNER JOIN market_data_default AS m ON m.id = (
+        SELECT l.id FROM market_data_default AS l
+        WHERE l.instrument_id = i.id AND l.deleted_at IS NULL
+        ORDER BY l.timestamp DESC LIMIT 1
+    )
+    WHERE :ids IS NULL OR i.id IN (SELECT value FROM json_each(:ids))
+    /* end */
 )
-WHERE ?1 IS NULL OR i.id IN (SELECT value FROM json_each(?1))
-ORDER BY i.id;
+GROUP BY instrument_id
+ORDER BY instrument_id;
 
 -- name: tick_range
 -- Ticks of one instrument in [start, end), oldest first; soft-deleted rows only when asked.
 SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
     open_price, high_price, low_price, deleted_at
-FROM market_data
-WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
-    AND (deleted_at IS NULL OR :include_deleted)
+FROM (
+    /* each partition */
+    SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+        open_price, high_price, low_price, deleted_at
+    FROM market_data_default
+    WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+        AND (deleted_at IS NULL OR :include_deleted)
+    ORDER BY timestamp
+    LIMIT :limit
+    /* end */
+)
 ORDER BY timestamp
 LIMIT :limit;
 
@@ -49,9 +83,14 @@ FROM (
     FROM (
         SELECT (CAST(strftime('%s', timestamp) AS INTEGER) / :seconds) * :seconds AS bucket,
             timestamp, price, volume
-        FROM market_data
-        WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
-            AND deleted_at IS NULL AND price IS NOT NULL
+        FROM (
+            /* each partition */
+            SELECT timestamp, price, volume
+            FROM market_data_default
+            WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+                AND deleted_at IS NULL AND price IS NOT NULL
+            /* end */
+        )
     )
     WINDOW w AS (
         PARTITION BY bucket ORDER BY timestamp
@@ -62,19 +101,25 @@ GROUP BY bucket
 ORDER BY bucket;
 
 -- name: price_range
--- Low, high, average price and tick count of one instrument since a time, for alert evaluation.
-SELECT min(price) AS low, max(price) AS high, avg(price) AS average, count(price) AS ticks
-FROM market_data
-WHERE instrument_id = ? AND timestamp >= ? AND deleted_at IS NULL;
+-- Low, high, sum and count of live prices of one instrument in [start, end), for alert evaluation.
+SELECT min(price) AS low, max(price) AS high, total(price) AS total, count(price) AS ticks
+FROM (
+    /* each partition */
+    SELECT price
+    FROM market_data_default
+    WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+        AND deleted_at IS NULL
+    /* end */
+);
 
 -- name: soft_delete_tick
 -- Mark a tick deleted (kept until purged); a second call changes nothing.
-UPDATE market_data SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL;
+UPDATE market_data_default SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL;
 
 -- name: restore_tick
 -- Undo a soft delete.
-UPDATE market_data SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL;
+UPDATE market_data_default SET deleted_at = NULL WHERE id = ? AND deleted_at IS NOT NULL;
 
 -- name: purge_deleted_ticks
--- Remove ticks soft-deleted before a cutoff, for good.
-DELETE FROM market_data WHERE deleted_at IS NOT NULL AND deleted_at < ?;
+-- Remove ticks of one table soft-deleted before a cutoff, for good.
+DELETE FROM market_data_default WHERE deleted_at IS NOT NULL AND deleted_at < ?;

@@ -1,0 +1,314 @@
+"""Archive a period into its own database file, and restore it, losing and doubling nothing.
+
+Archive, step by step (each step ends in a durable state; running again from any of them
+finishes the job):
+
+1. ``marked``: the period's state becomes ``archiving`` (committed), so routing refuses new
+   rows and id-based writes for it from here on.
+2. ``copied``: the table is copied into ``<archive folder>/<table>.sqlite3`` (rollback journal,
+   synchronous=FULL) in one transaction of the archive file; a rerun replaces any earlier copy.
+3. ``verified``: row count and checksum of the copy are computed.
+4. ``dropped``: in one main-database transaction (holding the write lock, so nothing changes
+   underneath) the table's count and checksum are computed again and compared with the copy's;
+   only when equal is the table dropped, the period marked ``archived`` with file, rows and
+   checksum, an audit row written and the view rebuilt.
+
+Restore is the reverse: the archive file's count and checksum are checked against the ones
+recorded, then one main transaction recreates the table from the template, copies the rows,
+checks them again, marks the period ``active``, audits and rebuilds the view; the file is
+removed afterwards (a rerun removes a file left behind after checking it matches).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from rawdb.archive.checks import archive_path, checksum, reached
+from rawdb.connection import open_sync
+from rawdb.errors import DatabaseRefused, UsageError
+from rawdb.partitions import registry, templates
+from rawdb.partitions.periods import Period
+from rawdb.partitions.policy import Policy, current
+from rawdb.partitions.registry import PartitionInfo, Step, run_plan_sync
+
+ARCHIVED_SQL = (
+    "/* rawdb:partitions_archived */ UPDATE rawdb_partitions SET state = 'archived', "
+    "archived_at = ?, archive_file = ?, row_count = ?, checksum = ?, counted_at = ? "
+    "WHERE name = ? AND state = 'archiving'"
+)
+RESTORED_SQL = (
+    "/* rawdb:partitions_restored */ UPDATE rawdb_partitions SET state = 'active', "
+    "archived_at = NULL, row_count = ?, checksum = ?, counted_at = ? "
+    "WHERE name = ? AND state = 'archived'"
+)
+FORGET_FILE_SQL = (
+    "/* rawdb:partitions_forget_file */ UPDATE rawdb_partitions SET archive_file = NULL "
+    "WHERE name = ? AND state = 'active'"
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What archive or restore did for one period."""
+
+    table: str
+    action: str  # archived, restored, already archived, already active, would archive, ...
+    rows: int | None = None
+    checksum: str | None = None
+    archive_file: str | None = None
+
+
+def _open(database: Path) -> sqlite3.Connection:
+    return open_sync(database)
+
+
+def _lookup(conn: sqlite3.Connection, period: Period) -> tuple[registry.Partitions, PartitionInfo]:
+    parts = registry.load_sync(conn, period.family)
+    info = parts.periods.get(period)
+    if info is None:
+        raise UsageError(f"{period.family} has no table for {period.label}; nothing to do")
+    return parts, info
+
+
+def _transaction(conn: sqlite3.Connection, steps: list[Step]) -> None:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        run_plan_sync(conn, steps)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _attach(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("ATTACH DATABASE ? AS archive", (str(path),))
+    conn.execute("PRAGMA archive.journal_mode = DELETE").fetchall()
+    conn.execute("PRAGMA archive.synchronous = FULL")
+
+
+def _in_default(conn: sqlite3.Connection, parts: registry.Partitions, period: Period) -> int:
+    row = conn.execute(
+        f"SELECT count(*) FROM {templates.check_table(parts.default.name)} "
+        "WHERE timestamp >= ? AND timestamp < ?",
+        (period.start_text, period.end_text),
+    ).fetchone()
+    return int(row[0])
+
+
+def archive_period(
+    database: Path,
+    period: Period,
+    *,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Move one period's table into its archive file (see the module's steps)."""
+    setup = current()
+    folder = (policy or setup.policy).archive_folder(database)
+    conn = _open(database)
+    try:
+        parts, info = _lookup(conn, period)
+        path = archive_path(folder, period)
+        if info.state == "archived":
+            return Outcome(info.name, "already archived", info.row_count, info.checksum, str(path))
+        waiting = _in_default(conn, parts, period)
+        if waiting:
+            raise UsageError(
+                f"{waiting} row(s) of {period.family} {period.label} are still in "
+                f"{parts.default.name}; move them into {period.table} first "
+                f"(python -m rawdb.partitions move --family {period.family}), then archive"
+            )
+        if dry_run:
+            rows = conn.execute(f"SELECT count(*) FROM {period.table}").fetchone()[0]
+            return Outcome(info.name, "would archive", rows, None, str(path))
+        if info.state == "active":
+            _transaction(
+                conn, [("set_state", registry.SET_STATE_SQL, ("archiving", info.name, "active"))]
+            )
+        reached("marked")
+        folder.mkdir(parents=True, exist_ok=True)
+        _attach(conn, path)
+        try:
+            _copy_out(conn, period)
+            reached("copied")
+            rows, digest = checksum(conn, "archive", period)
+            reached("verified")
+            at = registry.now_text(now or setup.clock())
+            _drop(conn, parts, period, rows=rows, digest=digest, at=at, path=path)
+            reached("dropped")
+        finally:
+            conn.execute("DETACH DATABASE archive")
+        return Outcome(info.name, "archived", rows, digest, str(path))
+    finally:
+        conn.close()
+
+
+def _copy_out(conn: sqlite3.Connection, period: Period) -> None:
+    """Replace the archive file's copy of the table with the main table's rows."""
+    table = period.table
+    create = templates.table_ddl(period)[0]
+    qualified = create.replace(f"CREATE TABLE {table} (", f"CREATE TABLE archive.{table} (", 1)
+    if qualified == create:
+        raise UsageError(f"the template for {table} does not start with CREATE TABLE {table} (")
+    cols = ", ".join(templates.COLUMNS[period.family])
+    # The archive file has no instruments table: its copy's foreign keys are not enforced.
+    conn.execute("PRAGMA foreign_keys = OFF")
+    try:
+        conn.execute("BEGIN")
+        try:
+            conn.execute(f"DROP TABLE IF EXISTS archive.{table}")
+            conn.execute(qualified)
+            conn.execute(f"INSERT INTO archive.{table} ({cols}) SELECT {cols} FROM main.{table}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    finally:
+        conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _drop(
+    conn: sqlite3.Connection,
+    parts: registry.Partitions,
+    period: Period,
+    *,
+    rows: int,
+    digest: str,
+    at: str,
+    path: Path,
+) -> None:
+    """Check the main table against the copy under the write lock, then drop and record."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        now_rows, now_digest = checksum(conn, "main", period)
+        if (now_rows, now_digest) != (rows, digest):
+            raise DatabaseRefused(
+                f"{period.table}: the archive copy ({rows} rows, checksum {digest}) differs from "
+                f"the table ({now_rows} rows, {now_digest}); nothing was dropped. Run archive "
+                "again: it copies afresh"
+            )
+        remaining = tuple(t for t in parts.present_tables() if t != period.table)
+        steps: list[Step] = [
+            ("partitions_drop_table", f"DROP TABLE main.{period.table}", ()),
+            ("partitions_archived", ARCHIVED_SQL, (at, str(path), rows, digest, at, period.table)),
+            registry.audit_step(
+                at, "archive", period.table, rows=rows, checksum=digest, archive_file=str(path)
+            ),
+            *registry.view_plan(period.family, remaining),
+        ]
+        run_plan_sync(conn, steps)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def restore_period(
+    database: Path,
+    period: Period,
+    *,
+    policy: Policy | None = None,
+    now: datetime | None = None,
+    dry_run: bool = False,
+) -> Outcome:
+    """Bring an archived period back into the main database (see the module's steps)."""
+    setup = current()
+    folder = (policy or setup.policy).archive_folder(database)
+    conn = _open(database)
+    try:
+        parts, info = _lookup(conn, period)
+        path = Path(info.archive_file) if info.archive_file else archive_path(folder, period)
+        if info.state == "active":
+            if info.archive_file is None or dry_run:
+                return Outcome(info.name, "already active", info.row_count, info.checksum)
+            _remove_leftover(conn, period, path)
+            return Outcome(info.name, "restored", info.row_count, info.checksum, str(path))
+        if info.state != "archived":
+            raise UsageError(
+                f"{period.table} is {info.state}: run `python -m rawdb.partitions archive "
+                f"--family {period.family} {period.label}` to finish archiving it first"
+            )
+        if not path.is_file():
+            raise UsageError(f"{period.table}: archive file {path} is missing; nothing restored")
+        if dry_run:
+            return Outcome(info.name, "would restore", info.row_count, info.checksum, str(path))
+        _attach(conn, path)
+        try:
+            found = checksum(conn, "archive", period)
+            if found != (info.row_count, info.checksum):
+                raise DatabaseRefused(
+                    f"{path}: holds {found[0]} rows with checksum {found[1]}, but "
+                    f"{info.row_count} rows with {info.checksum} were archived; nothing restored"
+                )
+            reached("verified")
+            at = registry.now_text(now or setup.clock())
+            _copy_in(conn, parts, period, expected=found, at=at, path=path)
+            reached("restored")
+        finally:
+            conn.execute("DETACH DATABASE archive")
+        _remove_leftover(conn, period, path, checked=True)
+        return Outcome(info.name, "restored", found[0], found[1], str(path))
+    finally:
+        conn.close()
+
+
+def _copy_in(
+    conn: sqlite3.Connection,
+    parts: registry.Partitions,
+    period: Period,
+    *,
+    expected: tuple[int, str],
+    at: str,
+    path: Path,
+) -> None:
+    cols = ", ".join(templates.COLUMNS[period.family])
+    tables = (*parts.present_tables(), period.table)
+    ordered = (tables[0], *sorted(tables[1:], key=Period.from_name))
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for sql in templates.table_ddl(period):
+            conn.execute(sql)
+        conn.execute(
+            f"INSERT INTO main.{period.table} ({cols}) SELECT {cols} FROM archive.{period.table}"
+        )
+        if checksum(conn, "main", period) != expected:
+            raise DatabaseRefused(f"{period.table}: restored rows differ from {path}; rolled back")
+        rows, digest = expected
+        steps: list[Step] = [
+            ("partitions_restored", RESTORED_SQL, (rows, digest, at, period.table)),
+            registry.audit_step(
+                at, "restore", period.table, rows=rows, checksum=digest, archive_file=str(path)
+            ),
+            *registry.view_plan(period.family, ordered),
+        ]
+        run_plan_sync(conn, steps)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _remove_leftover(
+    conn: sqlite3.Connection, period: Period, path: Path, *, checked: bool = False
+) -> None:
+    """Delete the archive file of a restored period once the table is known to match it
+    (``checked``: the restore in this run has just compared them)."""
+    if path.is_file() and not checked:
+        _attach(conn, path)
+        try:
+            copy = checksum(conn, "archive", period)
+            table = checksum(conn, "main", period)
+        finally:
+            conn.execute("DETACH DATABASE archive")
+        if copy != table:
+            raise DatabaseRefused(
+                f"{path}: differs from the restored {period.table} ({copy} vs {table}); "
+                "the file was kept. Compare them by hand before deleting it"
+            )
+    path.unlink(missing_ok=True)
+    reached("removed")
+    _transaction(conn, [("partitions_forget_file", FORGET_FILE_SQL, (period.table,))])

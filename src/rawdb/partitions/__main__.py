@@ -1,0 +1,7 @@
+"""``python -m rawdb.partitions``."""
+
+import sys
+
+from rawdb.partitions.cli import main
+
+sys.exit(main())

@@ -1,0 +1,247 @@
+"""Keeping the layout ahead of the clock, and moving rows between the default and period tables.
+
+- ``premake``: tables for the current period and the policy's periods ahead, from the clock
+  (not from the newest data), each created with its view rebuild in one transaction. Safe to
+  run any number of times; ``run_daily`` runs it in an asyncio task.
+- ``move_default``: rows of the default table into their period tables, in short batches
+  (one write transaction each, so readers read and ingest writes in between). Each batch is
+  atomic: a row is in exactly one table at every commit, and an interrupted move resumes by
+  running again. This is how an adopted database's rows reach the partitioned layout.
+- ``merge_into_default``: the reverse, before rolling back migration 0009.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rawdb import log
+from rawdb.errors import RawdbError, UsageError
+from rawdb.partitions import registry, templates
+from rawdb.partitions.periods import FAMILIES, Family, Period
+from rawdb.partitions.policy import current
+from rawdb.pool import Pool
+from rawdb.pool.conn import Connection
+
+Progress = Callable[[int, int], None]
+"""Called after each batch with (rows done so far, rows in all)."""
+DAY = 86_400.0
+CREATED = "partitions.created"
+MOVED = "partitions.moved"
+MAINTAIN_FAILED = "partitions.maintain_failed"
+
+
+async def premake(pool: Pool, *, now: datetime | None = None) -> list[str]:
+    """Create the missing tables from the current period to the policy's horizon."""
+    setup = current()
+    moment = now or setup.clock()
+    made: list[str] = []
+    async with pool.write() as conn:
+        for family in FAMILIES:
+            parts = await registry.load(conn, family)
+            this = Period.of_time(family, moment)
+            for period in (this.shifted(i) for i in range(setup.policy.ahead(family) + 1)):
+                if period not in parts.periods:
+                    await _create(conn, parts, period, registry.now_text(moment), "premake")
+                    made.append(period.table)
+    if made:
+        log.get_logger("partitions").info(CREATED, tables=made)
+    return made
+
+
+async def _create(
+    conn: Connection, parts: registry.Partitions, period: Period, at: str, why: str
+) -> None:
+    await registry.run_plan(conn, registry.create_plan(parts, period, at, why))
+    parts.periods[period] = registry.PartitionInfo(
+        period.table, period.family, "active", period, period.id_floor, created_at=at
+    )
+
+
+def run_daily(pool: Pool, *, every: float = DAY) -> asyncio.Task[None]:
+    """Run ``premake`` now and then every ``every`` seconds until the task is cancelled."""
+    if every <= 0:
+        raise UsageError(f"every must be > 0 seconds, got {every}")
+
+    async def loop() -> None:
+        while True:
+            try:
+                await premake(pool)
+            except RawdbError as exc:  # logged; the next run tries again
+                log.get_logger("partitions").error(MAINTAIN_FAILED, error=str(exc))
+            await asyncio.sleep(every)
+
+    return asyncio.create_task(loop(), name="rawdb-partitions-maintain")
+
+
+@dataclass
+class MoveReport:
+    """What a move did: rows moved per table, rows left where they were and why."""
+
+    moved: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.moved.values())
+
+
+def _copy_sql(family: Family, source: str, target: str) -> str:
+    cols = ", ".join(templates.COLUMNS[family])
+    return (
+        f"/* rawdb:partitions_move */ INSERT INTO {templates.check_table(target)} ({cols}) "
+        f"SELECT {cols} FROM {templates.check_table(source)} "
+        "WHERE id IN (SELECT value FROM json_each(?))"
+    )
+
+
+def _delete_sql(table: str) -> str:
+    return (
+        f"/* rawdb:partitions_move_delete */ DELETE FROM {templates.check_table(table)} "
+        "WHERE id IN (SELECT value FROM json_each(?))"
+    )
+
+
+async def move_default(
+    pool: Pool,
+    family: Family,
+    *,
+    batch: int = 10_000,
+    progress: Progress | None = None,
+    dry_run: bool = False,
+) -> MoveReport:
+    """Move the default table's rows into their period tables, ``batch`` rows per transaction.
+
+    Rows of an archived period, or of a period past the policy's horizon, stay (and are
+    reported). Period tables are made as needed, for any past period.
+    """
+    if batch < 1:
+        raise UsageError(f"batch must be >= 1, got {batch}")
+    setup = current()
+    horizon = setup.policy.window(family, setup.clock())[1]
+    report = MoveReport()
+    source = registry.default_table(family)
+    async with pool.read() as conn:
+        row = await conn.fetchone(f"SELECT count(*) FROM {source}", name="partitions_move_count")
+    total = int(row[0]) if row else 0
+    after, seen = 0, 0
+    select = (
+        f"/* rawdb:partitions_move_batch */ SELECT id, timestamp FROM {source} "
+        "WHERE id > ? ORDER BY id LIMIT ?"
+    )
+    while True:
+        async with pool.write() as conn:
+            rows = await conn.fetchall(select, (after, batch), name="partitions_move_batch")
+            if not rows:
+                break
+            after = rows[-1][0]
+            seen += len(rows)
+            parts = await registry.load(conn, family)
+            groups = _by_period(family, rows, parts, horizon, report)
+            if not dry_run and groups:
+                await _move_batch(conn, parts, groups, after, source)
+            for period, ids in groups.items():
+                report.moved[period.table] = report.moved.get(period.table, 0) + len(ids)
+        if progress is not None:
+            progress(seen, total)
+    if report.moved and not dry_run:
+        log.get_logger("partitions").info(MOVED, family=family, rows=report.total)
+    return report
+
+
+def _by_period(
+    family: Family,
+    rows: Sequence[Sequence[Any]],
+    parts: registry.Partitions,
+    horizon: Period,
+    report: MoveReport,
+) -> dict[Period, list[int]]:
+    groups: dict[Period, list[int]] = {}
+    for row_id, stamp in rows:
+        try:
+            period = Period.of_text(family, stamp)
+        except UsageError:
+            period = None
+        info = parts.periods.get(period) if period is not None else None
+        if period is None or period > horizon or (info is not None and info.state != "active"):
+            why = "beyond horizon" if period is not None and period > horizon else "not writable"
+            report.skipped[why] = report.skipped.get(why, 0) + 1
+            continue
+        groups.setdefault(period, []).append(row_id)
+    return groups
+
+
+async def _move_batch(
+    conn: Connection,
+    parts: registry.Partitions,
+    groups: dict[Period, list[int]],
+    last_id: int,
+    source: str,
+) -> None:
+    at = registry.now_text(current().clock())
+    # Raise the default table's id floor first, so no id leaving it is ever handed out again.
+    await conn.execute(
+        "/* rawdb:partitions_raise_floor */ UPDATE rawdb_partitions "
+        "SET id_floor = max(id_floor, ?) WHERE name = ?",
+        (last_id, source),
+        name="partitions_raise_floor",
+    )
+    for period, ids in sorted(groups.items()):
+        if period not in parts.periods:
+            await _create(conn, parts, period, at, "move from default")
+        payload = json.dumps(ids)
+        copy = _copy_sql(parts.family, source, period.table)
+        await conn.execute(copy, (payload,), name="partitions_move")
+        await conn.execute(_delete_sql(source), (payload,), name="partitions_move_delete")
+        await registry.run_plan(
+            conn, [registry.audit_step(at, "move", period.table, rows=len(ids), detail=source)]
+        )
+
+
+async def merge_into_default(
+    pool: Pool, family: Family, *, batch: int = 10_000, progress: Progress | None = None
+) -> int:
+    """Move every period table's rows back into the default table and drop the period tables
+    (before rolling back migration 0009). Refused while a period is archived."""
+    async with pool.read() as conn:
+        parts = await registry.load(conn, family)
+    held = [p.label for p, info in parts.periods.items() if info.state != "active"]
+    if held:
+        raise UsageError(
+            f"{family}: periods {', '.join(sorted(held))} are archived or being archived; "
+            "restore them first (python -m rawdb.partitions restore), then merge"
+        )
+    target = parts.default.name
+    moved = 0
+    for period in sorted(parts.periods):
+        while True:
+            async with pool.write() as conn:
+                rows = await conn.fetchall(
+                    f"SELECT id FROM {templates.check_table(period.table)} ORDER BY id LIMIT ?",
+                    (batch,),
+                    name="partitions_merge_batch",
+                )
+                if not rows:
+                    await _drop_empty(conn, family, period)
+                    break
+                payload = json.dumps([r[0] for r in rows])
+                copy = _copy_sql(family, period.table, target)
+                await conn.execute(copy, (payload,), name="partitions_merge")
+                await conn.execute(_delete_sql(period.table), (payload,), name="partitions_merge")
+                moved += len(rows)
+            if progress is not None:
+                progress(moved, moved)
+    return moved
+
+
+async def _drop_empty(conn: Connection, family: Family, period: Period) -> None:
+    await conn.execute(f"DROP TABLE {templates.check_table(period.table)}", name="partitions_drop")
+    await conn.execute(
+        "DELETE FROM rawdb_partitions WHERE name = ?", (period.table,), name="partitions_forget"
+    )
+    parts = await registry.load(conn, family)
+    await registry.run_plan(conn, registry.view_plan(family, parts.present_tables()))

@@ -1,0 +1,126 @@
+"""How far ahead to make tables, how long to keep periods online, where archives go; the clock.
+
+The process-wide policy is what the query functions use (their signatures take no policy);
+``configure`` replaces it and ``using`` does so for one block (tests pass a fake clock there).
+Each value is also ``RAWDB_PARTITIONS_<NAME>`` in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rawdb.errors import ConfigError
+from rawdb.partitions.periods import MAX_YEAR, Family, Period
+
+Clock = Callable[[], datetime]
+ENV_PREFIX = "RAWDB_PARTITIONS_"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Premake, the on-demand window and retention, per family, counted in periods."""
+
+    market_months_ahead: int = 3
+    """Months after the current one made in advance (pg_partman's premake, from the clock)."""
+    alert_quarters_ahead: int = 1
+    market_months_kept: int = 12
+    """Months online, the current one included; older months are archived by retention, and a
+    row for an older month with no table goes to the default table rather than making one."""
+    alert_quarters_kept: int = 8
+    archive_dir: Path | None = None
+    """Where archive files go; default: ``<database>.archive/`` beside the database."""
+
+    def __post_init__(self) -> None:
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if item.name != "archive_dir" and (not isinstance(value, int) or value < 1):
+                raise ConfigError(
+                    f"partition policy {item.name} must be a whole number >= 1, got {value!r} "
+                    f"(set {ENV_PREFIX}{item.name.upper()} or pass Policy({item.name}=...))"
+                )
+
+    def ahead(self, family: Family) -> int:
+        return self.market_months_ahead if family == "market_data" else self.alert_quarters_ahead
+
+    def kept(self, family: Family) -> int:
+        return self.market_months_kept if family == "market_data" else self.alert_quarters_kept
+
+    def window(self, family: Family, now: datetime) -> tuple[Period, Period]:
+        """The first and last period a table may be made for, on demand or by premake."""
+        current = Period.of_time(family, now)
+        return _shift(current, 1 - self.kept(family)), _shift(current, self.ahead(family))
+
+    def expired(self, family: Family, now: datetime) -> Period:
+        """Periods before this one are past retention."""
+        return _shift(Period.of_time(family, now), 1 - self.kept(family))
+
+    def archive_folder(self, database: Path) -> Path:
+        return self.archive_dir or database.with_name(database.name + ".archive")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Policy:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for item in fields(cls):
+            key = ENV_PREFIX + item.name.upper()
+            if key not in env:
+                continue
+            if item.name == "archive_dir":
+                values[item.name] = Path(env[key])
+                continue
+            try:
+                values[item.name] = int(env[key])
+            except ValueError as exc:
+                raise ConfigError(f"{key}={env[key]!r}: expected a whole number") from exc
+        return cls(**values)  # type: ignore[arg-type]
+
+
+def _shift(period: Period, periods: int) -> Period:
+    """``period.shifted(periods)``, held inside the years a period may have."""
+    last = Period.of_month(period.family, MAX_YEAR, 12).number
+    return Period.from_number(period.family, min(max(period.number + periods, 0), last))
+
+
+@dataclass(frozen=True)
+class Setup:
+    policy: Policy
+    clock: Clock
+
+
+_current = Setup(Policy.from_env(), utc_now)
+
+
+def current() -> Setup:
+    """The policy and clock in force."""
+    return _current
+
+
+def configure(*, policy: Policy | None = None, clock: Clock | None = None) -> Setup:
+    """Replace the policy and/or clock for the process; returns the previous setup."""
+    global _current  # noqa: PLW0603 -- one policy per process, like logging
+    previous = _current
+    _current = replace(
+        _current,
+        policy=policy if policy is not None else _current.policy,
+        clock=clock if clock is not None else _current.clock,
+    )
+    return previous
+
+
+@contextmanager
+def using(*, policy: Policy | None = None, clock: Clock | None = None) -> Iterator[Setup]:
+    """The given policy and clock inside the block, the previous ones after."""
+    previous = configure(policy=policy, clock=clock)
+    try:
+        yield _current
+    finally:
+        configure(policy=previous.policy, clock=previous.clock)

@@ -1,0 +1,102 @@
+"""Running named statements over the tables a read must look at, and no others.
+
+``over_range`` reads the tables overlapping a time range (in spans when there are very many);
+``newest`` walks groups of tables newest first for "latest row" lookups; ``by_id`` finds the
+one table holding a row id; ``every_table`` runs a statement on each present table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from rawdb.partitions import registry, routing, templates
+from rawdb.partitions.periods import Family
+from rawdb.pool.conn import Connection, ExecResult
+from rawdb.queries.registry import Statement
+
+BEGINNING = "0000-01-01 00:00:00"
+END_OF_TIME = "99999-01-01 00:00:00"
+"""Text bounds sorting before and after every stored timestamp."""
+
+
+async def over_range(  # noqa: PLR0917 -- a range reads best as (start, end)
+    conn: Connection,
+    family: Family,
+    stmt: Statement,
+    params: Mapping[str, Any],
+    start: str = BEGINNING,
+    end: str = END_OF_TIME,
+    *,
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> list[sqlite3.Row]:
+    """Rows of ``stmt`` (with ``:start``/``:end``, and ``:limit`` when ``limit`` is given)
+    over the tables overlapping ``[start, end)``, span by span in time order."""
+    parts = await registry.load(conn, family)
+    found: list[sqlite3.Row] = []
+    for span in routing.spans(parts, start, end, newest_first=newest_first):
+        values = {**params, "start": span.start, "end": span.end}
+        if limit is not None:
+            values["limit"] = limit - len(found)
+        sql = templates.render(stmt.sql, family, span.tables)
+        found += await conn.fetchall(sql, values, name=stmt.name)
+        if limit is not None and len(found) >= limit:
+            break
+    return found
+
+
+async def newest(
+    conn: Connection,
+    family: Family,
+    stmt: Statement,
+    params: Mapping[str, Any],
+    *,
+    done: Callable[[list[sqlite3.Row], str], bool],
+    narrow: Callable[[], Mapping[str, Any]] | None = None,
+) -> list[sqlite3.Row]:
+    """Rows of ``stmt`` from groups of tables, newest periods first, until ``done(rows,
+    floor)``: ``floor`` is the lower time bound of every table not read yet (the default
+    table, read with each group, can hold rows of any time).
+
+    ``narrow()`` gives the parameters for the next group.
+    """
+    parts = await registry.load(conn, family)
+    found: list[sqlite3.Row] = []
+    values = dict(params)
+    for tables, floor in routing.newest_groups(parts):
+        sql = templates.render(stmt.sql, family, tables)
+        found += await conn.fetchall(sql, values, name=stmt.name)
+        if done(found, floor):
+            break
+        if narrow is not None:
+            values = {**values, **narrow()}
+    return found
+
+
+async def by_id(
+    conn: Connection, family: Family, stmt: Statement, row_id: int, params: tuple[Any, ...]
+) -> ExecResult | None:
+    """Run a one-table write (last parameter: the id) on the table holding ``row_id``; the
+    first result that changed a row, or None when none did."""
+    parts = await registry.load(conn, family)
+    for table in routing.tables_for_id(parts, row_id, writing=True):
+        sql = templates.render(stmt.sql, family, (table,))
+        result = await conn.execute(sql, (*params, row_id), name=stmt.name)
+        if result.rowcount:
+            return result
+    return None
+
+
+async def every_table(
+    conn: Connection, family: Family, stmt: Statement, params: tuple[Any, ...]
+) -> dict[str, int]:
+    """Run a one-table write on every writable table (not one being archived); rows changed
+    per table."""
+    parts = await registry.load(conn, family)
+    changed: dict[str, int] = {}
+    for table in parts.writable_tables():
+        sql = templates.render(stmt.sql, family, (table,))
+        changed[table] = (await conn.execute(sql, params, name=stmt.name)).rowcount
+    return changed

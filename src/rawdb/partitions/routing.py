@@ -1,0 +1,151 @@
+"""Routing in Python: which table a row goes to, which tables a read must look at.
+
+Writes: a batch is grouped by period (the first 7 characters of its stored UTC timestamp) and
+each group goes to its period table with one ``executemany``, all inside the caller's write
+transaction. A period without a table gets one on the spot when it lies inside the policy's
+window (the transaction that creates it also rebuilds the view); outside the window the rows go
+to the default table, which ``status`` reports. Rows for an archived period are refused whole.
+
+Reads: only the tables whose period overlaps the asked range, plus the default table (which may
+hold rows of any time). Over more tables than one compound SELECT takes, the range is cut into
+consecutive spans, each read with its own bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rawdb.errors import PeriodNotWritable, UsageError
+from rawdb.partitions import registry, templates
+from rawdb.partitions.periods import Family, Period
+from rawdb.partitions.policy import current
+from rawdb.partitions.registry import Partitions
+from rawdb.pool.conn import Connection
+
+SPAN_TABLES = templates.MAX_TERMS - 1
+"""Period tables per read span (one term of each compound is the default table)."""
+FIRST_GROUP = 2
+"""Newest-first lookups try the default table and the two newest periods first."""
+LATER_GROUP = 100
+
+
+async def write(
+    conn: Connection, family: Family, rows: Sequence[Sequence[Any]], sql: str, name: str
+) -> int:
+    """Insert checked rows (timestamp text first) through the family's routing; rows written.
+
+    ``sql`` is the named insert, written against the default table.
+    """
+    if not rows:
+        return 0
+    parts = await registry.load(conn, family)
+    keys = {row[0][:7] for row in rows}
+    if len(keys) == 1:
+        groups: dict[str, Sequence[Sequence[Any]]] = {keys.pop(): rows}
+    else:
+        grouped: dict[str, list[Sequence[Any]]] = {}
+        for row in rows:
+            grouped.setdefault(row[0][:7], []).append(row)
+        groups = dict(sorted(grouped.items()))
+    written = 0
+    for key, group in groups.items():
+        try:
+            period: Period | None = Period.of_text(family, key)
+        except UsageError:  # a year before 1970 or after 9999: no period table can take it
+            period = None
+        table = (
+            parts.default.name if period is None else await target(conn, parts, period, len(group))
+        )
+        written += await conn.executemany(templates.render(sql, family, (table,)), group, name=name)
+    return written
+
+
+async def target(conn: Connection, parts: Partitions, period: Period, count: int) -> str:
+    """The table for rows of ``period``, creating it when the window allows."""
+    info = parts.periods.get(period)
+    if info is not None:
+        if info.state in registry.WRITABLE:
+            return info.name
+        raise PeriodNotWritable(
+            f"{count} row(s) for {period.family} {period.label} refused, nothing of the batch "
+            f"written: the period is {info.state} (table {info.name}). Restore it first with "
+            f"`python -m rawdb.partitions restore --family {period.family} {period.label}`"
+        )
+    setup = current()
+    first, last = setup.policy.window(period.family, setup.clock())
+    if not first <= period <= last:
+        return parts.default.name
+    at = registry.now_text(setup.clock())
+    await registry.run_plan(conn, registry.create_plan(parts, period, at, "on demand"))
+    parts.periods[period] = registry.PartitionInfo(
+        period.table, period.family, "active", period, period.id_floor, created_at=at
+    )
+    return period.table
+
+
+@dataclass(frozen=True)
+class Span:
+    """Tables to read together, and the part of the asked range they cover."""
+
+    tables: tuple[str, ...]
+    start: str
+    end: str
+
+
+def spans(parts: Partitions, start: str, end: str, *, newest_first: bool = False) -> list[Span]:
+    """The tables overlapping ``[start, end)`` (stored text), cut into compound-sized spans.
+
+    Every span includes the default table; consecutive spans share a boundary, so together
+    they cover the whole range once.
+    """
+    periods = parts.overlapping(start, end)
+    if len(periods) <= SPAN_TABLES:
+        found = [Span((parts.default.name, *(p.table for p in periods)), start, end)]
+    else:
+        found = []
+        low = start
+        for index in range(0, len(periods), SPAN_TABLES):
+            chunk = periods[index : index + SPAN_TABLES]
+            following = index + SPAN_TABLES
+            high = periods[following].start_text if following < len(periods) else end
+            found.append(Span((parts.default.name, *(p.table for p in chunk)), low, high))
+            low = high
+    return found[::-1] if newest_first else found
+
+
+def newest_groups(parts: Partitions) -> list[tuple[tuple[str, ...], str]]:
+    """Present tables in groups, newest periods first, each with the default table, and the
+    lower bound of the group's oldest period (the start of time for the last group).
+
+    For "latest row" lookups: a row at or after a group's bound beats every later group.
+    """
+    newest = parts.newest_first()
+    groups = [newest[:FIRST_GROUP]]
+    groups += [newest[i : i + LATER_GROUP] for i in range(FIRST_GROUP, len(newest), LATER_GROUP)]
+    found = []
+    for index, group in enumerate(groups):
+        floor = group[-1].start_text if group and index < len(groups) - 1 else ""
+        found.append(((parts.default.name, *(p.table for p in group)), floor))
+    return found
+
+
+def tables_for_id(parts: Partitions, row_id: int, *, writing: bool) -> list[str]:
+    """Where a row with this id can be: its period's table, or (older ids) any present table.
+
+    Writing to a row of a period that is not writable raises :class:`PeriodNotWritable`.
+    """
+    period = Period.of_id(parts.family, row_id) if row_id > 0 else None
+    if period is None:
+        return [parts.default.name, *(p.table for p in parts.newest_first())]
+    info = parts.periods.get(period)
+    if info is None:
+        return []
+    if writing and info.state not in registry.WRITABLE:
+        raise PeriodNotWritable(
+            f"row {row_id} of {parts.family} belongs to {period.label}, which is {info.state}; "
+            f"restore it first with `python -m rawdb.partitions restore --family "
+            f"{parts.family} {period.label}`"
+        )
+    return [info.name] if info.present else []

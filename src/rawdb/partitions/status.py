@@ -1,0 +1,126 @@
+"""What the partitions hold: rows, bytes, bounds and state per table, and the default tables.
+
+Bytes come from SQLite's ``dbstat`` virtual table (pages of the table and its indexes). The
+stdlib module has it when SQLite was built with SQLITE_ENABLE_DBSTAT_VTAB (Debian's is); when it
+is missing, apsw's bundled SQLite answers instead.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import apsw
+
+from rawdb.connection import open_sync
+from rawdb.partitions import registry, templates
+from rawdb.partitions.periods import FAMILIES, Family
+
+SIZE_SQL = (
+    "/* rawdb:partitions_bytes */ SELECT coalesce(sum(d.pgsize), 0) "
+    "FROM sqlite_schema AS s JOIN dbstat('main', 1) AS d ON d.name = s.name "
+    "WHERE s.tbl_name = ?"
+)
+
+
+@dataclass
+class TableStatus:
+    """One table of a family."""
+
+    name: str
+    state: str
+    period_start: str | None
+    period_end: str | None
+    rows: int | None
+    bytes: int | None
+    archive_file: str | None = None
+    by_month: dict[str, int] = field(default_factory=dict)  # the default table only
+
+
+@dataclass
+class FamilyStatus:
+    family: Family
+    tables: list[TableStatus]
+
+    @property
+    def default(self) -> TableStatus:
+        return self.tables[0]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"family": self.family, "tables": [asdict(t) for t in self.tables]}
+
+
+def status(database: Path, *, sizes: bool = True) -> list[FamilyStatus]:
+    """Every family's tables: the default table first (with its rows by month), then by period.
+
+    Counting reads each present table once (an index scan); archived tables report the row
+    count recorded when they were archived.
+    """
+    conn = open_sync(database)
+    try:
+        sizer = _Sizer(database, conn) if sizes else None
+        return [_family(conn, family, sizer) for family in FAMILIES]
+    finally:
+        conn.close()
+
+
+def _family(conn: sqlite3.Connection, family: Family, sizer: _Sizer | None) -> FamilyStatus:
+    parts = registry.load_sync(conn, family)
+    default = parts.default.name
+    by_month = dict(
+        conn.execute(
+            f"SELECT substr(timestamp, 1, 7), count(*) FROM {templates.check_table(default)} "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    )
+    tables = [
+        TableStatus(
+            default,
+            "default",
+            None,
+            None,
+            sum(by_month.values()),
+            sizer.size(default) if sizer else None,
+            by_month=by_month,
+        )
+    ]
+    for period in sorted(parts.periods):
+        info = parts.periods[period]
+        present = info.present
+        rows = (
+            conn.execute(f"SELECT count(*) FROM {templates.check_table(info.name)}").fetchone()[0]
+            if present
+            else info.row_count
+        )
+        tables.append(
+            TableStatus(
+                info.name,
+                info.state,
+                period.start_text,
+                period.end_text,
+                rows,
+                sizer.size(info.name) if sizer and present else None,
+                archive_file=info.archive_file,
+            )
+        )
+    return FamilyStatus(family, tables)
+
+
+class _Sizer:
+    """Bytes per table through dbstat: the stdlib connection's, else apsw's."""
+
+    def __init__(self, database: Path, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._apsw: apsw.Connection | None = None
+        try:
+            conn.execute("SELECT 1 FROM dbstat LIMIT 1").fetchall()
+        except sqlite3.OperationalError:
+            self._apsw = apsw.Connection(str(database), flags=apsw.SQLITE_OPEN_READONLY)
+
+    def size(self, table: str) -> int:
+        if self._apsw is not None:
+            found = list(self._apsw.execute(SIZE_SQL, (table,)))
+            return int(found[0][0]) if found else 0
+        return int(self._conn.execute(SIZE_SQL, (table,)).fetchone()[0])

@@ -1,0 +1,139 @@
+"""SQL for period tables: the DDL templates, the views over them, and per-table statements.
+
+Three kinds of text are rendered here, always from validated names (see ``periods``):
+
+- a period table's DDL, from ``sql/partitions/<family>_<month|quarter>.sql``;
+- the ``market_data`` / ``alert_logs`` view over the default table and every period table;
+- a named statement (``rawdb.queries``) run over some tables. Named statements are written
+  against the default table (``market_data_default``), so each is valid SQL as written and the
+  monitor can plan it. A statement that reads several tables marks the part to repeat with
+  ``/* each partition */ … /* end */``; the copies are joined with UNION ALL, each wrapped in
+  ``SELECT * FROM (…)`` so its own ORDER BY / LIMIT stays its own.
+
+Rendered strings are cached, so the same tables give the identical string and SQLite's
+statement cache hits; the ``/* rawdb:<name> */`` tag at the start is kept.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from rawdb.errors import InternalError
+from rawdb.migrate.files import shipped_root
+from rawdb.migrate.splitter import split
+from rawdb.partitions.periods import Family, Period, default_table
+
+TEMPLATE_FILES: dict[Family, str] = {
+    "market_data": "market_data_month.sql",
+    "alert_logs": "alert_logs_quarter.sql",
+}
+PLACEHOLDERS: dict[Family, str] = {
+    "market_data": "market_data_yyyy_mm",
+    "alert_logs": "alert_logs_yyyy_qn",
+}
+COLUMNS: dict[Family, tuple[str, ...]] = {
+    "market_data": (
+        "id",
+        "timestamp",
+        "instrument_id",
+        "price",
+        "volume",
+        "bid",
+        "ask",
+        "bid_size",
+        "ask_size",
+        "open_price",
+        "high_price",
+        "low_price",
+        "deleted_at",
+    ),
+    "alert_logs": (
+        "id",
+        "timestamp",
+        "rule_id",
+        "instrument_id",
+        "trigger_value",
+        "threshold_value",
+        "fired_status",
+        "delivery_status",
+        "evaluation_time_ms",
+        "rule_condition",
+        "alert_message",
+        "error_message",
+        "delivery_attempted_at",
+        "delivery_completed_at",
+        "deleted_at",
+    ),
+}
+MAX_TERMS = 500
+"""SQLite's limit on the terms of one compound SELECT (SQLITE_MAX_COMPOUND_SELECT)."""
+EACH, END = "/* each partition */", "/* end */"
+_TABLE = re.compile(r"^(market_data|alert_logs)_(default|\d{4}_\d{2}|\d{4}_q[1-4])$")
+
+
+def check_table(name: str) -> str:
+    """``name`` when it is a default or period table name; an internal error otherwise."""
+    if not _TABLE.match(name):
+        raise InternalError(f"{name!r} is not a partition table name; refusing to render SQL")
+    return name
+
+
+@lru_cache(maxsize=4)
+def template_text(family: Family, root: Path | None = None) -> str:
+    """The DDL template of a family, checked to hold its placeholders."""
+    path = (root or shipped_root()) / "partitions" / TEMPLATE_FILES[family]
+    text = path.read_text(encoding="utf-8")
+    for needed in (PLACEHOLDERS[family], "'PERIOD_START'", "'PERIOD_END'"):
+        if needed not in text:
+            raise InternalError(f"{path}: template lacks the placeholder {needed}")
+    return text
+
+
+def table_ddl(period: Period, root: Path | None = None) -> list[str]:
+    """The statements creating one period table and its indexes."""
+    text = template_text(period.family, root)
+    text = text.replace(PLACEHOLDERS[period.family], period.table)
+    text = text.replace("'PERIOD_START'", f"'{period.start_text}'")
+    text = text.replace("'PERIOD_END'", f"'{period.end_text}'")
+    return [stmt.sql for stmt in split(text, TEMPLATE_FILES[period.family])]
+
+
+def view_sql(family: Family, tables: tuple[str, ...]) -> str:
+    """``CREATE VIEW <family>`` over ``tables`` (the default table first, then by period).
+
+    More tables than one compound SELECT may hold are grouped into nested compounds.
+    """
+    columns = ", ".join(COLUMNS[family])
+    terms = [f"SELECT {columns} FROM {check_table(t)}" for t in tables]
+    while len(terms) > MAX_TERMS:
+        size = MAX_TERMS - 1
+        terms = [
+            f"SELECT * FROM ({' UNION ALL '.join(terms[i : i + size])})"
+            for i in range(0, len(terms), size)
+        ]
+    return f"CREATE VIEW {family} AS\n" + "\nUNION ALL\n".join(terms)
+
+
+@lru_cache(maxsize=4096)
+def render(sql: str, family: Family, tables: tuple[str, ...]) -> str:
+    """A named statement's text (written against the default table) over ``tables``.
+
+    Without ``/* each partition */`` markers exactly one table is allowed (an insert or an
+    update of one table); with them, at most :data:`MAX_TERMS` tables.
+    """
+    default = default_table(family)
+    pattern = re.compile(rf"\b{default}\b")
+    for name in tables:
+        check_table(name)
+    if EACH not in sql:
+        if len(tables) != 1:
+            raise InternalError(f"statement {sql[:40]!r} takes one table, got {len(tables)}")
+        return pattern.sub(tables[0], sql)
+    head, rest = sql.split(EACH, 1)
+    term, tail = rest.split(END, 1)
+    if not tables or len(tables) > MAX_TERMS:
+        raise InternalError(f"a compound over {len(tables)} tables (1-{MAX_TERMS} allowed)")
+    parts = [f"SELECT * FROM ({pattern.sub(name, term.strip())})" for name in tables]
+    return head + "\n    UNION ALL ".join(parts) + tail

@@ -1,0 +1,168 @@
+"""Partition benchmark: insert rate as the partitioned store grows, archiving a month, reads.
+
+    python tools/bench_partitions.py [--rows 2000000] [--month-rows 1000000] [--work DIR]
+
+1. Insert rate through ``insert_ticks`` (monthly routing) into an empty database, then after
+   ``--rows`` ticks spread over as many months as needed (1M per month by default), measured
+   on a fresh month's batch each time: the issue asks for >= 0.8x the empty rate at 20M+.
+2. Archiving one month of ``--month-rows`` ticks (copy, verify, drop) and restoring it.
+3. Reading one instrument's ticks across 3 months: partitioned (routed) vs one table holding
+   the same rows.
+
+Use ``--rows 20000000`` for the full figure (about 20 minutes on 2 cores); the default is a
+quick run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import shutil
+import sqlite3
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rawdb import log, partitions
+from rawdb.archive import archive_period, restore_period
+from rawdb.config import Settings
+from rawdb.ingest.rows import TickRow
+from rawdb.partitions import Period, Policy
+from rawdb.pool import Pool
+from rawdb.queries import instruments, ticks
+
+START = datetime(2024, 1, 1, tzinfo=UTC)
+INSTRUMENTS = 100
+BATCH = 10_000
+PROBE = 200_000
+
+
+def month_rows(month: int, count: int, offset: int = 0) -> list[TickRow]:
+    """``count`` ticks spread evenly over one month after START."""
+    first = datetime(START.year + month // 12, month % 12 + 1, 1, tzinfo=UTC)
+    step = 27 * 86_400 / max(count, 1)
+    return [
+        TickRow(
+            (i + offset) % INSTRUMENTS + 1,
+            first + timedelta(seconds=i * step),
+            100.0 + (i % 997) / 100,
+            i % 50 + 1,
+        )
+        for i in range(count)
+    ]
+
+
+async def insert(pool: Pool, rows: list[TickRow]) -> float:
+    started = time.perf_counter()
+    for index in range(0, len(rows), BATCH):
+        await ticks.insert_ticks(pool, rows[index : index + BATCH])
+    return len(rows) / (time.perf_counter() - started)
+
+
+async def grow(path: Path, total: int, per_month: int) -> dict[str, float]:
+    async with Pool.open(Settings(database=path), migrate=True) as pool:
+        for n in range(1, INSTRUMENTS + 1):
+            await instruments.add_instrument(pool, {"symbol": f"S{n:03d}", "name": f"S {n}"})
+        empty = await insert(pool, month_rows(0, PROBE))
+        done, month = PROBE, 1
+        while done < total:
+            size = min(per_month, total - done)
+            rate = await insert(pool, month_rows(month, size, done))
+            print(f"  {done + size:,} rows, month {month}: {rate:,.0f} rows/s", flush=True)
+            done += size
+            month += 1
+        full = await insert(pool, month_rows(month, PROBE))
+    return {"empty_rows_per_s": empty, "grown_rows_per_s": full, "ratio": full / empty}
+
+
+def archive_month(path: Path) -> dict[str, float]:
+    period = Period("market_data", START.year, 2)
+    started = time.perf_counter()
+    done = archive_period(path, period)
+    archived = time.perf_counter() - started
+    started = time.perf_counter()
+    restore_period(path, period)
+    return {
+        "rows": float(done.rows or 0),
+        "archive_s": archived,
+        "restore_s": time.perf_counter() - started,
+    }
+
+
+def reads(path: Path, work: Path) -> dict[str, float]:
+    """Median time to read one instrument's ticks over 3 months, routed vs one table."""
+    single = work / "single.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute("ATTACH DATABASE ? AS single", (str(single),))
+        conn.execute(
+            "CREATE TABLE single.market_data (id INTEGER PRIMARY KEY, timestamp DATETIME NOT NULL,"
+            " instrument_id INTEGER NOT NULL, price REAL, volume INTEGER, bid REAL, ask REAL,"
+            " bid_size INTEGER, ask_size INTEGER, open_price REAL, high_price REAL,"
+            " low_price REAL, deleted_at DATETIME)"
+        )
+        conn.execute("INSERT INTO single.market_data SELECT * FROM main.market_data")
+        conn.execute(
+            "CREATE INDEX single.ix_single_instrument_timestamp "
+            "ON market_data (instrument_id, timestamp)"
+        )
+        conn.commit()
+    start, end = START + timedelta(days=20), START + timedelta(days=110)
+    low, high = start.strftime("%Y-%m-%d %H:%M:%S"), end.strftime("%Y-%m-%d %H:%M:%S")
+
+    async def routed() -> list[float]:
+        times = []
+        async with Pool.open(Settings(database=path)) as pool:
+            for n in range(1, 21):
+                began = time.perf_counter()
+                await ticks.tick_range(pool, n, start, end, limit=1_000_000)
+                times.append(time.perf_counter() - began)
+        return times
+
+    part = sorted(asyncio.run(routed()))
+    conn = sqlite3.connect(single)
+    flat = []
+    for n in range(1, 21):
+        began = time.perf_counter()
+        conn.execute(
+            "SELECT * FROM market_data WHERE instrument_id = ? AND timestamp >= ? "
+            "AND timestamp < ? AND deleted_at IS NULL ORDER BY timestamp",
+            (n, low, high),
+        ).fetchall()
+        flat.append(time.perf_counter() - began)
+    conn.close()
+    return {"partitioned_ms": part[10] * 1000, "one_table_ms": sorted(flat)[10] * 1000}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rows", type=int, default=2_000_000, help="rows before the re-measure")
+    parser.add_argument("--month-rows", type=int, default=1_000_000, help="rows per month")
+    parser.add_argument("--work", type=Path, help="folder for the databases (default: temp)")
+    args = parser.parse_args()
+    log.configure(level="warning")
+    work = args.work or Path(tempfile.mkdtemp(prefix="rawdb-partbench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / "parts.sqlite3"
+    for leftover in work.glob("*.sqlite3*"):
+        leftover.unlink()
+    shutil.rmtree(work / "parts.sqlite3.archive", ignore_errors=True)
+    # Months of 2024 are long past: a wide window lets routing make their tables on demand.
+    wide = Policy(market_months_kept=1200, market_months_ahead=3)
+    figures: dict[str, object] = {"date": datetime.now(UTC).date().isoformat()}
+    with partitions.using(policy=wide):
+        print(f"growing to {args.rows:,} rows ({args.month_rows:,} per month)", flush=True)
+        figures["insert"] = asyncio.run(grow(path, args.rows, args.month_rows))
+        print(json.dumps(figures["insert"]), flush=True)
+        figures["archive_month"] = archive_month(path)
+        print(json.dumps(figures["archive_month"]), flush=True)
+        figures["read_3_months"] = reads(path, work)
+    print(json.dumps(figures, indent=2))
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
