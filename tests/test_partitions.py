@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -14,6 +16,7 @@ from rawdb.archive import archive_period
 from rawdb.config import Settings
 from rawdb.errors import PeriodNotWritable, UsageError
 from rawdb.ingest.rows import TickRow
+from rawdb.migrate import Migrator
 from rawdb.partitions import Period, Policy, registry, routing, templates
 from rawdb.partitions.status import status
 from rawdb.pool import Pool
@@ -222,3 +225,49 @@ async def test_adopted_rows_move_out_of_the_default_table(tmp_path: Path, legacy
     assert after[:-1] == before
     assert after[-1][0] == Period("market_data", 2026, 3).id_floor + 1
     assert len(tables(legacy_db)) >= 4
+
+
+def run_cli(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rawdb.partitions", "--database", str(db), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def test_cli_status_maintain_move_and_merge_for_rollback(tmp_path: Path) -> None:
+    """The operator commands: status, maintain, move (dry run first), merge, then rollback."""
+    path = tmp_path / "c.sqlite3"
+    async with Pool.open(Settings(database=path), migrate=True) as pool:
+        es = (await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})).id
+        await ticks.insert_ticks(pool, [TickRow(es, datetime(2019, 5, 1, tzinfo=UTC), 1.0)])
+    shown = run_cli(path, "--now", NOW.isoformat(), "maintain")
+    assert shown.returncode == 0, shown.stderr
+    assert "market_data_2026_06" in shown.stdout
+    listed = run_cli(path, "status")
+    assert "default holds 1 row(s) of 2019-05" in listed.stdout
+    assert "market_data_2026_03" in listed.stdout
+    dry = run_cli(path, "move", "--family", "market_data", "--dry-run")
+    assert dry.returncode == 0 and count(path, "market_data_default") == 1
+    moved = run_cli(path, "move", "--family", "market_data")
+    assert moved.returncode == 0, moved.stderr
+    assert count(path, "market_data_2019_05") == 1 and count(path) == 1
+    refused = subprocess.run(
+        [sys.executable, "-m", "rawdb.migrate", "--db", str(path), "--no-backup", "down"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert refused.returncode != 0
+    assert "rollback_refused_partitions_exist" in refused.stdout + refused.stderr
+    merged = run_cli(path, "merge")
+    assert merged.returncode == 0, merged.stderr
+    assert tables(path) == [] and count(path) == 1
+    with sqlite3.connect(path) as conn:
+        Migrator(path, backup=False).down(steps=1)
+        assert conn.execute(
+            "SELECT type FROM sqlite_schema WHERE name = 'market_data'"
+        ).fetchone() == ("table",)
+        assert conn.execute("SELECT count(*) FROM market_data").fetchone() == (1,)

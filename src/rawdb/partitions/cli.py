@@ -28,7 +28,9 @@ from rawdb.pool import Pool
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m rawdb.partitions", description=__doc__)
-    parser.add_argument("--database", type=Path, help="database file (default: RAWDB_DATABASE)")
+    parser.add_argument(
+        "--db", "--database", dest="database", type=Path, help="database file (RAWDB_DATABASE)"
+    )
     parser.add_argument("--now", help="the clock, e.g. 2026-11-01T00:00:00+00:00")
     parser.add_argument("--json", action="store_true", help="print JSON")
     sub = parser.add_subparsers(dest="command", required=True)
