@@ -647,6 +647,18 @@ async def test_current_schema_opens(settings: Settings, mdir: Any) -> None:
         assert not pool.closed
 
 
+async def test_unreadable_schema_is_a_rawdb_error(settings: Settings, mdir: Any) -> None:
+    """A corrupt schema page met by the version check is DatabaseCorrupt, not a driver error."""
+    mdir.add("0001_first.sql", "-- first\nCREATE TABLE a (x);\n", "DROP TABLE a;\n")
+    Migrator(settings.database, mdir.root, settings=settings, backup=False).up()
+    path = Path(settings.database)
+    data = bytearray(path.read_bytes())
+    data[100:400] = b"\xde\xad\xbe\xef" * 75
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseCorrupt):
+        await Pool.open(settings, migrations_dir=mdir.root)
+
+
 async def test_migrate_on_open(settings: Settings, mdir: Any) -> None:
     """Pool.open(migrate=True) runs the migrator first, then opens over the new schema."""
     mdir.add("0001_first.sql", "-- first table\nCREATE TABLE a (x INTEGER);\n", "DROP TABLE a;\n")

@@ -6,10 +6,11 @@ and with ``migrate=True`` lets it bring the database up to date first.
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from rawdb.config import Settings
-from rawdb.errors import SchemaOutOfDate
+from rawdb.errors import SchemaOutOfDate, translate
 from rawdb.migrate import Migrator
 
 
@@ -21,9 +22,12 @@ def ensure_current(
     ``root`` is a folder holding ``migrations/`` (default: the migrations shipped with rawdb).
     """
     migrator = Migrator(database, root, settings=settings)
-    if migrate:
-        migrator.up()
-    applied = migrator.applied()
+    try:
+        if migrate:
+            migrator.up()
+        applied = migrator.applied()
+    except sqlite3.Error as exc:  # e.g. a corrupt schema page, met while reading the versions
+        raise translate(exc, where=f"reading the schema version of {database}") from exc
     current, newest = max(applied, default=0), migrator.migrations.newest
     if current > newest:
         raise SchemaOutOfDate(
