@@ -134,6 +134,42 @@ async def test_write_commits_and_rolls_back(pool: Pool) -> None:
     assert [r["id"] for r in rows] == [1]
 
 
+async def test_cancelled_write_rolls_back_and_frees_the_writer(pool: Pool) -> None:
+    """A task cancelled inside pool.write() leaves no partial change and the writer free."""
+    inside = asyncio.Event()
+
+    async def interrupted() -> None:
+        async with pool.write() as conn:
+            await conn.execute("INSERT INTO accounts (id, balance) VALUES (1, 0)")
+            inside.set()
+            await asyncio.sleep(10)
+
+    task = asyncio.create_task(interrupted())
+    await inside.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    async with pool.write() as conn:
+        row = await conn.fetchone("SELECT count(*) FROM accounts")
+    assert row is not None and row[0] == 0
+    assert pool.stats().in_use == 0
+
+
+async def test_failed_commit_rolls_back(pool: Pool) -> None:
+    """A deferred foreign key that fails at COMMIT surfaces as ForeignKeyViolation, nothing kept."""
+    async with pool.write() as conn:
+        await conn.execute(
+            "CREATE TABLE fills (id INTEGER PRIMARY KEY, account_id INTEGER "
+            "REFERENCES accounts(id) DEFERRABLE INITIALLY DEFERRED)"
+        )
+    with pytest.raises(ForeignKeyViolation, match="COMMIT"):
+        async with pool.write() as conn:
+            await conn.execute("INSERT INTO fills (account_id) VALUES (99)", name="fill_add")
+    async with pool.write() as conn:  # the writer is clean: no transaction left open
+        row = await conn.fetchone("SELECT count(*) FROM fills")
+    assert row is not None and row[0] == 0
+
+
 async def test_write_waits_for_a_lock_held_by_another_connection(pool: Pool) -> None:
     """BEGIN IMMEDIATE waits (busy_timeout) while another connection holds the write lock."""
     other = plain(pool.settings.database)
