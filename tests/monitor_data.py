@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rawdb.migrate import Migrator
-from rawdb.pool.schema import default_root
+from rawdb.migrate.files import shipped_root
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 
@@ -18,7 +18,7 @@ def stamp(moment: datetime) -> str:
 
 def migrated(path: Path) -> Path:
     """Bring ``path`` to the newest shipped migration."""
-    Migrator(path, default_root()).up()
+    Migrator(path, shipped_root()).up()
     return path
 
 

@@ -23,6 +23,7 @@ from rawdb.partitions.periods import Family, Period
 from rawdb.partitions.policy import current
 from rawdb.partitions.registry import Partitions
 from rawdb.pool.conn import Connection
+from rawdb.queries.registry import Statement
 
 SPAN_TABLES = templates.MAX_TERMS - 1
 """Period tables per read span (one term of each compound is the default table)."""
@@ -32,11 +33,18 @@ LATER_GROUP = 100
 
 
 async def write(
-    conn: Connection, family: Family, rows: Sequence[Sequence[Any]], sql: str, name: str
+    conn: Connection,
+    family: Family,
+    rows: Sequence[Sequence[Any]],
+    insert: Statement,
+    last_id: Statement,
 ) -> int:
     """Insert checked rows (timestamp text first) through the family's routing; rows written.
 
-    ``sql`` is the named insert, written against the default table.
+    ``insert`` is the named insert (id first, then the row's values) and ``last_id`` the named
+    query giving the id to number a table's batch after; both are written against the default
+    table. Ids are numbered in Python, one query per table and batch (cheaper than a subquery
+    per row), inside the caller's write transaction, so no other writer can take them.
     """
     if not rows:
         return 0
@@ -58,7 +66,14 @@ async def write(
         table = (
             parts.default.name if period is None else await target(conn, parts, period, len(group))
         )
-        written += await conn.executemany(templates.render(sql, family, (table,)), group, name=name)
+        found = await conn.fetchone(
+            templates.render(last_id.sql, family, (table,)), name=last_id.name
+        )
+        start = int(found[0]) + 1 if found is not None else 1
+        numbered = [(start + i, *row) for i, row in enumerate(group)]
+        written += await conn.executemany(
+            templates.render(insert.sql, family, (table,)), numbered, name=insert.name
+        )
     return written
 
 

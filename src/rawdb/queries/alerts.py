@@ -95,9 +95,9 @@ async def write_alert_logs(pool: Pool, logs: Sequence[AlertLogIn | dict[str, Any
     ]
     if not rows:
         return 0
-    stmt = STATEMENTS["insert_alert_log"]
+    insert, last_id = STATEMENTS["insert_alert_log"], STATEMENTS["next_alert_log_id"]
     async with pool.write() as conn:
-        return await routing.write(conn, FAMILY, rows, stmt.sql, stmt.name)
+        return await routing.write(conn, FAMILY, rows, insert, last_id)
 
 
 async def alert_logs_by_rule(

@@ -89,8 +89,9 @@ async def write_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     here. Rows are grouped by month, one ``executemany`` per month's table (made on demand
     inside the partition window; rows outside it go to the default table).
     """
-    stmt = STATEMENTS["insert_tick"]
-    return await routing.write(conn, FAMILY, rows, stmt.sql, stmt.name)
+    return await routing.write(
+        conn, FAMILY, rows, STATEMENTS["insert_tick"], STATEMENTS["next_tick_id"]
+    )
 
 
 async def _unknown_instruments(

@@ -38,17 +38,16 @@ UPDATE alert_rules SET last_triggered = ?, updated_at = ? WHERE id = ?;
 DELETE FROM alert_rules WHERE id = ?;
 
 -- name: insert_alert_log
--- Record evaluations in one table (executemany); the id is the table's next above its floor.
+-- Record evaluations in one table (executemany); ids come from next_alert_log_id.
 INSERT INTO alert_logs_default (
     id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
     delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message
-) VALUES (
-    (
-        SELECT max(coalesce((SELECT max(id) FROM alert_logs_default), 0), p.id_floor) + 1
-        FROM rawdb_partitions AS p WHERE p.name = 'alert_logs_default'
-    ),
-    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-);
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: next_alert_log_id
+-- The id a batch for one table is numbered after: above the table's floor and every id it holds.
+SELECT max(coalesce((SELECT max(id) FROM alert_logs_default), 0), p.id_floor) AS last_id
+FROM rawdb_partitions AS p WHERE p.name = 'alert_logs_default';
 
 -- name: alert_logs_by_rule
 -- Live logs of one rule in [start, end), newest first (index: rule_id, timestamp).

@@ -7,17 +7,16 @@
 -- month overlaps the asked range, joined with UNION ALL.
 
 -- name: insert_tick
--- Store ticks in one table (executemany, once per row); the id is the table's next above its floor.
+-- Store ticks in one table (executemany, once per row); ids come from next_tick_id.
 INSERT INTO market_data_default (
     id, timestamp, instrument_id, price, volume, bid, ask, bid_size, ask_size,
     open_price, high_price, low_price
-) VALUES (
-    (
-        SELECT max(coalesce((SELECT max(id) FROM market_data_default), 0), p.id_floor) + 1
-        FROM rawdb_partitions AS p WHERE p.name = 'market_data_default'
-    ),
-    ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
-);
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: next_tick_id
+-- The id a batch for one table is numbered after: above the table's floor and every id it holds.
+SELECT max(coalesce((SELECT max(id) FROM market_data_default), 0), p.id_floor) AS last_id
+FROM rawdb_partitions AS p WHERE p.name = 'market_data_default';
 
 -- name: latest_tick
 -- The newest live tick of one instrument: one seek down each table's (instrument_id, timestamp) index.
