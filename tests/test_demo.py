@@ -32,21 +32,31 @@ def test_demo_does_every_step(tmp_path: Path) -> None:
     bad = report["bad_tick"]
     assert bad["hidden"] and bad["restored"]
     assert bad["latest_after_soft_delete"] != bad["bad_price"]
+    archive = report["archive"]
+    assert archive["action"] == "archived"
+    assert archive["rows"] > 0
+    assert report["health"]["status"] in {"healthy", "degraded"}
+    states = {p["table"]: p["state"] for p in report["partitions"]}
+    assert "archived" in states.values()
+    assert "active" in states.values()
     with sqlite3.connect(db) as conn:
-        live = conn.execute("SELECT count(*) FROM market_data WHERE deleted_at IS NULL").fetchone()[
-            0
-        ]
-        assert live == 20000
+        live = conn.execute("SELECT count(*) FROM market_data WHERE deleted_at IS NULL")
+        assert live.fetchone()[0] + archive["rows"] == 20000
         assert conn.execute("SELECT count(*) FROM alert_logs").fetchone()[0] == 12
+    table = Path(archive["archive_file"]).stem
+    with sqlite3.connect(archive["archive_file"]) as conn:
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == archive["rows"]
 
 
 def test_demo_runs_again_on_the_same_database(tmp_path: Path) -> None:
     """A second run reuses instruments and rules and adds its ticks."""
     db = tmp_path / "demo.sqlite3"
-    run_demo(db, "--seed", "1")
+    first = run_demo(db, "--seed", "1")
     again = run_demo(db, "--seed", "2")
     assert again["instruments"] == 6
     assert again["rules"] == 12
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT count(*) FROM instruments").fetchone()[0] == 6
-        assert conn.execute("SELECT count(*) FROM market_data").fetchone()[0] == 40002
+        stored = conn.execute("SELECT count(*) FROM market_data").fetchone()[0]
+    archived = first["archive"]["rows"] + (again["archive"].get("rows") or 0)
+    assert stored + archived == 40002  # two runs' ticks and two bad prints, none lost

@@ -123,3 +123,19 @@ def test_config_is_checked() -> None:
         StreamConfig(batch_size=100, queue_limit=10)
     with pytest.raises(UsageError, match="max_delay"):
         StreamConfig(max_delay=0)
+
+
+async def test_rows_that_became_unwritable_are_set_aside_not_lost(pool) -> None:
+    """Ticks of an instrument deleted after put() go to stream.rejected; the rest commit."""
+    es = await instrument(pool)
+    gone = await instruments.add_instrument(pool, {"symbol": "XX", "name": "delisted"})
+    config = StreamConfig(batch_size=1_000, max_delay=60.0)
+    async with TickStream(pool, config) as stream:
+        for i in range(300):
+            stream.put_nowait(tick(gone.id if i in (7, 150, 151) else es, i))
+        assert await instruments.delete_instrument(pool, gone.id)  # no ticks committed yet
+        with pytest.raises(InvalidInput, match=r"3 tick\(s\) could not be written"):
+            await stream.flush()
+        assert [row[1] for row, _why in stream.rejected] == [gone.id] * 3
+        assert all("FOREIGN KEY" in why for _row, why in stream.rejected)
+    assert stored(pool) == 297

@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.ticks < 1 or args.days < 1:
         parser.error("--ticks and --days must be >= 1")
-    log.configure(level="warning")
+    log.configure(level="error")  # the report says what matters; warnings would cut the bar
     settings = Settings.from_env(database=args.db)
     try:
         report = asyncio.run(run_demo(settings, DemoOptions(args.ticks, args.days, args.seed)))

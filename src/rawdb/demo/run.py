@@ -7,17 +7,21 @@ prices and 1-minute bars, soft-delete and restore a bad tick, and report.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from rawdb.archive import archive_period
 from rawdb.config import Settings
 from rawdb.demo.feed import CONTRACTS, simulate, spike
 from rawdb.demo.progress import Progress
 from rawdb.ingest.stream import StreamConfig, TickStream
-from rawdb.models import AlertLogIn, AlertRuleIn, InstrumentIn
+from rawdb.models import AlertLogIn, AlertRuleIn, InstrumentIn, from_db_time
 from rawdb.monitor import Metrics, Monitor
+from rawdb.partitions import Period, status
 from rawdb.pool import Pool
 from rawdb.queries import alerts, instruments, ticks
 
@@ -65,11 +69,23 @@ async def ensure_rules(pool: Pool, ids: dict[str, int]) -> int:
     return count
 
 
+def feed_start(settings: Settings, options: DemoOptions) -> datetime:
+    """Where the feed begins: ``days`` before the end, but after any archived month (a run on
+    a database an earlier run archived from must not write into the archive's period)."""
+    start = options.end - timedelta(days=options.days)
+    for family in status(Path(settings.database), sizes=False):
+        for table in family.tables:
+            if family.family == "market_data" and table.state == "archived" and table.period_end:
+                ended = from_db_time(table.period_end)
+                if ended is not None and ended > start:
+                    start = ended
+    return start
+
+
 async def stream_feed(
-    pool: Pool, ids: dict[str, int], options: DemoOptions, metrics: Metrics
+    pool: Pool, ids: dict[str, int], options: DemoOptions, metrics: Metrics, start: datetime
 ) -> dict[str, Any]:
     """Put every simulated tick through the streaming writer, one at a time."""
-    start = options.end - timedelta(days=options.days)
     progress = Progress(options.ticks, "streaming ticks")
     config = StreamConfig(batch_size=5_000, max_delay=0.05)
     started = time.perf_counter()
@@ -159,6 +175,34 @@ async def bad_tick_round_trip(
     }
 
 
+async def archive_oldest_month(
+    settings: Settings, start: datetime, end: datetime
+) -> dict[str, Any]:
+    """Archive the month the feed started in (copied, verified, then dropped from the file),
+    unless that is the current month, which the feed is still writing."""
+    period = Period.of_time("market_data", start)
+    if period == Period.of_time("market_data", end):
+        return {"period": period.label, "action": "skipped: the oldest month is the current one"}
+    outcome = await asyncio.to_thread(archive_period, Path(settings.database), period)
+    return {
+        "period": period.label,
+        "action": outcome.action,
+        "rows": outcome.rows,
+        "archive_file": outcome.archive_file,
+    }
+
+
+def partition_summary(settings: Settings) -> list[dict[str, Any]]:
+    """Each market-data table: its state and rows."""
+    families = status(Path(settings.database), sizes=False)
+    return [
+        {"table": t.name, "state": t.state, "rows": t.rows}
+        for family in families
+        if family.family == "market_data"
+        for t in family.tables
+    ]
+
+
 async def run_demo(settings: Settings, options: DemoOptions) -> dict[str, Any]:
     """Every step in order; returns what each did."""
     report: dict[str, Any] = {"database": str(settings.database)}
@@ -167,10 +211,13 @@ async def run_demo(settings: Settings, options: DemoOptions) -> dict[str, Any]:
         ids = await ensure_instruments(pool)
         report["instruments"] = len(ids)
         report["rules"] = await ensure_rules(pool, ids)
-        report["feed"] = await stream_feed(pool, ids, options, monitor.metrics)
+        start = feed_start(settings, options)
+        report["feed"] = await stream_feed(pool, ids, options, monitor.metrics, start)
         report["alerts"] = await evaluate_rules(pool, options.end - timedelta(days=1))
         report["reads"] = await read_back(pool, ids, options)
         report["bad_tick"] = await bad_tick_round_trip(pool, ids, options)
+        report["archive"] = await archive_oldest_month(settings, start, options.end)
+        report["partitions"] = partition_summary(settings)
         health = await monitor.report()
         report["health"] = health.model_dump(mode="json")
     return report

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rawdb import log
-from rawdb.errors import ForeignKeyViolation, InvalidInput, RawdbError, UsageError
+from rawdb.errors import (
+    ForeignKeyViolation,
+    InvalidInput,
+    PeriodNotWritable,
+    RawdbError,
+    UsageError,
+)
 from rawdb.ingest.rows import Tick, prepare_tick
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS
@@ -93,7 +99,7 @@ class TickStream:
         self._ids_sql = STATEMENTS["instrument_ids"].sql
         self._known: set[int] = set()
         self.rejected: list[tuple[tuple[Any, ...], str]] = []
-        """Rows a commit refused for good (their instrument vanished), with the reason."""
+        """Rows a commit refused for good (instrument deleted, period archived), with why."""
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -176,6 +182,7 @@ class TickStream:
         """Return once every tick put before this call is committed; raise if commits fail."""
         target = self._put_count
         failures = self._failures
+        rejected = len(self.rejected)
         self._flush_to = max(self._flush_to, target)
         self._wake.set()
         async with self._progress:
@@ -184,6 +191,12 @@ class TickStream:
             )
         if self._committed < target:
             raise self._error or UsageError("the stream stopped before committing every tick")
+        if len(self.rejected) > rejected:
+            new = self.rejected[rejected:]
+            raise InvalidInput(
+                f"{len(new)} tick(s) could not be written and were set aside in "
+                f"stream.rejected (the rest are committed); first: {new[0][1]}"
+            )
 
     def _stopped(self) -> bool:
         return self._task is None or self._task.done()
@@ -237,28 +250,33 @@ class TickStream:
 
     async def _commit(self, batch: list[tuple[Any, ...]]) -> None:
         started = time.perf_counter()
-        try:
-            async with self._pool.write() as conn:
-                await write_rows(conn, batch)
-        except ForeignKeyViolation:
-            # An instrument was deleted after its ticks were put: set those rows aside, visibly,
-            # and commit the rest; the batch must not block the stream forever.
-            await self.refresh_instruments()
-            keep = [row for row in batch if row[1] in self._known]
-            for row in batch:
-                if row[1] not in self._known:
-                    self.rejected.append((row, f"instrument {row[1]} no longer exists"))
-            self._log.error(
-                BATCH_FAILED, rejected=len(batch) - len(keep), reason="unknown instrument"
-            )
-            async with self._pool.write() as conn:
-                await write_rows(conn, keep)
+        await self._commit_isolating(batch)
         seconds = time.perf_counter() - started
         if self._on_batch is not None:
             self._on_batch(len(batch), seconds)
         if self._metrics is not None:
             self._metrics.record_batch(len(batch), seconds)
             self._metrics.set_queue_depth(self.queued - len(batch))
+
+    async def _commit_isolating(self, rows: list[tuple[Any, ...]]) -> None:
+        """Commit ``rows``; rows refused for good are set aside, found by halving the batch.
+
+        A tick can become unwritable after put() accepted it: its instrument was deleted, or
+        its period archived. Such rows must not block the stream forever, nor vanish: they go
+        to :attr:`rejected` with the reason (and a log line), the rest commit in order. Errors
+        that may pass (disk full, busy) propagate, and the whole batch is retried.
+        """
+        try:
+            async with self._pool.write() as conn:
+                await write_rows(conn, rows)
+        except (ForeignKeyViolation, PeriodNotWritable) as exc:
+            if len(rows) == 1:
+                self.rejected.append((rows[0], str(exc)))
+                self._log.error(BATCH_FAILED, rejected=1, reason=str(exc))
+                return
+            middle = len(rows) // 2
+            await self._commit_isolating(rows[:middle])
+            await self._commit_isolating(rows[middle:])
 
     async def _note_failure(self, exc: RawdbError) -> None:
         self._error = exc
