@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rawdb.breaker import BreakerState, CircuitBreaker, CircuitOpen
-from rawdb.errors import ConfigError, DatabaseRefused
+from rawdb.breaker import BreakerState, CircuitBreaker
+from rawdb.errors import CircuitOpen, ConfigError, DatabaseRefused
 
 
 class FakeClock:

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 
-from rawdb.errors import ConfigError, DatabaseRefused
+from rawdb.errors import CircuitOpen, ConfigError
 
 Clock = Callable[[], float]
 
@@ -23,10 +23,6 @@ class BreakerState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
-
-
-class CircuitOpen(DatabaseRefused):
-    """Connections failed repeatedly, so rawdb refuses at once for a cool-down; fix the cause."""
 
 
 Listener = Callable[[BreakerState, BreakerState], None]

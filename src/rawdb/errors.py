@@ -60,6 +60,14 @@ class ReadOnlyDatabase(DatabaseRefused):
     """The file or its directory is not writable; fix permissions or open read-only."""
 
 
+class PoolTimeout(DatabaseBusy):
+    """No connection became free within PoolConfig.acquire_timeout; hold connections shorter."""
+
+
+class CircuitOpen(DatabaseRefused):
+    """Connections failed repeatedly, so rawdb refuses at once for a cool-down; fix the cause."""
+
+
 class CannotOpen(DatabaseRefused):
     """The database file cannot be opened (missing directory, permissions)."""
 
@@ -81,6 +89,10 @@ class InvalidInput(UsageError):
 
 class PeriodNotWritable(InvalidInput):
     """Rows for a period that is archived (or being archived or restored); restore it first."""
+
+
+class PoolClosed(UsageError):
+    """The pool is closed or closing; open a new one with ``Pool.open()``."""
 
 
 class SchemaOutOfDate(UsageError):
@@ -181,6 +193,7 @@ __all__ = [
     "AdoptionRefused",
     "CannotOpen",
     "CheckViolation",
+    "CircuitOpen",
     "ConfigError",
     "ConstraintViolation",
     "DatabaseBusy",
@@ -195,6 +208,8 @@ __all__ = [
     "MigrationFileError",
     "MigrationStateError",
     "PeriodNotWritable",
+    "PoolClosed",
+    "PoolTimeout",
     "RawdbError",
     "ReadOnlyDatabase",
     "SchemaOutOfDate",

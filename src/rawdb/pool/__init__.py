@@ -9,11 +9,11 @@ async with Pool.open(settings) as pool:
         rows = await conn.fetchall(SELECT_SQL, params, name="latest_tick")
 """
 
-from rawdb.breaker import BreakerState, CircuitOpen
+from rawdb.breaker import BreakerState
+from rawdb.errors import CircuitOpen, PoolClosed, PoolTimeout
 from rawdb.pool.config import PoolConfig
-from rawdb.pool.conn import Connection, ExecResult
+from rawdb.pool.conn import Connection, ExecResult, Params
 from rawdb.pool.core import Opening, Pool
-from rawdb.pool.slots import PoolClosed, PoolTimeout
 from rawdb.pool.stats import PoolStats, WaitSummary
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Connection",
     "ExecResult",
     "Opening",
+    "Params",
     "Pool",
     "PoolClosed",
     "PoolConfig",

@@ -19,7 +19,7 @@ from typing import Any
 from rawdb import log
 from rawdb.breaker import BreakerState, CircuitBreaker, Clock
 from rawdb.config import Settings
-from rawdb.errors import DatabaseRefused, RawdbError, UsageError
+from rawdb.errors import DatabaseRefused, PoolClosed, PoolTimeout, RawdbError, UsageError
 from rawdb.pool.config import PoolConfig
 from rawdb.pool.conn import (
     Connection,
@@ -32,7 +32,7 @@ from rawdb.pool.conn import (
     open_handle,
 )
 from rawdb.pool.schema import ensure_current
-from rawdb.pool.slots import PoolClosed, PoolTimeout, Slots
+from rawdb.pool.slots import Slots
 from rawdb.pool.stats import Counters, PoolStats, WaitWindow
 
 # Log event names (stable: dashboards match on them).

@@ -12,17 +12,9 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Generic, TypeVar
 
-from rawdb.errors import DatabaseBusy, UsageError
+from rawdb.errors import PoolClosed
 
 T = TypeVar("T")
-
-
-class PoolTimeout(DatabaseBusy):
-    """No connection became free within PoolConfig.acquire_timeout; hold connections shorter."""
-
-
-class PoolClosed(UsageError):
-    """The pool is closed or closing; open a new one with ``Pool.open()``."""
 
 
 class Slots(Generic[T]):
