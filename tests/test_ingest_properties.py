@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from rawdb.errors import InvalidInput
 from rawdb.ingest.rows import TickRow, prepare_ticks
 from rawdb.models import TickIn, from_db_time, validate_batch
+from reliability import record
 
 zones = st.builds(
     timezone, st.integers(min_value=-14 * 60, max_value=14 * 60).map(lambda m: timedelta(minutes=m))
@@ -67,6 +68,11 @@ def test_good_ticks_round_trip_exactly(rows: list[TickRow]) -> None:
             row.bid_size,
             row.ask_size,
         )
+    record(
+        "property: random good tick batches (hypothesis)",
+        "every value stored as given, times the same instant in UTC",
+        ok=True,
+    )
 
 
 @given(
@@ -84,6 +90,11 @@ def test_one_bad_field_refuses_the_batch_naming_it(
     rows[index] = rows[index]._replace(**{field: value})
     with pytest.raises(InvalidInput, match=rf"row {index}, field '{field}'"):
         prepare_ticks(rows)
+    record(
+        "property: one bad value (NaN, inf, huge, negative, naive time, wrong type) in a batch",
+        "the batch is refused whole, the error names the row and the field",
+        ok=True,
+    )
 
 
 @given(st.lists(good_ticks(), min_size=1, max_size=10))

@@ -16,6 +16,7 @@ from rawdb.errors import (
 )
 from rawdb.migrate import Migrator
 from rawdb.migrate.schema import dump
+from reliability import record
 
 from conftest import MigrationDir
 
@@ -344,6 +345,12 @@ def test_hostile_files_leave_the_database_unchanged(
     assert Migrator(db_path, mdir.root).current() == 1
     if "UTF-8" in message or "BEGIN" in message or "complete" in message:
         assert db_path.read_bytes() == before  # refused before the file was opened for writing
+    record(
+        "hostile migration files (BEGIN/COMMIT inside, unterminated, non-UTF-8, failing "
+        "halfway, syntax error)",
+        "refused with file:line and the reason; the database at its old version, unchanged",
+        ok=True,
+    )
 
 
 def test_crlf_and_bom_migration_applies(mdir: MigrationDir, db_path: Path) -> None:
