@@ -1,10 +1,11 @@
 """The pieces archival leans on: an order-independent checksum, archive paths, step hooks.
 
-The checksum of a table is order-independent: SQLite renders each row as one text (columns in
-a fixed order, ``quote()`` for each value, REAL values with 17 significant digits so they are
-exact), and Python adds up the CRC-32 and, separately, the Adler-32 of those texts, each sum
-modulo 2**32. Row order does not matter; a changed, missing or doubled row changes it (odds of
-a miss about 2**-64). The per-row work stays in C: measured ~0.5 s per million rows.
+The checksum of a table is order-independent: each row (columns in a fixed order) is rendered
+with ``repr`` (exact for floats, distinguishes NULL, text and numbers), and the CRC-32 and,
+separately, the Adler-32 of those texts are added up, each sum modulo 2**32. Row order does not
+matter; a changed, missing or doubled row changes it (odds of a miss about 2**-64). Measured
+2026-11-22 on 1M ticks: 4.5 s per pass on the shared 2-core machine (rendering the text in SQL
+with quote()/printf() was slower: 5.6 s / 10.2 s).
 
 Step hooks make crash tests possible: set ``RAWDB_ARCHIVE_PAUSE_AT=<step>`` and the process
 prints ``rawdb-archive: paused at <step>`` on stderr and sleeps there, so a test can SIGKILL it
@@ -46,25 +47,18 @@ def checksum(conn: sqlite3.Connection, schema: str, period: Period) -> tuple[int
     """(rows, checksum) of a period table in ``schema`` ('main' or 'archive')."""
     if schema not in {"main", "archive"}:
         raise ValueError(f"schema {schema!r}")
-    text = " || '|' || ".join(_rendered(c) for c in templates.COLUMNS[period.family])
-    cursor = conn.execute(
-        f"SELECT CAST({text} AS BLOB) FROM {schema}.{templates.check_table(period.table)}"
-    )
+    cols = ", ".join(templates.COLUMNS[period.family])
+    cursor = conn.execute(f"SELECT {cols} FROM {schema}.{templates.check_table(period.table)}")
     crc = adler = count = 0
     while True:
         rows = cursor.fetchmany(20_000)
         if not rows:
             break
         count += len(rows)
-        blobs = [row[0] for row in rows]
-        crc += sum(map(zlib.crc32, blobs))
-        adler += sum(map(zlib.adler32, blobs))
+        texts = [repr(row).encode() for row in rows]
+        crc += sum(map(zlib.crc32, texts))
+        adler += sum(map(zlib.adler32, texts))
     return count, f"{crc & MASK:08x}{adler & MASK:08x}"
-
-
-def _rendered(column: str) -> str:
-    """A column's value as exact, unambiguous text (quote() keeps only 15 digits of a REAL)."""
-    return f"iif(typeof({column}) = 'real', printf('%.17g', {column}), quote({column}))"
 
 
 def archive_path(folder: Path, period: Period) -> Path:
