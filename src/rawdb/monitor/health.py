@@ -8,7 +8,6 @@ the report's status is the worst of them.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -66,23 +65,6 @@ class PoolFigures(BaseModel):
         )
 
 
-class StatementFigure(BaseModel):
-    """One named statement: totals since start, latency percentiles over the window."""
-
-    name: str
-    is_insert: bool
-    count: int
-    errors: int
-    rows: int
-    total_seconds: float
-    window_count: int
-    window_errors: int
-    p50_ms: float
-    p95_ms: float
-    p99_ms: float
-    max_ms: float
-
-
 class WriterFigures(BaseModel):
     """Insert rate, commits, lock waits and the streaming writer's batches and queue."""
 
@@ -106,7 +88,7 @@ class HealthReport(BaseModel):
     checks: list[Check]
     pool: PoolFigures
     file: FileFigures | None
-    statements: list[StatementFigure]
+    statements: list[StatementFigures]  # the metrics' own snapshot; pydantic validates it
     writer: WriterFigures
     partitions: list[PartitionFigure] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
@@ -171,7 +153,7 @@ class Monitor:
             checks=checks,
             pool=PoolFigures.of(stats),
             file=files,
-            statements=[StatementFigure(**dataclasses.asdict(s)) for s in statements],
+            statements=list(statements),
             writer=writer,
             partitions=[] if files is None else files.partitions,
             alerts=self.alerts.active(),
