@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +15,16 @@ from rawdb.config import Settings
 from rawdb.pool import Pool
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def schema_rows(path: Path) -> list[tuple[str, str, str]]:
+    """(type, name, stored SQL) of every application object, as SQLite keeps them."""
+    with sqlite3.connect(path) as conn:
+        rows = conn.execute(
+            "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL "
+            "AND name NOT LIKE 'rawdb_%' ORDER BY type, name"
+        ).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
 
 
 @pytest.fixture

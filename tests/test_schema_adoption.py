@@ -11,7 +11,7 @@ import pytest
 from rawdb.errors import AdoptionRefused
 from rawdb.migrate import Migrator, discover, shipped_root
 
-from conftest import RunCli
+from conftest import RunCli, schema_rows
 
 NEWEST = discover(shipped_root()).newest
 
@@ -37,15 +37,6 @@ def edit(path: Path, *statements: str) -> None:
     for sql in statements:
         conn.execute(sql)
     conn.close()
-
-
-def application_schema(path: Path) -> list[tuple[str, str, str]]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(
-            "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL "
-            "AND name NOT LIKE 'rawdb_%' ORDER BY type, name"
-        ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def test_up_recognises_the_alembic_revision_and_adopts(legacy_db: Path) -> None:
@@ -76,7 +67,7 @@ def test_adopted_and_fresh_databases_are_indistinguishable(legacy_db: Path, tmp_
     migrator(legacy_db).up()
     fresh = tmp_path / "fresh.sqlite3"
     migrator(fresh).up()
-    assert application_schema(legacy_db) == application_schema(fresh)
+    assert schema_rows(legacy_db) == schema_rows(fresh)
 
 
 def test_cli_up_adopts(legacy_db: Path, run_cli: RunCli) -> None:
@@ -116,7 +107,7 @@ def test_up_refuses_what_it_cannot_adopt_and_changes_nothing(legacy_db: Path, ca
     with pytest.raises(AdoptionRefused, match=named):
         migrator(legacy_db).up()
     assert digest(legacy_db) == before
-    assert "rawdb_migrations" not in {r[1] for r in application_schema(legacy_db)}
+    assert "rawdb_migrations" not in {r[1] for r in schema_rows(legacy_db)}
 
 
 @pytest.mark.parametrize("case", ["another Alembic revision", "an extra index"])

@@ -16,7 +16,7 @@ from rawdb.migrate import Migrator, discover, shipped_root
 from rawdb.migrate.review import round_trip, table_digests
 from rawdb.migrate.schema import dump
 
-from conftest import ROOT
+from conftest import ROOT, schema_rows
 
 REFERENCE = ROOT.parent / "shared" / "reference" / "tradeassist_legacy_schema.sql"
 NEWEST = discover(shipped_root()).newest
@@ -36,16 +36,6 @@ def connect(path: Path) -> sqlite3.Connection:
 
 def migrator(path: Path) -> Migrator:
     return Migrator(path, shipped_root(), backup=False)
-
-
-def schema_rows(path: Path) -> list[tuple[str, str, str]]:
-    """(type, name, stored SQL) of every application object, as SQLite keeps them."""
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(
-            "SELECT type, name, sql FROM sqlite_schema WHERE sql IS NOT NULL "
-            "AND name NOT LIKE 'rawdb_%' ORDER BY type, name"
-        ).fetchall()
-    return [(r[0], r[1], r[2]) for r in rows]
 
 
 def schema_dump(path: Path) -> str:
