@@ -34,6 +34,7 @@ import json
 import shutil
 import sqlite3
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -90,17 +91,54 @@ async def grow(path: Path, total: int, per_month: int) -> dict[str, float]:
     return {"empty_rows_per_s": empty, "grown_rows_per_s": full, "ratio": full / empty}
 
 
+class WriteProbe:
+    """A writer committing a one-row transaction every 10 ms on its own connection; the longest
+    wait for the write lock is how long archival stalls ingest."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.longest = 0.0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run)
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, timeout=60)
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_probe (n INTEGER)")
+        while not self.stop.is_set():
+            began = time.perf_counter()
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("INSERT INTO bench_probe VALUES (1)")
+            conn.execute("COMMIT")
+            self.longest = max(self.longest, time.perf_counter() - began)
+            time.sleep(0.01)
+        conn.close()
+
+    def __enter__(self) -> WriteProbe:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
 def archive_month(path: Path) -> dict[str, float]:
     period = Period("market_data", START.year, 2)
-    started = time.perf_counter()
-    done = archive_period(path, period)
-    archived = time.perf_counter() - started
-    started = time.perf_counter()
-    restore_period(path, period)
+    with WriteProbe(path) as probe:
+        started = time.perf_counter()
+        done = archive_period(path, period)
+        archived = time.perf_counter() - started
+    archive_stall = probe.longest
+    with WriteProbe(path) as probe:
+        started = time.perf_counter()
+        restore_period(path, period)
+        restored = time.perf_counter() - started
     return {
         "rows": float(done.rows or 0),
         "archive_s": archived,
-        "restore_s": time.perf_counter() - started,
+        "archive_longest_write_wait_s": archive_stall,
+        "restore_s": restored,
+        "restore_longest_write_wait_s": probe.longest,
     }
 
 

