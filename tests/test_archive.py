@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -18,9 +19,13 @@ from rawdb import partitions
 from rawdb.archive import apply_retention, archive_period, expired, purge_deleted, restore_period
 from rawdb.archive.checks import ARCHIVE_STEPS, PAUSE_ENV, RESTORE_STEPS
 from rawdb.config import Settings
-from rawdb.partitions import Period, Policy
+from rawdb.errors import InternalError, UsageError
+from rawdb.partitions import Period, Policy, templates
+from rawdb.partitions import cli as partitions_cli
+from rawdb.partitions.periods import check_family
 from rawdb.pool import Pool
 from rawdb.queries import ticks
+from reliability import record
 
 JANUARY = Period("market_data", 2026, 1)
 
@@ -186,10 +191,17 @@ def test_archive_survives_a_kill_at_each_step(db: Path, step: str) -> None:
     kill_at(db, step, "archive", "--family", "market_data", "2026-01")
     assert len(every_row(db)) in {900, 1200}  # a copy may sit beside the live table for now
     finish(db, "archive", "--family", "market_data", "2026-01")
-    assert state(db, "market_data_2026_01") == "archived"
-    assert every_row(db) == before and count(db) == 600
     with sqlite3.connect(db) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()
+    ok = state(db, "market_data_2026_01") == "archived" and integrity == ("ok",)
+    ok = ok and every_row(db) == before and count(db) == 600
+    record(
+        "archive of a month: SIGKILL at each step (marked, copied, verified, dropped), rerun",
+        "every row once across main and archive file; period archived; integrity_check ok",
+        ok=ok,
+        note=step,
+    )
+    assert ok
 
 
 @pytest.mark.slow
@@ -200,6 +212,62 @@ def test_restore_survives_a_kill_at_each_step(db: Path, step: str) -> None:
     done = archive_period(db, JANUARY)
     kill_at(db, step, "restore", "--family", "market_data", "2026-01")
     finish(db, "restore", "--family", "market_data", "2026-01")
-    assert state(db, "market_data_2026_01") == "active"
-    assert not Path(done.archive_file or "").exists()
-    assert every_row(db) == before and count(db) == 900
+    ok = state(db, "market_data_2026_01") == "active"
+    ok = ok and not Path(done.archive_file or "").exists()
+    ok = ok and every_row(db) == before and count(db) == 900
+    record(
+        "restore of a month: SIGKILL at each step (verified, restored, removed), rerun",
+        "every row back once in main; archive file gone; period active",
+        ok=ok,
+        note=step,
+    )
+    assert ok
+
+
+HOSTILE = (
+    "2026-01; DROP TABLE instruments",
+    "2026-01' OR '1'='1",
+    "2026-01 --",
+    "2026-13",
+    "0001-01",
+    "2026-q1\nDROP TABLE instruments",
+    "market_data_2026_01",
+)
+
+
+def test_hostile_periods_and_names_cannot_inject_sql(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Hostile period strings, family and table names are refused with a clear error at the
+    API and the CLI, and the database schema stays exactly as it was."""
+    with sqlite3.connect(db) as conn:
+        schema = conn.execute("SELECT type, name, sql FROM sqlite_schema ORDER BY name").fetchall()
+    refused = 0
+    for text in HOSTILE:
+        with pytest.raises(UsageError, match=r"write it like|outside"):
+            Period.parse("market_data", text)
+        for command in ("archive", "restore"):
+            assert partitions_cli.main(["--db", str(db), command, text]) == 1
+            assert re.search("write it like|outside", capsys.readouterr().err)
+            refused += 1
+    for family in ("market_data; DROP TABLE instruments", "alert_logs--", "instruments"):
+        with pytest.raises(UsageError, match="unknown table family"):
+            check_family(family)
+        with pytest.raises(SystemExit):
+            partitions_cli.main(["--db", str(db), "archive", "--family", family, "2026-01"])
+        refused += 1
+    for name in ("market_data_2026_01; DROP TABLE x", "market_data_2026_1", "sqlite_schema"):
+        with pytest.raises(InternalError):
+            templates.check_table(name)
+        with pytest.raises(UsageError):
+            Period.from_name(name)
+    with sqlite3.connect(db) as conn:
+        after = conn.execute("SELECT type, name, sql FROM sqlite_schema ORDER BY name").fetchall()
+    ok = after == schema and refused == len(HOSTILE) * 2 + 3
+    record(
+        "hostile partition periods, family and table names (API and CLI)",
+        f"{len(HOSTILE)} period strings, 3 family names, 3 table names refused with a clear "
+        "error; schema unchanged",
+        ok=ok,
+    )
+    assert ok
