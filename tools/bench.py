@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -95,28 +96,40 @@ def ingest(work: Path, count: int, batch: int, runs: int, orm_rows: int) -> dict
     }
 
 
+BIG_SPAN = timedelta(days=90)
+
+
+def big_spacing(size: int) -> timedelta:
+    """Ticks of the big database spread evenly over about three months (four partitions)."""
+    return BIG_SPAN / size
+
+
 def big_database(size: int, cache: Path) -> Path:
-    """A newest-schema database of ``size`` ticks, built once and cached."""
+    """A newest-schema database of ``size`` ticks over three months, built once and cached.
+
+    Built through rawdb's bulk insert, so the rows sit in monthly tables as a live database's
+    would; a cache from before a migration is brought to the newest schema on use.
+    """
     cache.mkdir(exist_ok=True)
-    path = cache / f"big-{size}.sqlite3"
+    path = cache / f"big-{size}-monthly.sqlite3"
     if path.exists() and row_count(path) >= size:
-        # The cache may predate a migration: bring it to the newest schema (kept for next time).
         Migrator(path, backup=False, settings=Settings(database=path)).up()
         return path
     migrated(path)
     step = 1_000_000
+    spacing = big_spacing(size)
     for start in range(0, size, step):
         part = ticks(
-            min(step, size - start), seed=start, start=START + timedelta(milliseconds=start)
+            min(step, size - start), seed=start, start=START + spacing * start, spacing=spacing
         )
-        stdlib_insert(path, stored_rows(part), 50_000)
+        rawdb_bulk(path, part, 100_000)
         print(f"  built {start + len(part):,} of {size:,} ticks", file=sys.stderr, flush=True)
     return path
 
 
 async def latencies_during_ingest(path: Path, rows: list[Any], batch: int) -> dict[str, Any]:
     """Query latencies through the pool while a streaming writer ingests ``rows``."""
-    end = START + timedelta(milliseconds=row_count(path))
+    end = START + BIG_SPAN
     day = (end - timedelta(days=1), end)
     async with Pool.open(Settings(database=path)) as pool:
         done = asyncio.Event()
@@ -156,34 +169,73 @@ async def latencies_during_ingest(path: Path, rows: list[Any], batch: int) -> di
     }
 
 
+READER_HZ = 10.0
+
+
+async def latencies_from_another_process(path: Path, rows: list[Any], batch: int) -> Any:
+    """Query latencies measured by a separate reader process while this one ingests ``rows``:
+    what SQLite delivers to a reader that shares no interpreter with the writer."""
+    writer_seconds = len(rows) / 40_000 + 1
+    reader = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("bench_reader.py")),
+            str(path),
+            "200",
+            str(writer_seconds),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    await asyncio.sleep(0.5)
+    async with Pool.open(Settings(database=path)) as pool:
+        config = StreamConfig(batch_size=batch, queue_limit=batch * 8)
+        async with TickStream(pool, config) as stream:
+            for tick in rows:
+                await stream.put(tick)
+            await stream.flush()
+    out, _ = reader.communicate(timeout=600)
+    return json.loads(out)
+
+
 async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: int) -> float:
-    async with Pool.open(Settings(database=path, readers=max(1, readers))) as pool:
-        done = asyncio.Event()
-
-        async def reader() -> None:
-            while not done.is_set():
-                await tick_queries.latest_ticks(pool)
-
-        async def write() -> float:
+    """Bulk-insert rate while ``readers`` other processes refresh a dashboard READER_HZ times
+    a second (separate processes: what SQLite's readers cost the writer, not the GIL)."""
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("bench_reader.py")),
+                str(path),
+                str(READER_HZ),
+            ],
+        )
+        for _ in range(readers)
+    ]
+    try:
+        await asyncio.sleep(1.0 if readers else 0.0)  # let them open and start reading
+        async with Pool.open(Settings(database=path)) as pool:
             started = time.perf_counter()
             for part in batches(rows, batch):
                 await tick_queries.insert_ticks(pool, part, chunk=max(1, batch // 4))
-            done.set()
             return len(rows) / (time.perf_counter() - started)
-
-        results = await asyncio.gather(write(), *(reader() for _ in range(readers)))
-        return float(results[0])
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
 
 
 def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str, Any]:
     source = big_database(size, cache)
     copy = work / "big.sqlite3"
-    extra = ticks(probe, seed=99, start=START + timedelta(milliseconds=size))
+    extra = ticks(probe, seed=99, start=START + BIG_SPAN, spacing=big_spacing(size))
     shutil.copyfile(source, copy)
     at_size = rawdb_bulk(copy, extra, batch)
     empty = rawdb_bulk(migrated(work / "empty.sqlite3"), extra, batch)
     shutil.copyfile(source, copy)
     during = asyncio.run(latencies_during_ingest(copy, extra, batch))
+    shutil.copyfile(source, copy)
+    during["other_process"] = asyncio.run(latencies_from_another_process(copy, extra, batch))
     shutil.copyfile(source, copy)
     alone = asyncio.run(writer_with_readers(copy, extra, batch, 0))
     shutil.copyfile(source, copy)

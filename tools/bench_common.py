@@ -38,8 +38,13 @@ def migrated(path: Path, version: int | None = None) -> Path:
     return path
 
 
-def ticks(count: int, seed: int = 1, start: datetime = START) -> list[TickRow]:
-    """A random walk per instrument, ticks 1 ms apart in time, bid < ask."""
+def ticks(
+    count: int,
+    seed: int = 1,
+    start: datetime = START,
+    spacing: timedelta = timedelta(milliseconds=1),
+) -> list[TickRow]:
+    """A random walk per instrument, ticks ``spacing`` apart in time, bid < ask."""
     rng = random.Random(seed)
     prices = [100.0 + 10 * i for i in range(INSTRUMENTS + 1)]
     out: list[TickRow] = []
@@ -50,7 +55,7 @@ def ticks(count: int, seed: int = 1, start: datetime = START) -> list[TickRow]:
         out.append(
             TickRow(
                 instrument,
-                start + timedelta(milliseconds=n),
+                start + spacing * n,
                 price,
                 rng.randint(1, 50),
                 price - 0.25,

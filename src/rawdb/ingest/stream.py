@@ -35,6 +35,7 @@ BATCH_COMMITTED = "stream.batch_committed"
 BATCH_FAILED = "stream.batch_failed"
 
 BatchObserver = Callable[[int, float], None]
+YIELD_EVERY = 256
 
 
 class StreamMetrics(Protocol):
@@ -91,6 +92,7 @@ class TickStream:
         self._wake = asyncio.Event()
         self._progress = asyncio.Condition()
         self._error: RawdbError | None = None
+        self._puts_since_yield = 0
         self._flush_to = 0  # a flush() waits for this many ticks: commit without waiting
         self._failures = 0  # commit attempts that failed; flush() waits for the next outcome
         self._closing = False
@@ -156,8 +158,16 @@ class TickStream:
         self._accept(row)
 
     async def put(self, tick: Tick) -> None:
-        """Queue one tick, waiting while the queue is full (back-pressure)."""
+        """Queue one tick, waiting while the queue is full (back-pressure).
+
+        Every YIELD_EVERY puts it yields to the event loop even when there is room, so a
+        producer that never waits for anything else cannot starve readers and the writer task.
+        """
         row = prepare_tick(tick)
+        self._puts_since_yield += 1
+        if self._puts_since_yield >= YIELD_EVERY:
+            self._puts_since_yield = 0
+            await asyncio.sleep(0)
         if row[1] not in self._known:
             await self.refresh_instruments()
             if row[1] not in self._known:
