@@ -15,6 +15,7 @@ from pathlib import Path
 from rawdb import Migrator, Pool, Settings, TickRow
 from rawdb.errors import RawdbError
 from rawdb.log import configure
+from rawdb.partitions import premake
 from rawdb.queries import ticks
 
 BATCH = 1_000
@@ -51,6 +52,19 @@ async def read(db: Path, seconds: float) -> dict[str, object]:
     return {"reads": reads, "errors": errors, "monotonic": monotonic}
 
 
+async def maintain(db: Path, times: int) -> dict[str, object]:
+    """What `python -m rawdb.partitions maintain` does, repeatedly."""
+    errors = []
+    async with Pool.open(Settings(database=db)) as pool:
+        for _ in range(times):
+            try:
+                await premake(pool)
+            except RawdbError as exc:
+                errors.append(f"{type(exc).__name__}: {exc}")
+            await asyncio.sleep(0.05)
+    return {"runs": times, "errors": errors}
+
+
 def migrate(db: Path, times: int) -> dict[str, object]:
     errors = []
     for _ in range(times):
@@ -71,6 +85,8 @@ def main() -> None:
             result = asyncio.run(ingest(db, int(amount)))
         elif mode == "read":
             result = asyncio.run(read(db, float(amount)))
+        elif mode == "maintain":
+            result = asyncio.run(maintain(db, int(amount)))
         else:
             result = migrate(db, int(amount))
     except RawdbError as exc:

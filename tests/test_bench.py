@@ -44,6 +44,7 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
         "stdlib_executemany",
         "rawdb_bulk_insert",
         "rawdb_streaming_writer",
+        "rawdb_bulk_insert_synchronous_full",
         "legacy_schema_stdlib",
         "sqlalchemy_orm_add_all",
     }
@@ -51,4 +52,6 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     big = result["big"]
     assert big["ticks"] == 20000
     assert set(big["during_ingest"]["latency"]) >= {"latest_tick_one", "range_1h"}
+    assert set(big["during_ingest"]["other_process"]) >= {"latest_tick_one", "range_1h"}
+    assert 0 <= big["readers_cost"] < 1
     assert big["at_size_vs_empty"] > 0

@@ -1,5 +1,5 @@
-"""Several processes on one database at once: ingest, readers, migrators. Nothing fails with
-'database is locked', and the totals add up."""
+"""Several processes on one database at once: ingest, readers, migrators, maintenance.
+Nothing fails with 'database is locked', and the totals add up."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ def seed(db: Path) -> None:
 
 @pytest.mark.slow
 def test_ingest_readers_and_migrators_at_once(tmp_path: Path) -> None:
-    """Two ingesters, three readers and two migrators run together without lock errors."""
+    """Two ingesters, three readers, two migrators and a partition maintenance run together
+    without lock errors."""
     db = tmp_path / "busy.sqlite3"
     seed(db)
     commands = [["ingest", "40"]] * 2 + [["read", "4"]] * 3 + [["migrate", "15"]] * 2
@@ -57,7 +58,7 @@ def test_ingest_readers_and_migrators_at_once(tmp_path: Path) -> None:
     ok = not fatal and not errors and stored == written == 80_000 and integrity == "ok"
     ok = ok and all(r.get("monotonic", True) for r in results) and reads > 0
     record(
-        "2 ingest + 3 reader + 2 migrator processes at once",
+        "2 ingest + 3 reader + 2 migrator + 1 partition-maintenance processes at once",
         "no 'database is locked' or other error anywhere; 80,000 ticks stored; readers saw "
         "only growth; integrity_check ok",
         ok=ok,

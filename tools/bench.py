@@ -46,9 +46,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".bench-cache"
 
 
-def rawdb_bulk(path: Path, rows: list[Any], batch: int) -> float:
+def rawdb_bulk(path: Path, rows: list[Any], batch: int, synchronous: str = "NORMAL") -> float:
     async def run() -> float:
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, synchronous=synchronous)) as pool:
             started = time.perf_counter()
             for part in batches(rows, batch):
                 await tick_queries.insert_ticks(pool, part, chunk=max(1, batch // 4))
@@ -79,6 +79,9 @@ def ingest(work: Path, count: int, batch: int, runs: int, orm_rows: int) -> dict
         "stdlib_executemany": median_of(runs, lambda: stdlib_insert(migrated(db), stored, batch)),
         "rawdb_bulk_insert": median_of(runs, lambda: rawdb_bulk(migrated(db), rows, batch)),
         "rawdb_streaming_writer": median_of(runs, lambda: rawdb_stream(migrated(db), rows, batch)),
+        "rawdb_bulk_insert_synchronous_full": median_of(
+            runs, lambda: rawdb_bulk(migrated(db), rows, batch, "FULL")
+        ),
         "legacy_schema_stdlib": median_of(
             runs, lambda: stdlib_insert(migrated(db, 1), stored, batch)
         ),
@@ -286,9 +289,9 @@ def print_table(result: dict[str, Any]) -> None:
         f"rawdb benchmark {result['date']}: {ingest_part['rows']:,} ticks, "
         f"{ingest_part['batch']:,} per commit, median of {ingest_part['runs']}"
     )
-    print(f"{'path':<28}{'rows/s':>12}{'vs stdlib':>11}")
+    print(f"{'path':<36}{'rows/s':>12}{'vs stdlib':>11}")
     for name, rate in ingest_part["rows_per_s"].items():
-        print(f"{name:<28}{rate:>12,}{ingest_part['vs_stdlib'][name]:>11.2f}")
+        print(f"{name:<36}{rate:>12,}{ingest_part['vs_stdlib'][name]:>11.2f}")
     print(f"rawdb bulk insert vs SQLAlchemy ORM: {ingest_part['rawdb_vs_orm']}x")
     if "big" in result:
         big_part = result["big"]

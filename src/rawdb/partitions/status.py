@@ -2,7 +2,7 @@
 
 Bytes come from SQLite's ``dbstat`` virtual table (pages of the table and its indexes). The
 stdlib module has it when SQLite was built with SQLITE_ENABLE_DBSTAT_VTAB (Debian's is); when it
-is missing, apsw's bundled SQLite answers instead.
+is missing, bytes are reported as unknown (None).
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import apsw
 
 from rawdb.connection import open_sync
 from rawdb.partitions import registry, templates
@@ -109,18 +107,22 @@ def _family(conn: sqlite3.Connection, family: Family, sizer: _Sizer | None) -> F
 
 
 class _Sizer:
-    """Bytes per table through dbstat: the stdlib connection's, else apsw's."""
+    """Bytes per table through the stdlib connection's dbstat; None where it is not compiled in.
+
+    Not apsw's dbstat: apsw bundles another SQLite library, and two SQLite copies in one
+    process must not open the same file (closing one drops the other's POSIX locks; see
+    docs/monitoring.md).
+    """
 
     def __init__(self, database: Path, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._apsw: apsw.Connection | None = None
         try:
             conn.execute("SELECT 1 FROM dbstat LIMIT 1").fetchall()
+            self.available = True
         except sqlite3.OperationalError:
-            self._apsw = apsw.Connection(str(database), flags=apsw.SQLITE_OPEN_READONLY)
+            self.available = False
 
-    def size(self, table: str) -> int:
-        if self._apsw is not None:
-            found = list(self._apsw.execute(SIZE_SQL, (table,)))
-            return int(found[0][0]) if found else 0
+    def size(self, table: str) -> int | None:
+        if not self.available:
+            return None
         return int(self._conn.execute(SIZE_SQL, (table,)).fetchone()[0])
