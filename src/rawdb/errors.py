@@ -52,6 +52,10 @@ class DiskFull(DatabaseRefused):
     """The disk (or max_page_count) is full; free space, then retry. Committed data is intact."""
 
 
+class DiskIOError(DatabaseRefused):
+    """The disk reported an I/O error; check the device. Committed data is intact."""
+
+
 class DatabaseCorrupt(DatabaseRefused):
     """The file is not a healthy SQLite database; restore from a backup. Nothing was written."""
 
@@ -146,6 +150,7 @@ _RESULT_CODE_CLASSES: dict[str, type[DatabaseRefused]] = {
     "SQLITE_BUSY": DatabaseBusy,
     "SQLITE_LOCKED": DatabaseBusy,
     "SQLITE_FULL": DiskFull,
+    "SQLITE_IOERR": DiskIOError,
     "SQLITE_CORRUPT": DatabaseCorrupt,
     "SQLITE_NOTADB": DatabaseCorrupt,
     "SQLITE_READONLY": ReadOnlyDatabase,
@@ -200,6 +205,7 @@ __all__ = [
     "DatabaseCorrupt",
     "DatabaseRefused",
     "DiskFull",
+    "DiskIOError",
     "ForeignKeyViolation",
     "InternalError",
     "InvalidInput",

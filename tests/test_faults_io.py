@@ -1,0 +1,100 @@
+"""I/O errors during commit, injected below SQLite: a clear error, nothing committed lost,
+and the writer recovers once the device works again without dropping what was queued."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from reliability import record
+
+HERE = Path(__file__).parent
+ROUNDS = 30
+
+
+@pytest.fixture(scope="module")
+def eio_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/faults/eio.c built into a shared library (gcc is part of the machine's image)."""
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.skip("no C compiler to build the fault-injection library")
+    target = tmp_path_factory.mktemp("eio") / "eio.so"
+    subprocess.run(
+        [
+            compiler,
+            "-shared",
+            "-fPIC",
+            "-O2",
+            "-o",
+            str(target),
+            str(HERE / "faults" / "eio.c"),
+            "-ldl",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+@pytest.mark.slow
+def test_io_errors_during_commit_then_recovery(eio_library: Path, tmp_path: Path) -> None:
+    """While writes fail with EIO, flush raises a rawdb error; afterwards every tick is stored
+    exactly once and the file is intact."""
+    db = tmp_path / "eio.sqlite3"
+    trigger = tmp_path / "fail-now"
+    proc = subprocess.Popen(
+        [sys.executable, str(HERE / "eio_child.py"), str(db), str(ROUNDS)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LD_PRELOAD": str(eio_library), "RAWDB_EIO_TRIGGER": str(trigger)},
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    for line in proc.stdout:
+        lines.append(line.strip())
+        oks = sum(1 for seen in lines if seen.startswith("ok"))
+        if oks == 5 and not trigger.exists() and not any(s.startswith("error") for s in lines):
+            trigger.touch()  # the device starts failing
+            failing_since = time.monotonic()
+        if trigger.exists() and time.monotonic() - failing_since > 1.0:
+            trigger.unlink()  # and works again a second later
+        if line.startswith("done"):
+            break
+    proc.wait(timeout=120)
+    errors = [seen for seen in lines if seen.startswith("error")]
+    _, committed, rejected = lines[-1].split()
+    with sqlite3.connect(db) as conn:
+        volumes = [r[0] for r in conn.execute("SELECT volume FROM market_data ORDER BY volume")]
+        integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+    total = ROUNDS * 2_000
+    ok = (
+        bool(errors)
+        # the disk I/O error itself, then the breaker refusing at once while the device fails
+        and {e.split()[1] for e in errors} <= {"DiskIOError", "CircuitOpen"}
+        and int(committed) == total
+        and rejected == "0"
+        and volumes == list(range(total))
+        and integrity == "ok"
+    )
+    record(
+        "I/O errors (EIO on write and fsync, injected under SQLite) during commits, then recovery",
+        "flush raises a rawdb error while the device fails; afterwards every tick stored once, "
+        "none rejected, integrity_check ok",
+        ok=ok,
+    )
+    assert ok, (
+        sorted({e.split()[1] for e in errors}),
+        committed,
+        rejected,
+        len(volumes),
+        integrity,
+        proc.stderr.read()[-2000:] if proc.stderr else "",
+    )
