@@ -63,6 +63,29 @@ async def test_bulk_insert_round_trips_values(pool) -> None:
     assert other.timestamp == T0 + timedelta(microseconds=1)
 
 
+async def test_bars_and_quotes_in_one_batch_keep_every_field_and_order(pool) -> None:
+    """Ticks with and without bar fields, mixed and alone: every value stored, ids in order."""
+    es, _ = await two_instruments(pool)
+    quote = TickRow(es, T0, 100.0, 1, 99.5, 100.5, 2, 3)
+    bar = TickRow(es, T0 + timedelta(seconds=1), 101.0, 7, None, None, None, None, 100.0, 102, 99.0)
+
+    def at(tick: TickRow, second: int) -> TickRow:
+        return tick._replace(timestamp=T0 + timedelta(seconds=second))
+
+    batches = [[at(bar, 0), at(quote, 1)], [at(quote, 2), at(quote, 3)], [at(bar, 4), at(bar, 5)]]
+    for batch in batches:
+        await ticks.insert_ticks(pool, batch)
+    with sqlite3.connect(pool.settings.database) as conn:
+        stored = conn.execute(
+            "SELECT id, timestamp, price, volume, bid, ask, bid_size, ask_size, open_price,"
+            " high_price, low_price FROM market_data ORDER BY id"
+        ).fetchall()
+    expected = [row for batch in batches for row in batch]
+    assert [r[2:] for r in stored] == [tuple(t[2:]) for t in expected]
+    assert [r[1] for r in stored] == sorted(r[1] for r in stored)  # ids follow batch order
+    assert [r[0] for r in stored] == list(range(stored[0][0], stored[0][0] + len(expected)))
+
+
 async def test_bad_tick_refuses_the_whole_batch(pool) -> None:
     """A NaN price in row 15,001 of a chunked batch: row and field named, nothing written."""
     es, _ = await two_instruments(pool)

@@ -68,8 +68,8 @@ def ticks(
 
 
 def stored_rows(rows: list[TickRow]) -> list[tuple[Any, ...]]:
-    """The same ticks in storage form (what a hand-written stdlib path would bind)."""
-    return prepare_ticks(rows)
+    """The same ticks in storage form, every column (what a hand-written stdlib path binds)."""
+    return [(*row, None, None, None)[:11] for row in prepare_ticks(rows)]
 
 
 def batches(rows: list[Any], size: int) -> Iterator[list[Any]]:

@@ -90,8 +90,9 @@ class TickIn(_In):
         return self
 
     def row(self) -> tuple[Any, ...]:
-        """Values in the column order of the insert statements."""
-        return (
+        """Values in the column order of the insert statements; without the three bar fields
+        when all are None (``rawdb.ingest.rows`` says why)."""
+        quote = (
             to_db_time(self.timestamp),
             self.instrument_id,
             self.price,
@@ -100,10 +101,10 @@ class TickIn(_In):
             self.ask,
             self.bid_size,
             self.ask_size,
-            self.open_price,
-            self.high_price,
-            self.low_price,
         )
+        if self.open_price is None and self.high_price is None and self.low_price is None:
+            return quote
+        return (*quote, self.open_price, self.high_price, self.low_price)
 
 
 class Tick(_Out):

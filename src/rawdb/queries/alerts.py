@@ -26,6 +26,12 @@ from rawdb.queries import STATEMENTS
 from rawdb.queries._run import execute, fetch_all, fetch_one, to_model, to_models
 
 FAMILY: Family = "alert_logs"
+INSERTS = routing.Inserts(
+    STATEMENTS["insert_alert_log"],
+    STATEMENTS["append_alert_logs"],
+    STATEMENTS["next_alert_log_id"],
+    width=11,
+)
 FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
@@ -95,9 +101,8 @@ async def write_alert_logs(pool: Pool, logs: Sequence[AlertLogIn | dict[str, Any
     ]
     if not rows:
         return 0
-    insert, last_id = STATEMENTS["insert_alert_log"], STATEMENTS["next_alert_log_id"]
     async with pool.write() as conn:
-        return await routing.write(conn, FAMILY, rows, insert, last_id)
+        return await routing.write(conn, FAMILY, rows, INSERTS)
 
 
 async def alert_logs_by_rule(

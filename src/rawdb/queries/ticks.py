@@ -6,15 +6,15 @@ which tables to write or read (only those whose month overlaps the asked range).
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rawdb.errors import ForeignKeyViolation, InvalidInput, UsageError
+from rawdb.ingest.rows import QUOTE_WIDTH, ROW_WIDTH, prepare_ticks
 from rawdb.ingest.rows import Tick as TickInput
-from rawdb.ingest.rows import prepare_ticks
 from rawdb.models import Bar, PriceRange, Tick, to_db_time
 from rawdb.partitions import reads, routing
 from rawdb.partitions.periods import Family
@@ -24,6 +24,10 @@ from rawdb.queries import STATEMENTS
 from rawdb.queries._run import fetch_all, to_model, to_models
 
 FAMILY: Family = "market_data"
+INSERTS = routing.Inserts(
+    STATEMENTS["insert_tick"], STATEMENTS["append_ticks"], STATEMENTS["next_tick_id"], ROW_WIDTH
+)
+QUOTE_INSERTS = replace(INSERTS, append=STATEMENTS["append_quotes"])
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 DEFAULT_CHUNK = 10_000
 Interval = Literal["1m", "5m", "15m", "1h", "1d"]
@@ -36,8 +40,9 @@ async def insert_ticks(
 
     Ticks are :class:`~rawdb.ingest.rows.TickRow` tuples (fastest), :class:`TickIn` models or
     dicts. Any bad tick refuses the whole batch with :class:`InvalidInput` naming the row and
-    field; an unknown instrument does too. Chunks are checked while the previous chunk is being
-    written (SQLite works in its own thread), so validation costs little wall time.
+    field; an unknown instrument does too. The batch is checked and written ``chunk`` ticks at
+    a time, one after the other: checking a chunk while SQLite writes the last does not pay,
+    because sqlite3 takes the GIL back between rows and waits for it (measured 10% slower).
     """
     if chunk < 1:
         raise UsageError(f"chunk must be >= 1, got {chunk}")
@@ -45,13 +50,16 @@ async def insert_ticks(
         return 0
     try:
         async with pool.write() as conn:
-            return await _pipelined_insert(conn, ticks, chunk)
+            written = 0
+            for rows in _prepared_chunks(ticks, chunk):
+                written += await write_rows(conn, rows)
+            return written
     except ForeignKeyViolation as exc:
         raise await _unknown_instruments(pool, ticks, exc) from exc
 
 
 def _prepared_chunks(ticks: Sequence[TickInput], chunk: int) -> Iterator[list[tuple[Any, ...]]]:
-    """Checked rows chunk by chunk, lazily, so each chunk is checked while the last is written.
+    """Checked rows chunk by chunk (memory stays bounded for very large batches).
 
     Models and dicts are checked whole first (pydantic reports every bad row at once).
     """
@@ -61,25 +69,11 @@ def _prepared_chunks(ticks: Sequence[TickInput], chunk: int) -> Iterator[list[tu
         for start in range(0, total, chunk):
             yield rows[start : start + chunk]
         return
+    if total <= chunk:
+        yield prepare_ticks(ticks)
+        return
     for start in range(0, total, chunk):
         yield prepare_ticks(ticks[start : start + chunk], offset=start, total=total)
-
-
-async def _pipelined_insert(conn: Connection, ticks: Sequence[TickInput], chunk: int) -> int:
-    written = 0
-    pending: asyncio.Task[int] | None = None
-    try:
-        for rows in _prepared_chunks(ticks, chunk):
-            if pending is not None:
-                written += await pending
-            pending = asyncio.ensure_future(write_rows(conn, rows))
-            await asyncio.sleep(0)  # hand the batch to SQLite's thread, then check the next
-    except BaseException:
-        if pending is not None:
-            await asyncio.gather(pending, return_exceptions=True)
-        raise
-    assert pending is not None
-    return written + await pending
 
 
 async def write_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
@@ -87,11 +81,16 @@ async def write_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
 
     The one place ticks reach their tables: the bulk insert and the streaming writer both end
     here. Rows are grouped by month, one ``executemany`` per month's table (made on demand
-    inside the partition window; rows outside it go to the default table).
+    inside the partition window; rows outside it go to the default table). A batch without
+    bar fields binds only the columns it has; one mixing both kinds is written in full.
     """
-    return await routing.write(
-        conn, FAMILY, rows, STATEMENTS["insert_tick"], STATEMENTS["next_tick_id"]
-    )
+    if not rows:
+        return 0
+    if max(map(len, rows)) == QUOTE_WIDTH:
+        return await routing.write(conn, FAMILY, rows, QUOTE_INSERTS)
+    if min(map(len, rows)) < ROW_WIDTH:
+        rows = [row if len(row) == ROW_WIDTH else (*row, None, None, None) for row in rows]
+    return await routing.write(conn, FAMILY, rows, INSERTS)
 
 
 async def _unknown_instruments(

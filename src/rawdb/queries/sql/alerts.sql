@@ -38,11 +38,18 @@ UPDATE alert_rules SET last_triggered = ?, updated_at = ? WHERE id = ?;
 DELETE FROM alert_rules WHERE id = ?;
 
 -- name: insert_alert_log
--- Record evaluations in one table (executemany); ids come from next_alert_log_id.
+-- Record the first evaluation of a batch in one table, with the id next_alert_log_id gives.
 INSERT INTO alert_logs_default (
     id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
     delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: append_alert_logs
+-- Record the rest of a batch (executemany); SQLite numbers each row one above the table's largest id.
+INSERT INTO alert_logs_default (
+    timestamp, rule_id, instrument_id, trigger_value, threshold_value, fired_status,
+    delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: next_alert_log_id
 -- The id a batch for one table is numbered after: above the table's floor and every id it holds.

@@ -7,11 +7,24 @@
 -- month overlaps the asked range, joined with UNION ALL.
 
 -- name: insert_tick
--- Store ticks in one table (executemany, once per row); ids come from next_tick_id.
+-- Store the first tick of a batch in one table, with the id next_tick_id gives.
 INSERT INTO market_data_default (
     id, timestamp, instrument_id, price, volume, bid, ask, bid_size, ask_size,
     open_price, high_price, low_price
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: append_ticks
+-- Store the rest of a batch (executemany); SQLite numbers each row one above the table's largest id.
+INSERT INTO market_data_default (
+    timestamp, instrument_id, price, volume, bid, ask, bid_size, ask_size,
+    open_price, high_price, low_price
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
+
+-- name: append_quotes
+-- The rest of a batch without bar fields: three columns fewer to bind (a bound NULL costs ~1 us).
+INSERT INTO market_data_default (
+    timestamp, instrument_id, price, volume, bid, ask, bid_size, ask_size
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: next_tick_id
 -- The id a batch for one table is numbered after: above the table's floor and every id it holds.
