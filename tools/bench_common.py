@@ -78,9 +78,13 @@ def batches(rows: list[Any], size: int) -> Iterator[list[Any]]:
 
 
 def stdlib_insert(path: Path, rows: list[tuple[Any, ...]], batch: int) -> float:
-    """Plain sqlite3 executemany, same pragmas, ``batch`` rows per commit; rows/s."""
+    """Plain sqlite3 executemany, same pragmas, ``batch`` rows per commit; rows/s.
+
+    Rows of 11 values bind every column, as a hand-written layer does; shorter rows bind the
+    leading columns only (the tuned form, which rawdb uses for ticks without bar fields).
+    """
     conn = open_sync(path, Settings(database=path))
-    sql = plain_insert_sql(conn)
+    sql = plain_insert_sql(conn, len(rows[0]))
     started = time.perf_counter()
     for part in batches(rows, batch):
         conn.execute("BEGIN IMMEDIATE")
@@ -91,15 +95,27 @@ def stdlib_insert(path: Path, rows: list[tuple[Any, ...]], batch: int) -> float:
     return len(rows) / elapsed
 
 
-def plain_insert_sql(conn: sqlite3.Connection) -> str:
-    """A plain one-table INSERT: into market_data, or (partitioned schema, 0009+) into the
-    default table, which has the same columns and indexes as one month's table."""
+def plain_insert_sql(conn: sqlite3.Connection, width: int = 11) -> str:
+    """A plain one-table INSERT of the first ``width`` tick columns: into market_data, or
+    (partitioned schema, 0009+) into the default table, which has the same columns and
+    indexes as one month's table."""
     kind = conn.execute("SELECT type FROM sqlite_schema WHERE name = 'market_data'").fetchone()
     table = "market_data" if kind and kind[0] == "table" else "market_data_default"
-    return (
-        f"INSERT INTO {table} (timestamp, instrument_id, price, volume, bid, ask, bid_size, "
-        "ask_size, open_price, high_price, low_price) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    )
+    columns = [
+        "timestamp",
+        "instrument_id",
+        "price",
+        "volume",
+        "bid",
+        "ask",
+        "bid_size",
+        "ask_size",
+        "open_price",
+        "high_price",
+        "low_price",
+    ][:width]
+    marks = ", ".join("?" * width)
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
