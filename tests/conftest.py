@@ -133,9 +133,11 @@ def legacy_db(tmp_path: Path, legacy_template: Path) -> Path:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """Write the reliability report when the whole suite ran and passed (not on a -k subset)."""
+    """Write the reliability report when the whole suite ran and passed (not a -k subset or
+    a few files)."""
     import reliability  # noqa: PLC0415 -- tests/ is on the path only once collection began
 
     selected = session.config.getoption("keyword") or session.config.getoption("markexpr")
-    if reliability.SCENARIOS and exitstatus == 0 and not selected:
+    whole = all(Path(arg).resolve() == Path(__file__).parent for arg in session.config.args)
+    if reliability.SCENARIOS and exitstatus == 0 and not selected and whole:
         reliability.write_report()
