@@ -42,6 +42,7 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     ingest = result["ingest"]
     assert set(ingest["vs_stdlib"]) == {
         "stdlib_executemany",
+        "stdlib_executemany_8_columns",
         "rawdb_bulk_insert",
         "rawdb_streaming_writer",
         "rawdb_bulk_insert_synchronous_full",

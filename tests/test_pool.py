@@ -528,6 +528,26 @@ async def test_health_check_replaces_a_dead_connection(open_pool: Callable[..., 
 # --- retries and the breaker -------------------------------------------------------------------
 
 
+# --- point reads in place --------------------------------------------------------------------
+
+
+async def test_point_reads_see_commits_and_keep_a_snapshot(pool: Pool) -> None:
+    """fetchall_now sees what was committed, and inside a snapshot only the snapshot."""
+    async with pool.write() as conn:
+        await conn.execute("INSERT INTO accounts (id, balance) VALUES (1, 10)")
+    async with pool.read() as conn:
+        assert [tuple(r) for r in await conn.fetchall_now("SELECT balance FROM accounts")] == [
+            (10,)
+        ]
+    async with pool.read(snapshot=True) as conn:
+        assert (await conn.fetchall_now("SELECT balance FROM accounts"))[0][0] == 10
+        async with pool.write() as writer:
+            await writer.execute("UPDATE accounts SET balance = 20 WHERE id = 1")
+        assert (await conn.fetchall_now("SELECT balance FROM accounts"))[0][0] == 10
+    async with pool.read() as conn:
+        assert (await conn.fetchall_now("SELECT balance FROM accounts"))[0][0] == 20
+
+
 async def test_busy_retry_backs_off_until_the_lock_goes(db_path: Path) -> None:
     """A real SQLITE_BUSY is retried with back-off and succeeds once the lock is released."""
     holder, contender = plain(db_path), plain(db_path)

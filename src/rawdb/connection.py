@@ -29,14 +29,23 @@ def open_sync(
     path: Path | str,
     settings: Settings | None = None,
     role: pragmas.Role = "migrator",
+    *,
+    any_thread: bool = False,
 ) -> sqlite3.Connection:
-    """A stdlib connection in autocommit mode (rawdb issues BEGIN itself), tuned and checked."""
+    """A stdlib connection in autocommit mode (rawdb issues BEGIN itself), tuned and checked.
+
+    ``any_thread`` lifts sqlite3's same-thread check, for the pool: its connections are opened
+    in aiosqlite's thread and may run a point read on the event loop's (never two at once).
+    """
     settings = settings or Settings.from_env()
     target = Path(path)
     check_file(target)
     try:
         conn = sqlite3.connect(
-            target, isolation_level=None, timeout=settings.busy_timeout_ms / 1000
+            target,
+            isolation_level=None,
+            timeout=settings.busy_timeout_ms / 1000,
+            check_same_thread=not any_thread,
         )
     except sqlite3.Error as exc:
         raise translate(exc, where=f"opening {target}") from exc

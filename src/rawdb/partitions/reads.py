@@ -60,14 +60,15 @@ async def newest(
     floor)``: ``floor`` is the lower time bound of every table not read yet (the default
     table, read with each group, can hold rows of any time).
 
-    ``narrow()`` gives the parameters for the next group.
+    ``narrow()`` gives the parameters for the next group. ``stmt`` must be a point read (a
+    seek per table): it runs on the calling thread (:meth:`Connection.fetchall_now`).
     """
     parts = await registry.load(conn, family)
     found: list[sqlite3.Row] = []
     values = dict(params)
     for tables, floor in routing.newest_groups(parts):
         sql = templates.render(stmt.sql, family, tables)
-        found += await conn.fetchall(sql, values, name=stmt.name)
+        found += await conn.fetchall_now(sql, values, name=stmt.name)
         if done(found, floor):
             break
         if narrow is not None:

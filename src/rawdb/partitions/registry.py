@@ -70,6 +70,10 @@ class PartitionInfo:
         return self.state in PRESENT
 
 
+PARSED_KEPT = 64
+_PARSED: dict[tuple[Any, ...], Partitions] = {}
+
+
 @dataclass
 class Partitions:
     """A family's registry rows: its default table and its period tables by period."""
@@ -80,10 +84,21 @@ class Partitions:
 
     @classmethod
     def from_rows(cls, family: Family, rows: Iterable[Sequence[Any]]) -> Partitions:
+        """The registry from its rows; rows seen before are not parsed again (every latest
+        tick reads the registry, which changes a few times a month)."""
+        key = (family, *map(tuple, rows))
+        known = _PARSED.get(key)
+        if known is None:
+            if len(_PARSED) >= PARSED_KEPT:
+                _PARSED.clear()
+            known = _PARSED[key] = cls._parse(family, key[1:])
+        return cls(family, known.default, dict(known.periods))  # callers may add periods
+
+    @classmethod
+    def _parse(cls, family: Family, rows: Iterable[Sequence[Any]]) -> Partitions:
         default: PartitionInfo | None = None
         periods: dict[Period, PartitionInfo] = {}
-        for raw in rows:
-            row = tuple(raw)
+        for row in rows:
             name, state = row[0], row[2]
             period = None if state == "default" else Period.from_name(name)
             info = PartitionInfo(name, check_family(row[1]), state, period, *row[5:])
@@ -130,7 +145,7 @@ def now_text(now: datetime | None = None) -> str:
 
 async def load(conn: Connection, family: Family) -> Partitions:
     """The registry of one family, read on a pooled connection."""
-    rows = await conn.fetchall(LIST_SQL, (family,), name="partitions_list")
+    rows = await conn.fetchall_now(LIST_SQL, (family,), name="partitions_list")
     return Partitions.from_rows(family, rows)
 
 
