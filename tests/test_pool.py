@@ -663,6 +663,19 @@ async def test_close_runs_optimize(open_pool: Callable[..., Any]) -> None:
     assert ("ledger", "ix_ledger_account") in rows
 
 
+async def test_opening_awaited_twice_opens_once(settings: Settings, no_migrations: Path) -> None:
+    """Awaiting what Pool.open returns a second time gives the same pool, no new connections."""
+    opening = Pool.open(settings, migrations_dir=no_migrations)
+    first = await opening
+    threads = threading.active_count()  # aiosqlite runs one thread per connection
+    second = await opening
+    try:
+        assert second is first
+        assert threading.active_count() == threads
+    finally:
+        await first.close()
+
+
 async def test_pool_as_context_manager_closes(settings: Settings, no_migrations: Path) -> None:
     """async with Pool.open(...) yields an open pool and closes it on exit."""
     async with Pool.open(settings, migrations_dir=no_migrations) as pool, pool.read() as conn:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from rawdb.errors import PeriodNotWritable, UsageError
@@ -30,6 +31,7 @@ SPAN_TABLES = templates.MAX_TERMS - 1
 FIRST_GROUP = 2
 """Newest-first lookups try the default table and the two newest periods first."""
 LATER_GROUP = 100
+_STAMP = itemgetter(0)
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,8 @@ async def write(
     if not rows:
         return 0
     parts = await registry.load(conn, family)
-    earliest = min(rows, key=_stamp)[0][:7]
-    if earliest == max(rows, key=_stamp)[0][:7]:  # texts sort in time: one month in all
+    earliest = min(rows, key=_STAMP)[0][:7]
+    if earliest == max(rows, key=_STAMP)[0][:7]:  # texts sort in time: one month in all
         groups: dict[str, Sequence[Sequence[Any]]] = {earliest: rows}
     else:
         grouped: dict[str, list[Sequence[Any]]] = {}
@@ -81,10 +83,6 @@ async def write(
         )
         written += await _insert(conn, family, table, group, inserts)
     return written
-
-
-def _stamp(row: Sequence[Any]) -> Any:
-    return row[0]
 
 
 async def _insert(

@@ -371,9 +371,14 @@ class Opening:
         self._pool = pool
         self._migrate = migrate
         self._dir = migrations_dir
+        self._started: asyncio.Future[Pool] | None = None
 
     def __await__(self) -> Generator[Any, None, Pool]:
-        return self._pool._start(migrate=self._migrate, migrations_dir=self._dir).__await__()
+        if self._started is None:  # awaited again (or entered after an await): open once
+            self._started = asyncio.ensure_future(
+                self._pool._start(migrate=self._migrate, migrations_dir=self._dir)
+            )
+        return self._started.__await__()
 
     async def __aenter__(self) -> Pool:
         return await self
