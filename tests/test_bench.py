@@ -18,8 +18,6 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
             "tools/bench.py",
             "--rows",
             "3000",
-            "--runs",
-            "1",
             "--orm-rows",
             "500",
             "--batch",

@@ -1,10 +1,11 @@
 """rawdb's benchmark: one run, one file system, figures as rows/s and as ratios.
 
-    python tools/bench.py [--rows N] [--big N] [--runs K] [--json] [--skip-big]
+    python tools/bench.py [--rows N] [--big N] [--json] [--skip-big]
 
-Ingest (fresh databases, newest schema, same pragmas, --batch rows per commit):
-stdlib sqlite3 executemany (the Python ceiling), rawdb bulk insert, rawdb streaming writer fed
-one tick at a time, SQLAlchemy ORM add_all, and the legacy schema. Then on a database of --big
+Ingest (fresh databases, newest schema, same pragmas, --batch rows per commit; the paths take
+turns batch by batch, see bench_ingest): stdlib sqlite3 executemany (the Python ceiling), rawdb
+bulk insert, rawdb streaming writer fed one tick at a time, SQLAlchemy ORM add_all, and the
+legacy schema. Then on a database of --big
 ticks (built once, cached in .bench-cache/): the insert rate there vs on an empty database,
 query latencies while ingest runs, and what 4 concurrent readers cost the writer.
 """
@@ -13,15 +14,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -32,11 +30,9 @@ from bench_common import (
     migrated,
     percentiles,
     row_count,
-    stdlib_insert,
-    stored_rows,
     ticks,
 )
-from bench_orm import orm_insert
+from bench_ingest import ingest
 from rawdb import log
 from rawdb.config import Settings
 from rawdb.ingest.stream import StreamConfig, TickStream
@@ -71,53 +67,6 @@ def rawdb_stream(path: Path, rows: list[Any], batch: int) -> float:
                 return len(rows) / (time.perf_counter() - started)
 
     return asyncio.run(run())
-
-
-def ingest(work: Path, count: int, batch: int, runs: int, orm_rows: int) -> dict[str, Any]:
-    """Every ingest path, ``runs`` rounds taken in turn (a change in the machine's load then
-    hits every path alike); rates are medians, ratios the median of each round's ratio."""
-    rows = ticks(count)
-    stored = stored_rows(rows)
-    quotes = [row[:8] for row in stored]
-    db = work / "ingest.sqlite3"
-    paths: dict[str, Callable[[], float]] = {
-        "stdlib_executemany": lambda: stdlib_insert(migrated(db), stored, batch),
-        # The same, binding only the 8 columns these ticks have, as rawdb does: the tuned ceiling.
-        "stdlib_executemany_8_columns": lambda: stdlib_insert(migrated(db), quotes, batch),
-        "rawdb_bulk_insert": lambda: rawdb_bulk(migrated(db), rows, batch),
-        "rawdb_streaming_writer": lambda: rawdb_stream(migrated(db), rows, batch),
-        "rawdb_bulk_insert_synchronous_full": lambda: rawdb_bulk(migrated(db), rows, batch, "FULL"),
-        "legacy_schema_stdlib": lambda: stdlib_insert(migrated(db, 1), stored, batch),
-        # Fewer ticks (its rate does not depend on the count: Python, not SQLite, bounds it).
-        # It maps one market_data table: the last schema before partitioning (0008).
-        "sqlalchemy_orm_add_all": lambda: orm_insert(migrated(db, 8), rows[:orm_rows], batch),
-    }
-    # The inputs live for the whole run; an application does not hold a million tuples, so
-    # keep them out of the garbage collector's passes (which would tax the ORM most).
-    gc.freeze()
-    samples: dict[str, list[float]] = {name: [] for name in paths}
-    for _ in range(runs):
-        for name, measure in paths.items():
-            samples[name].append(measure())
-    rates = {name: statistics.median(got) for name, got in samples.items()}
-    return {
-        "rows": count,
-        "orm_rows": orm_rows,
-        "batch": batch,
-        "runs": runs,
-        "rows_per_s": {k: round(v) for k, v in rates.items()},
-        "vs_stdlib": {
-            k: round(_ratio(got, samples["stdlib_executemany"]), 3) for k, got in samples.items()
-        },
-        "rawdb_vs_orm": round(
-            _ratio(samples["rawdb_bulk_insert"], samples["sqlalchemy_orm_add_all"]), 1
-        ),
-    }
-
-
-def _ratio(rates: list[float], bases: list[float]) -> float:
-    """The median of each round's ratio: both figures of a round saw the same machine."""
-    return statistics.median(r / b for r, b in zip(rates, bases, strict=True))
 
 
 BIG_SPAN = timedelta(days=90)
@@ -279,7 +228,6 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=500_000, help="ticks per ingest run")
     parser.add_argument("--batch", type=int, default=10_000, help="ticks per commit")
-    parser.add_argument("--runs", type=int, default=3, help="runs per path (median)")
     parser.add_argument(
         "--orm-rows", type=int, default=None, help="ticks for the ORM path (default: --rows / 5)"
     )
@@ -294,8 +242,8 @@ def main() -> int:
         work = Path(scratch)
         result: dict[str, Any] = {
             "date": time.strftime("%Y-%m-%d"),
-            "ingest": ingest(
-                work, args.rows, args.batch, args.runs, args.orm_rows or max(1, args.rows // 5)
+            "ingest": asyncio.run(
+                ingest(work, args.rows, args.batch, args.orm_rows or max(1, args.rows // 5))
             ),
         }
         print(json.dumps(result["ingest"]), file=sys.stderr, flush=True)
@@ -312,7 +260,8 @@ def print_table(result: dict[str, Any]) -> None:
     ingest_part = result["ingest"]
     print(
         f"rawdb benchmark {result['date']}: {ingest_part['rows']:,} ticks, "
-        f"{ingest_part['batch']:,} per commit, median of {ingest_part['runs']}"
+        f"{ingest_part['batch']:,} per commit, paths taking turns batch by batch "
+        f"(the ORM for the first {ingest_part['orm_rows']:,})"
     )
     print(f"{'path':<36}{'rows/s':>12}{'vs stdlib':>11}")
     for name, rate in ingest_part["rows_per_s"].items():

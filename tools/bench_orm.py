@@ -1,6 +1,5 @@
 """The original repository layer's way to insert ticks: SQLAlchemy ORM objects and add_all."""
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -25,25 +24,30 @@ class MarketData(Base):  # type: ignore[misc]
     ask_size = Column(Integer)
 
 
-def orm_insert(path: Path, rows: list[Any], batch: int) -> float:
-    """Objects per tick, add_all and commit per batch; rows/s."""
-    engine = create_engine(f"sqlite:///{path}")
-    started = time.perf_counter()
-    with Session(engine) as session:
-        for start in range(0, len(rows), batch):
-            session.add_all(
-                MarketData(
-                    timestamp=t.timestamp.replace(tzinfo=None),
-                    instrument_id=t.instrument_id,
-                    price=t.price,
-                    volume=t.volume,
-                    bid=t.bid,
-                    ask=t.ask,
-                    bid_size=t.bid_size,
-                    ask_size=t.ask_size,
-                )
-                for t in rows[start : start + batch]
+class OrmInserter:
+    """One session kept open; each batch is objects per tick, add_all and commit."""
+
+    def __init__(self, path: Path, rows: list[Any]) -> None:
+        self._engine = create_engine(f"sqlite:///{path}")
+        self._session = Session(self._engine)
+        self._rows = rows
+
+    async def insert(self, start: int, end: int) -> None:
+        self._session.add_all(
+            MarketData(
+                timestamp=t.timestamp.replace(tzinfo=None),
+                instrument_id=t.instrument_id,
+                price=t.price,
+                volume=t.volume,
+                bid=t.bid,
+                ask=t.ask,
+                bid_size=t.bid_size,
+                ask_size=t.ask_size,
             )
-            session.commit()
-    engine.dispose()
-    return len(rows) / (time.perf_counter() - started)
+            for t in self._rows[start:end]
+        )
+        self._session.commit()
+
+    def close(self) -> None:
+        self._session.close()
+        self._engine.dispose()

@@ -1,0 +1,135 @@
+"""The ingest comparison of the benchmark: every path inserts the same batches, in turn.
+
+On a shared machine the load changes within seconds, so timing one path for a whole run and
+then the next compares different machines. Here every path has its own fresh database and
+they take turns batch by batch (the order rotates each batch): path A's batch 7 and path B's
+batch 7 run within a second of each other, so their ratio is what the code costs, not what
+the neighbours did. A path's rate is its ticks over its own summed time.
+"""
+
+from __future__ import annotations
+
+import gc
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from bench_common import migrated, plain_insert_sql, stored_rows, ticks
+from bench_orm import OrmInserter
+from rawdb.config import Settings
+from rawdb.connection import open_sync
+from rawdb.ingest.stream import StreamConfig, TickStream
+from rawdb.pool import Pool
+from rawdb.queries import ticks as tick_queries
+
+Insert = Callable[[int, int], Awaitable[None]]
+"""Insert the ticks [start, end) of the run, as one batch, committed when it returns."""
+
+BASE = "stdlib_executemany"
+
+
+def stdlib_path(path: Path, rows: list[tuple[Any, ...]]) -> tuple[Insert, Callable[[], None]]:
+    """Plain sqlite3 executemany, same pragmas, one transaction per batch."""
+    conn = open_sync(path, Settings(database=path))
+    sql = plain_insert_sql(conn, len(rows[0]))
+
+    async def insert(start: int, end: int) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(sql, rows[start:end])
+        conn.execute("COMMIT")
+
+    return insert, conn.close
+
+
+async def ingest(work: Path, count: int, batch: int, orm_rows: int) -> dict[str, Any]:
+    """Rates (rows/s) and ratios to stdlib executemany of every ingest path."""
+    rows = ticks(count)
+    stored = stored_rows(rows)
+    quotes = [row[:8] for row in stored]
+    # The inputs live for the whole run; an application does not hold a million tuples, so
+    # keep them out of the garbage collector's passes.
+    gc.freeze()
+    paths: dict[str, Insert] = {}
+    limits: dict[str, int] = {}
+    async with AsyncExitStack() as stack:
+        for name, source, version in (
+            (BASE, stored, None),
+            # Binding only the 8 columns these ticks have, as rawdb does: the tuned ceiling.
+            ("stdlib_executemany_8_columns", quotes, None),
+            ("legacy_schema_stdlib", stored, 1),
+        ):
+            insert, close = stdlib_path(migrated(work / f"{name}.sqlite3", version), source)
+            stack.callback(close)
+            paths[name] = insert
+        for name, synchronous in (
+            ("rawdb_bulk_insert", "NORMAL"),
+            ("rawdb_bulk_insert_synchronous_full", "FULL"),
+        ):
+            path = migrated(work / f"{name}.sqlite3")
+            pool = await stack.enter_async_context(
+                Pool.open(Settings(database=path, synchronous=synchronous))
+            )
+            paths[name] = _bulk(pool, rows)
+        path = migrated(work / "rawdb_streaming_writer.sqlite3")
+        pool = await stack.enter_async_context(Pool.open(Settings(database=path)))
+        config = StreamConfig(batch_size=batch, max_delay=0.05, queue_limit=batch * 8)
+        stream = await stack.enter_async_context(TickStream(pool, config))
+        paths["rawdb_streaming_writer"] = _streamed(stream, rows)
+        # The ORM maps one market_data table: the last schema before partitioning (0008). It
+        # takes part in the first orm_rows ticks only: Python bounds its rate, not the count.
+        orm = OrmInserter(migrated(work / "sqlalchemy_orm_add_all.sqlite3", 8), rows)
+        stack.callback(orm.close)
+        paths["sqlalchemy_orm_add_all"] = orm.insert
+        limits["sqlalchemy_orm_add_all"] = orm_rows
+        spent, done = await _take_turns(paths, limits, count, batch)
+    for name in paths:  # every path wrote what it was timed for
+        with sqlite3.connect(work / f"{name}.sqlite3") as conn:
+            stored_count = conn.execute("SELECT count(*) FROM market_data").fetchone()[0]
+        if stored_count != done[name]:
+            raise RuntimeError(f"{name}: timed {done[name]} ticks, stored {stored_count}")
+    rates = {name: done[name] / spent[name] for name in paths}
+    return {
+        "rows": count,
+        "orm_rows": min(orm_rows, count),
+        "batch": batch,
+        "rows_per_s": {name: round(rate) for name, rate in rates.items()},
+        "vs_stdlib": {name: round(rate / rates[BASE], 3) for name, rate in rates.items()},
+        "rawdb_vs_orm": round(rates["rawdb_bulk_insert"] / rates["sqlalchemy_orm_add_all"], 1),
+    }
+
+
+async def _take_turns(
+    paths: dict[str, Insert], limits: dict[str, int], count: int, batch: int
+) -> tuple[dict[str, float], dict[str, int]]:
+    spent = dict.fromkeys(paths, 0.0)
+    done = dict.fromkeys(paths, 0)
+    names = list(paths)
+    for turn, start in enumerate(range(0, count, batch)):
+        end = min(start + batch, count)
+        for name in names[turn % len(names) :] + names[: turn % len(names)]:
+            if end > limits.get(name, count):
+                continue
+            began = time.perf_counter()
+            await paths[name](start, end)
+            spent[name] += time.perf_counter() - began
+            done[name] += end - start
+    return spent, done
+
+
+def _bulk(pool: Pool, rows: list[Any]) -> Insert:
+    async def insert(start: int, end: int) -> None:
+        await tick_queries.insert_ticks(pool, rows[start:end])
+
+    return insert
+
+
+def _streamed(stream: TickStream, rows: list[Any]) -> Insert:
+    async def insert(start: int, end: int) -> None:
+        for tick in rows[start:end]:
+            await stream.put(tick)
+        await stream.flush()
+
+    return insert
