@@ -79,7 +79,8 @@ async def ingest(work: Path, count: int, batch: int, orm_rows: int) -> dict[str,
         stream = await stack.enter_async_context(TickStream(pool, config))
         paths["rawdb_streaming_writer"] = _streamed(stream, rows)
         # The ORM maps one market_data table: the last schema before partitioning (0008). It
-        # takes part in the first orm_rows ticks only: Python bounds its rate, not the count.
+        # takes part in the batches of the first orm_rows ticks: Python bounds its rate, not
+        # the count.
         orm = OrmInserter(migrated(work / "sqlalchemy_orm_add_all.sqlite3", 8), rows)
         stack.callback(orm.close)
         paths["sqlalchemy_orm_add_all"] = orm.insert
@@ -93,7 +94,7 @@ async def ingest(work: Path, count: int, batch: int, orm_rows: int) -> dict[str,
     rates = {name: done[name] / spent[name] for name in paths}
     return {
         "rows": count,
-        "orm_rows": min(orm_rows, count),
+        "orm_rows": done["sqlalchemy_orm_add_all"],
         "batch": batch,
         "rows_per_s": {name: round(rate) for name, rate in rates.items()},
         "vs_stdlib": {name: round(rate / rates[BASE], 3) for name, rate in rates.items()},
@@ -110,7 +111,7 @@ async def _take_turns(
     for turn, start in enumerate(range(0, count, batch)):
         end = min(start + batch, count)
         for name in names[turn % len(names) :] + names[: turn % len(names)]:
-            if end > limits.get(name, count):
+            if start >= limits.get(name, count):
                 continue
             began = time.perf_counter()
             await paths[name](start, end)
