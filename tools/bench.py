@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -51,20 +52,6 @@ def rawdb_bulk(path: Path, rows: list[Any], batch: int, synchronous: str = "NORM
             for part in batches(rows, batch):
                 await tick_queries.insert_ticks(pool, part)
             return len(rows) / (time.perf_counter() - started)
-
-    return asyncio.run(run())
-
-
-def rawdb_stream(path: Path, rows: list[Any], batch: int) -> float:
-    async def run() -> float:
-        async with Pool.open(Settings(database=path)) as pool:
-            config = StreamConfig(batch_size=batch, max_delay=0.05, queue_limit=batch * 8)
-            async with TickStream(pool, config) as stream:
-                started = time.perf_counter()
-                for tick in rows:
-                    await stream.put(tick)
-                await stream.flush()
-                return len(rows) / (time.perf_counter() - started)
 
     return asyncio.run(run())
 
@@ -171,9 +158,27 @@ async def latencies_from_another_process(path: Path, rows: list[Any], batch: int
     return json.loads(out)
 
 
-async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: int) -> float:
-    """Bulk-insert rate while ``readers`` other processes refresh a dashboard READER_HZ times
-    a second (separate processes: what SQLite's readers cost the writer, not the GIL)."""
+async def at_size_vs_empty(big_copy: Path, empty: Path, rows: list[Any], batch: int) -> Any:
+    """Insert rate into the big database and into an empty one, taking turns batch by batch."""
+    async with (
+        Pool.open(Settings(database=big_copy)) as big_pool,
+        Pool.open(Settings(database=empty)) as empty_pool,
+    ):
+        spent = {"at_size": 0.0, "empty": 0.0}
+        for turn, part in enumerate(batches(rows, batch)):
+            order = [("at_size", big_pool), ("empty", empty_pool)]
+            for name, pool in order if turn % 2 else order[::-1]:
+                started = time.perf_counter()
+                await tick_queries.insert_ticks(pool, part)
+                spent[name] += time.perf_counter() - started
+    return {name: len(rows) / seconds for name, seconds in spent.items()}
+
+
+async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: int) -> Any:
+    """Bulk-insert rate with ``readers`` other processes refreshing a dashboard READER_HZ times
+    a second, and with them paused, taking turns batch by batch (separate processes: what
+    SQLite's readers cost the writer, not the GIL). A reader pauses between refreshes, never
+    inside one, when sent SIGUSR1, and goes on at the next."""
     procs = [
         subprocess.Popen(
             [
@@ -182,20 +187,34 @@ async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: 
                 str(path),
                 str(READER_HZ),
             ],
+            stdout=subprocess.PIPE,
+            text=True,
         )
         for _ in range(readers)
     ]
+    spent = {"alone": 0.0, "with_readers": 0.0}
+    reading = True
     try:
-        await asyncio.sleep(1.0 if readers else 0.0)  # let them open and start reading
+        for proc in procs:  # each says "ready" once it reads and listens for SIGUSR1
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError("a reader process did not start")
         async with Pool.open(Settings(database=path)) as pool:
-            started = time.perf_counter()
-            for part in batches(rows, batch):
+            for turn, part in enumerate(batches(rows, batch)):
+                if reading != (turn % 2 == 0):
+                    for proc in procs:
+                        proc.send_signal(signal.SIGUSR1)
+                    reading = not reading
+                    await asyncio.sleep(2 / READER_HZ)  # a refresh under way ends first
+                started = time.perf_counter()
                 await tick_queries.insert_ticks(pool, part)
-            return len(rows) / (time.perf_counter() - started)
+                spent["with_readers" if reading else "alone"] += time.perf_counter() - started
     finally:
         for proc in procs:
             proc.kill()
             proc.wait()
+    half = len(rows) / 2
+    return {name: half / seconds for name, seconds in spent.items()}
 
 
 def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str, Any]:
@@ -203,24 +222,21 @@ def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str,
     copy = work / "big.sqlite3"
     extra = ticks(probe, seed=99, start=START + BIG_SPAN, spacing=big_spacing(size))
     shutil.copyfile(source, copy)
-    at_size = rawdb_bulk(copy, extra, batch)
-    empty = rawdb_bulk(migrated(work / "empty.sqlite3"), extra, batch)
+    rates = asyncio.run(at_size_vs_empty(copy, migrated(work / "empty.sqlite3"), extra, batch))
     shutil.copyfile(source, copy)
     during = asyncio.run(latencies_during_ingest(copy, extra, batch))
     shutil.copyfile(source, copy)
     during["other_process"] = asyncio.run(latencies_from_another_process(copy, extra, batch))
     shutil.copyfile(source, copy)
-    alone = asyncio.run(writer_with_readers(copy, extra, batch, 0))
-    shutil.copyfile(source, copy)
-    with_four = asyncio.run(writer_with_readers(copy, extra, batch, 4))
+    writer = asyncio.run(writer_with_readers(copy, extra, batch, 4))
     return {
         "ticks": size,
-        "insert_rows_per_s": {"at_size": round(at_size), "empty": round(empty)},
-        "at_size_vs_empty": round(at_size / empty, 3),
+        "insert_rows_per_s": {name: round(rate) for name, rate in rates.items()},
+        "at_size_vs_empty": round(rates["at_size"] / rates["empty"], 3),
         "during_ingest": during,
-        "writer_alone_rows_per_s": round(alone),
-        "writer_with_4_readers_rows_per_s": round(with_four),
-        "readers_cost": round(1 - with_four / alone, 3),
+        "writer_alone_rows_per_s": round(writer["alone"]),
+        "writer_with_4_readers_rows_per_s": round(writer["with_readers"]),
+        "readers_cost": round(1 - writer["with_readers"] / writer["alone"], 3),
     }
 
 

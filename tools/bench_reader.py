@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -33,8 +34,18 @@ async def timed(samples: list[float], call: Callable[[], Awaitable[Any]]) -> Any
 async def main(db: Path, hz: float, seconds: float | None) -> dict[str, list[float]]:
     samples: dict[str, list[float]] = {"latest_tick_all": [], "latest_tick_one": [], "range_1h": []}
     deadline = None if seconds is None else time.monotonic() + seconds
+    going = asyncio.Event()
+    going.set()
+    # SIGUSR1 pauses between refreshes and resumes (the benchmark takes turns with and
+    # without readers).
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGUSR1, lambda: going.clear() if going.is_set() else going.set()
+    )
     async with Pool.open(Settings(database=db, readers=1)) as pool:
+        if deadline is None:
+            print("ready", flush=True)  # the signal handler is in place
         while deadline is None or time.monotonic() < deadline:
+            await going.wait()
             started = time.perf_counter()
             latest = await timed(samples["latest_tick_all"], lambda: ticks.latest_ticks(pool))
             newest = max(t.timestamp for t in latest)
