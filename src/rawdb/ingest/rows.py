@@ -160,7 +160,6 @@ def _row(tick: tuple[Any, ...]) -> tuple[Any, ...]:
         type(instrument_id) is not int
         or not 0 < instrument_id < SIZE_LIMIT
         or type(moment) is not datetime
-        or moment.tzinfo is None
         or (
             price is not None
             and not ((type(price) is float or type(price) is int) and LOW < price < HIGH)
@@ -175,7 +174,7 @@ def _row(tick: tuple[Any, ...]) -> tuple[Any, ...]:
         _check_slowly(tick)
     try:
         delta = moment - EPOCH
-    except TypeError:  # a tzinfo whose utcoffset() is None: naive after all
+    except TypeError:  # naive (no tzinfo, or one whose utcoffset() is None): checked here, free
         raise _Bad("timestamp", "must be a timezone-aware datetime", moment) from None
     seconds = delta.days * 86_400 + delta.seconds
     micros = delta.microseconds
