@@ -38,10 +38,10 @@ _STAMP = itemgetter(0)
 class Inserts:
     """A family's named insert statements, each written against the default table.
 
-    ``first`` takes an id and then ``width`` values (a shorter first row is padded with None),
-    ``append`` a row's values only (SQLite numbers the row one above the table's largest id),
-    ``last_id`` gives the id a table's batch is numbered after: above the table's floor and
-    every id it holds.
+    ``append`` takes a row's values only (SQLite numbers the row one above the table's largest
+    id), ``first`` an id and then ``width`` values (a shorter row is padded with None), for the
+    first row into a table with no id above its floor yet; ``last_id`` gives a table's largest
+    id and its floor.
     """
 
     first: Statement
@@ -55,11 +55,12 @@ async def write(
 ) -> int:
     """Insert checked rows (timestamp text first) through the family's routing; rows written.
 
-    Per table and batch, one query finds where the ids go on, the first row is inserted with
-    that id and the rest with ``executemany`` letting SQLite number them (one above the
-    largest, so they follow on): rows go to SQLite exactly as given, which saves rebuilding
-    every row with its id and SQLite's check that an explicit id is free (2.6 us a row,
-    measured). All inside the caller's write transaction, so no other writer can take ids.
+    Per table and batch, one query finds where the ids go on, and ``executemany`` lets SQLite
+    number the rows (one above the largest, so they follow on): rows go to SQLite exactly as
+    given, which saves rebuilding every row with its id and SQLite's check that an explicit id
+    is free (2.6 us a row, measured). Only the first row into a table without an id above its
+    floor gets one explicitly. All inside the caller's write transaction, so no other writer
+    can take ids.
     """
     if not rows:
         return 0
@@ -88,21 +89,25 @@ async def write(
 async def _insert(
     conn: Connection, family: Family, table: str, rows: Sequence[Sequence[Any]], inserts: Inserts
 ) -> int:
-    found = await conn.fetchone(
+    found = await conn.fetchall_now(
         templates.render(inserts.last_id.sql, family, (table,)), name=inserts.last_id.name
     )
-    first_id = int(found[0]) + 1 if found is not None else 1
-    await conn.execute(
-        templates.render(inserts.first.sql, family, (table,)),
-        (first_id, *rows[0], *(None,) * (inserts.width - len(rows[0]))),
-        name=inserts.first.name,
-    )
-    if len(rows) == 1:
-        return 1
-    return 1 + await conn.executemany(
-        templates.render(inserts.append.sql, family, (table,)),
-        rows[1:],
-        name=inserts.append.name,
+    largest, floor = (found[0][0], found[0][1]) if found else (None, 0)
+    if largest is None or largest < floor:
+        # An empty table (or one holding only rows moved in from below its floor): the first
+        # row takes the id above the floor, and SQLite numbers the rest after it.
+        first = (max(largest or 0, floor) + 1, *rows[0], *(None,) * (inserts.width - len(rows[0])))
+        await conn.execute(
+            templates.render(inserts.first.sql, family, (table,)), first, name=inserts.first.name
+        )
+        rows = rows[1:]
+        if not rows:
+            return 1
+        written = 1
+    else:
+        written = 0
+    return written + await conn.executemany(
+        templates.render(inserts.append.sql, family, (table,)), rows, name=inserts.append.name
     )
 
 

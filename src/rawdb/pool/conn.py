@@ -47,6 +47,7 @@ class Handle:
     role: pragmas.Role
     raw: aiosqlite.Connection | None = None
     direct: sqlite3.Connection | None = None  # readers: a second one, for point reads
+    own: sqlite3.Connection | None = None  # the writer: raw's own, for point reads in its txn
     opened_at: float = 0.0
     last_used: float = 0.0
     queries: int = 0
@@ -78,9 +79,11 @@ class Retry:
     on_retry: Callable[[], None]
 
 
-def connect_sync(path: Path, settings: Settings, role: pragmas.Role) -> sqlite3.Connection:
+def connect_sync(
+    path: Path, settings: Settings, role: pragmas.Role, *, any_thread: bool = False
+) -> sqlite3.Connection:
     """Open, tune and check one stdlib connection; runs inside aiosqlite's worker thread."""
-    conn = open_sync(path, settings, role)
+    conn = open_sync(path, settings, role, any_thread=any_thread)
     row = conn.execute("PRAGMA foreign_keys").fetchone()
     if row is None or row[0] != 1:
         conn.close()
@@ -98,8 +101,11 @@ async def open_handle(handle: Handle, settings: Settings, now: float) -> None:
     path = Path(settings.database)
 
     def connector() -> sqlite3.Connection:
-        conn = connect_sync(path, settings, handle.role)
-        if handle.role == "reader":
+        writer = handle.role == "writer"
+        conn = connect_sync(path, settings, handle.role, any_thread=writer)
+        if writer:
+            handle.own = conn
+        elif handle.role == "reader":
             handle.direct = connect_direct(path, settings)
         return conn
 
@@ -126,6 +132,7 @@ def connect_direct(path: Path, settings: Settings) -> sqlite3.Connection:
 
 
 def _close_direct(handle: Handle) -> None:
+    handle.own = None  # aiosqlite closes it
     direct, handle.direct = handle.direct, None
     if direct is not None:
         direct.close()
@@ -278,14 +285,18 @@ class Connection:
 
         A hop to the connection's thread and back costs 0.1 ms on an idle machine and up to
         2 ms on a busy one (measured, README), against ~10 us for the seek itself; so latest
-        ticks and the partition registry are read in place, on the reader's second connection,
-        which never waits for a lock. A busy database, a snapshot (``read(snapshot=True)``)
-        or the writer sends the read the usual way. Never for scans: the event loop waits for
-        the whole statement.
+        ticks and the partition registry are read in place: on a reader's second connection,
+        which never waits for a lock, or on the writer's own inside its transaction (it holds
+        the lock; a batch's registry and id look-ups save two hops). A busy database, a
+        snapshot (``read(snapshot=True)``) or the writer outside a transaction sends the read
+        the usual way. Never for scans: the event loop waits for the whole statement.
         """
         handle = self._live()
-        direct = handle.direct
-        if direct is None or in_transaction(handle):
+        if handle.own is not None and in_transaction(handle):
+            direct = handle.own
+        elif handle.direct is not None and not in_transaction(handle):
+            direct = handle.direct
+        else:
             return await self.fetchall(sql, params, name=name)
 
         async def run() -> list[sqlite3.Row]:

@@ -52,8 +52,8 @@ INSERT INTO alert_logs_default (
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
 
 -- name: next_alert_log_id
--- The id a batch for one table is numbered after: above the table's floor and every id it holds.
-SELECT max(coalesce((SELECT max(id) FROM alert_logs_default), 0), p.id_floor) AS last_id
+-- Where a batch's ids go on in one table: its largest id (NULL when empty) and its floor.
+SELECT (SELECT max(id) FROM alert_logs_default) AS largest, p.id_floor
 FROM rawdb_partitions AS p WHERE p.name = 'alert_logs_default';
 
 -- name: alert_logs_by_rule
