@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import shutil
 import signal
 import subprocess
@@ -193,6 +194,11 @@ async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: 
         for _ in range(readers)
     ]
     spent = {"alone": 0.0, "with_readers": 0.0}
+    parts = list(batches(rows, batch))
+    # With or without readers in a shuffled, even order: alternating would line up with
+    # SQLite's periodic checkpoints, which then always fell on the same side.
+    plan = [turn % 2 == 0 for turn in range(len(parts))]
+    random.Random(7).shuffle(plan)
     reading = True
     try:
         for proc in procs:  # each says "ready" once it reads and listens for SIGUSR1
@@ -200,8 +206,8 @@ async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: 
             if proc.stdout.readline().strip() != "ready":
                 raise RuntimeError("a reader process did not start")
         async with Pool.open(Settings(database=path)) as pool:
-            for turn, part in enumerate(batches(rows, batch)):
-                if reading != (turn % 2 == 0):
+            for part, with_readers in zip(parts, plan, strict=True):
+                if reading != with_readers:
                     for proc in procs:
                         proc.send_signal(signal.SIGUSR1)
                     reading = not reading
@@ -213,8 +219,11 @@ async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: 
         for proc in procs:
             proc.kill()
             proc.wait()
-    half = len(rows) / 2
-    return {name: half / seconds for name, seconds in spent.items()}
+    counts = {
+        "with_readers": sum(len(p) for p, on in zip(parts, plan, strict=True) if on),
+        "alone": sum(len(p) for p, on in zip(parts, plan, strict=True) if not on),
+    }
+    return {name: counts[name] / seconds for name, seconds in spent.items()}
 
 
 def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str, Any]:
