@@ -15,6 +15,7 @@ from rawdb.config import Settings
 from rawdb.connection import open_sync
 from rawdb.ingest.rows import TickRow, prepare_ticks
 from rawdb.migrate import Migrator
+from rawdb.partitions.templates import COLUMNS
 
 START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 INSTRUMENTS = 100
@@ -101,19 +102,7 @@ def plain_insert_sql(conn: sqlite3.Connection, width: int = 11) -> str:
     indexes as one month's table."""
     kind = conn.execute("SELECT type FROM sqlite_schema WHERE name = 'market_data'").fetchone()
     table = "market_data" if kind and kind[0] == "table" else "market_data_default"
-    columns = [
-        "timestamp",
-        "instrument_id",
-        "price",
-        "volume",
-        "bid",
-        "ask",
-        "bid_size",
-        "ask_size",
-        "open_price",
-        "high_price",
-        "low_price",
-    ][:width]
+    columns = COLUMNS["market_data"][1:12][:width]  # after id, before deleted_at
     marks = ", ".join("?" * width)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
 
