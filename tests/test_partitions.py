@@ -76,6 +76,29 @@ async def test_routing_across_month_boundaries_and_time_zones(tmp_path: Path) ->
     assert count(path) == 3
 
 
+async def test_one_transaction_sees_the_month_table_it_made(tmp_path: Path) -> None:
+    """Two batches in one write transaction: the second finds the table the first created
+    (read in place on the writer's own connection) and continues its ids; a rollback then
+    leaves neither the table nor its rows."""
+    path = tmp_path / "t.sqlite3"
+    april = datetime(2026, 4, 2, tzinfo=UTC)
+    async with Pool.open(Settings(database=path), migrate=True) as pool:
+        es = (await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})).id
+        async with pool.write():
+            await ticks.insert_ticks(pool, [TickRow(es, april, 1.0), TickRow(es, april, 2.0)])
+            await ticks.insert_ticks(pool, [TickRow(es, april + timedelta(seconds=1), 3.0)])
+        with pytest.raises(RuntimeError, match="undo"):
+            async with pool.write():
+                may = datetime(2026, 5, 2, tzinfo=UTC)
+                await ticks.insert_ticks(pool, [TickRow(es, may, 4.0)])
+                await ticks.insert_ticks(pool, [TickRow(es, may, 5.0)])
+                raise RuntimeError("undo")
+    assert tables(path) == ["market_data_2026_04"]
+    with sqlite3.connect(path) as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM market_data_2026_04 ORDER BY id")]
+    assert ids == [Period("market_data", 2026, 4).id_floor + n for n in (1, 2, 3)]
+
+
 async def test_premake_from_the_clock_is_idempotent(tmp_path: Path, fake_clock: Clock) -> None:
     """Current month + 3 and current quarter + 1 are made; running again makes nothing."""
     async with Pool.open(Settings(database=tmp_path / "p.sqlite3"), migrate=True) as pool:
