@@ -93,6 +93,7 @@ async def _insert(
         templates.render(inserts.last_id.sql, family, (table,)), name=inserts.last_id.name
     )
     largest, floor = (found[0][0], found[0][1]) if found else (None, 0)
+    written = 0
     if largest is None or largest < floor:
         # An empty table (or one holding only rows moved in from below its floor): the first
         # row takes the id above the floor, and SQLite numbers the rest after it.
@@ -100,15 +101,12 @@ async def _insert(
         await conn.execute(
             templates.render(inserts.first.sql, family, (table,)), first, name=inserts.first.name
         )
-        rows = rows[1:]
-        if not rows:
-            return 1
-        written = 1
-    else:
-        written = 0
-    return written + await conn.executemany(
-        templates.render(inserts.append.sql, family, (table,)), rows, name=inserts.append.name
-    )
+        rows, written = rows[1:], 1
+    if rows:
+        written += await conn.executemany(
+            templates.render(inserts.append.sql, family, (table,)), rows, name=inserts.append.name
+        )
+    return written
 
 
 async def target(conn: Connection, parts: Partitions, period: Period, count: int) -> str:

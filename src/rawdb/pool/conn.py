@@ -125,9 +125,8 @@ def connect_direct(path: Path, settings: Settings) -> sqlite3.Connection:
     thread: opened in aiosqlite's thread (hence ``any_thread``), used by one task at a time
     (the lease), and it never waits for a lock (busy_timeout 0: a busy read goes the usual
     way instead of making the event loop sleep)."""
-    conn = open_sync(path, settings, "reader", any_thread=True)
+    conn = connect_sync(path, settings, "reader", any_thread=True)
     conn.execute("PRAGMA busy_timeout=0")
-    conn.row_factory = sqlite3.Row
     return conn
 
 
