@@ -1,10 +1,14 @@
 """The original repository layer's way to insert ticks: SQLAlchemy ORM objects and add_all."""
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Float, Integer, create_engine
+from sqlalchemy import Column, DateTime, Float, Integer, create_engine, event
 from sqlalchemy.orm import Session, declarative_base
+
+from rawdb import pragmas
+from rawdb.config import Settings
 
 Base: Any = declarative_base()
 
@@ -25,10 +29,20 @@ class MarketData(Base):  # type: ignore[misc]
 
 
 class OrmInserter:
-    """One session kept open; each batch is objects per tick, add_all and commit."""
+    """One session kept open; each batch is objects per tick, add_all and commit.
+
+    The engine's connections get the pragmas rawdb's writer has (synchronous, cache, mmap,
+    foreign keys...): the comparison is of the ways to insert, not of the settings.
+    """
 
     def __init__(self, path: Path, rows: list[Any]) -> None:
         self._engine = create_engine(f"sqlite:///{path}")
+        tuning = pragmas.tuning(Settings(database=path), "writer")
+
+        @event.listens_for(self._engine, "connect")
+        def tune(conn: sqlite3.Connection, _record: Any) -> None:
+            pragmas.apply(conn, tuning)
+
         self._session = Session(self._engine)
         self._rows = rows
 
