@@ -41,6 +41,7 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     assert set(ingest["vs_stdlib"]) == {
         "stdlib_executemany",
         "stdlib_executemany_8_columns",
+        "stdlib_executemany_default_table",
         "rawdb_bulk_insert",
         "rawdb_streaming_writer",
         "rawdb_bulk_insert_synchronous_full",

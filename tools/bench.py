@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import random
 import shutil
@@ -39,6 +40,7 @@ from rawdb import log
 from rawdb.config import Settings
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.migrate import Migrator
+from rawdb.partitions import templates
 from rawdb.pool import Pool
 from rawdb.queries import ticks as tick_queries
 
@@ -72,7 +74,12 @@ def big_database(size: int, cache: Path) -> Path:
     would; a cache from before a migration is brought to the newest schema on use.
     """
     cache.mkdir(exist_ok=True)
-    path = cache / f"big-{size}-monthly.sqlite3"
+    # Named after the month template too: a database built with other tables is not reused.
+    template = hashlib.sha256(templates.template_text("market_data").encode()).hexdigest()[:10]
+    path = cache / f"big-{size}-monthly-{template}.sqlite3"
+    for stale in cache.glob(f"big-{size}-monthly*.sqlite3*"):
+        if not stale.name.startswith(path.name):
+            stale.unlink()
     if path.exists() and row_count(path) >= size:
         Migrator(path, backup=False, settings=Settings(database=path)).up()
         return path

@@ -15,6 +15,8 @@ from rawdb.config import Settings
 from rawdb.connection import open_sync
 from rawdb.ingest.rows import TickRow, prepare_ticks
 from rawdb.migrate import Migrator
+from rawdb.partitions import registry
+from rawdb.partitions.periods import Period
 from rawdb.partitions.templates import COLUMNS
 
 START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
@@ -96,15 +98,32 @@ def stdlib_insert(path: Path, rows: list[tuple[Any, ...]], batch: int) -> float:
     return len(rows) / elapsed
 
 
-def plain_insert_sql(conn: sqlite3.Connection, width: int = 11) -> str:
-    """A plain one-table INSERT of the first ``width`` tick columns: into market_data, or
-    (partitioned schema, 0009+) into the default table, which has the same columns and
-    indexes as one month's table."""
-    kind = conn.execute("SELECT type FROM sqlite_schema WHERE name = 'market_data'").fetchone()
-    table = "market_data" if kind and kind[0] == "table" else "market_data_default"
+def plain_insert_sql(conn: sqlite3.Connection, width: int = 11, table: str | None = None) -> str:
+    """A plain one-table INSERT of the first ``width`` tick columns.
+
+    Into ``table`` when given; else into market_data (before 0009), or on the partitioned
+    schema into the month table of :data:`START`, made from the template as rawdb makes it:
+    the table rawdb's own insert of these ticks writes to.
+    """
+    if table is None:
+        kind = conn.execute("SELECT type FROM sqlite_schema WHERE name = 'market_data'").fetchone()
+        table = "market_data" if kind and kind[0] == "table" else month_table(conn)
     columns = COLUMNS["market_data"][1:12][:width]  # after id, before deleted_at
     marks = ", ".join("?" * width)
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+
+
+def month_table(conn: sqlite3.Connection, moment: datetime = START) -> str:
+    """The market_data table of ``moment``'s month, created (and registered) when missing."""
+    period = Period.of_time("market_data", moment)
+    parts = registry.load_sync(conn, "market_data")
+    if period not in parts.periods:
+        conn.execute("BEGIN IMMEDIATE")
+        registry.run_plan_sync(
+            conn, registry.create_plan(parts, period, registry.now_text(), "benchmark")
+        )
+        conn.execute("COMMIT")
+    return period.table
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:

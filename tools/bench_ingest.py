@@ -31,10 +31,13 @@ Insert = Callable[[int, int], Awaitable[None]]
 BASE = "stdlib_executemany"
 
 
-def stdlib_path(path: Path, rows: list[tuple[Any, ...]]) -> tuple[Insert, Callable[[], None]]:
-    """Plain sqlite3 executemany, same pragmas, one transaction per batch."""
+def stdlib_path(
+    path: Path, rows: list[tuple[Any, ...]], table: str | None = None
+) -> tuple[Insert, Callable[[], None]]:
+    """Plain sqlite3 executemany, same pragmas, one transaction per batch, into the table
+    rawdb writes these ticks to (or ``table``)."""
     conn = open_sync(path, Settings(database=path))
-    sql = plain_insert_sql(conn, len(rows[0]))
+    sql = plain_insert_sql(conn, len(rows[0]), table)
 
     async def insert(start: int, end: int) -> None:
         conn.execute("BEGIN IMMEDIATE")
@@ -55,13 +58,16 @@ async def ingest(work: Path, count: int, batch: int, orm_rows: int) -> dict[str,
     paths: dict[str, Insert] = {}
     limits: dict[str, int] = {}
     async with AsyncExitStack() as stack:
-        for name, source, version in (
-            (BASE, stored, None),
+        for name, source, version, table in (
+            (BASE, stored, None, None),
             # Binding only the 8 columns these ticks have, as rawdb does: the tuned ceiling.
-            ("stdlib_executemany_8_columns", quotes, None),
-            ("legacy_schema_stdlib", stored, 1),
+            ("stdlib_executemany_8_columns", quotes, None, None),
+            # The default table keeps the (timestamp, instrument_id) index month tables drop.
+            ("stdlib_executemany_default_table", stored, None, "market_data_default"),
+            ("legacy_schema_stdlib", stored, 1, None),
         ):
-            insert, close = stdlib_path(migrated(work / f"{name}.sqlite3", version), source)
+            db = migrated(work / f"{name}.sqlite3", version)
+            insert, close = stdlib_path(db, source, table)
             stack.callback(close)
             paths[name] = insert
         for name, synchronous in (

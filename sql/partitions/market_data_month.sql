@@ -1,12 +1,16 @@
--- One month of market data: market_data's columns, RESTRICT foreign key and indexes, plus a CHECK on the month.
+-- One month of market data: market_data's columns and RESTRICT foreign key, plus a CHECK on the month.
 --
 -- rawdb.partitions fills the placeholders from validated integers only: market_data_yyyy_mm
 -- becomes the table name (market_data_2026_03) and PERIOD_START / PERIOD_END the month's
 -- half-open bounds in the stored UTC text format ('2026-03-01 00:00:00', '2026-04-01 00:00:00').
 -- The CHECK keeps a misrouted row out; it does not make SQLite skip the table in a query.
--- Same indexes as the default table: (timestamp, instrument_id) for time-range scans,
--- (instrument_id, timestamp) for an instrument's history and latest tick, and soft-deleted rows
--- only for deleted_at (migration 0008).
+-- Indexes: (instrument_id, timestamp) for an instrument's history, bars and latest tick, and
+-- soft-deleted rows only for deleted_at (migration 0008). Unlike the default table, no
+-- (timestamp, instrument_id) index: every rawdb read names an instrument, the month already
+-- bounds the time, and that index took 21% of SQLite's time per inserted row (measured in
+-- tools/bench_ingest.py). A time window over all instruments is a skip-scan of
+-- (instrument_id, timestamp) once the table has statistics (ANALYZE; rawdb.monitor's
+-- refresh_statistics), one seek per instrument; without statistics it reads the whole month.
 CREATE TABLE market_data_yyyy_mm (
     id INTEGER NOT NULL,
     timestamp DATETIME NOT NULL,
@@ -27,8 +31,6 @@ CREATE TABLE market_data_yyyy_mm (
         timestamp >= 'PERIOD_START' AND timestamp < 'PERIOD_END'
     )
 );
-CREATE INDEX ix_market_data_yyyy_mm_timestamp_instrument
-ON market_data_yyyy_mm (timestamp, instrument_id);
 CREATE INDEX ix_market_data_yyyy_mm_instrument_timestamp
 ON market_data_yyyy_mm (instrument_id, timestamp);
 CREATE INDEX ix_market_data_yyyy_mm_deleted_at
