@@ -56,3 +56,5 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     assert -1 < big["readers_cost"] < 1  # a share of the writer's rate; noise may make it < 0
     assert big["writer_alone_rows_per_s"] > 0 and big["writer_with_4_readers_rows_per_s"] > 0
     assert big["at_size_vs_empty"] > 0
+    window = big["window_1h_all_instruments"]
+    assert window["rows"] > 0 and window["skip_scan"]  # same rows before and after statistics
