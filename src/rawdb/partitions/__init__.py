@@ -4,7 +4,13 @@ The query functions (``rawdb.queries.ticks`` / ``alerts``) route through this pa
 operator uses ``python -m rawdb.partitions status|maintain|move|archive|restore|purge|merge``.
 """
 
-from rawdb.partitions.maintain import merge_into_default, move_default, premake, run_daily
+from rawdb.partitions.maintain import (
+    analyze_recent,
+    merge_into_default,
+    move_default,
+    premake,
+    run_daily,
+)
 from rawdb.partitions.periods import FAMILIES, Family, Period
 from rawdb.partitions.policy import Policy, configure, using
 from rawdb.partitions.status import status
@@ -14,6 +20,7 @@ __all__ = [
     "Family",
     "Period",
     "Policy",
+    "analyze_recent",
     "configure",
     "merge_into_default",
     "move_default",

@@ -35,7 +35,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print JSON")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("status", help="rows, bytes, bounds and state per table")
-    sub.add_parser("maintain", help="premake tables up to the policy's horizon")
+    sub.add_parser(
+        "maintain",
+        help="premake tables up to the policy's horizon; sampled statistics for new tables",
+    )
     for name, text in (("move", "default table rows into period tables"), ("merge", "")):
         cmd = sub.add_parser(name, help=text or "period tables back into the default table")
         cmd.add_argument("--family", choices=FAMILIES, action="append")
@@ -82,7 +85,8 @@ def _families(chosen: list[str] | None) -> list[Family]:
 async def _with_pool(database: Path, args: argparse.Namespace) -> Any:
     async with Pool.open(Settings.from_env(database=database)) as pool:
         if args.command == "maintain":
-            return {"created": await maintain.premake(pool)}
+            created = await maintain.premake(pool)
+            return {"created": created, "analyzed": await maintain.analyze_recent(pool)}
         if args.command == "move":
             moved = {}
             for family in _families(args.family):

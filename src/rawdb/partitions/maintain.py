@@ -3,6 +3,10 @@
 - ``premake``: tables for the current period and the policy's periods ahead, from the clock
   (not from the newest data), each created with its view rebuild in one transaction. Safe to
   run any number of times; ``run_daily`` runs it in an asyncio task.
+- ``analyze_recent``: a sampled ``ANALYZE`` of the tables still filling (this period and the
+  last) and of any holding rows without statistics (an adopted default table), so SQLite can
+  skip-scan ``(instrument_id, timestamp)`` for a time window over every instrument (month
+  tables have no index led by time). ``run_daily`` runs it after ``premake``.
 - ``move_default``: rows of the default table into their period tables, in short batches
   (one write transaction each, so readers read and ingest writes in between). Each batch is
   atomic: a row is in exactly one table at every commit, and an interrupted move resumes by
@@ -33,6 +37,12 @@ DAY = 86_400.0
 CREATED = "partitions.created"
 MOVED = "partitions.moved"
 MAINTAIN_FAILED = "partitions.maintain_failed"
+ANALYZED = "partitions.analyzed"
+ANALYSIS_LIMIT = 1000
+"""Index entries ``ANALYZE`` samples per index: milliseconds on any size, and the rows per
+instrument it estimates are what the skip-scan choice needs."""
+STATS_EXIST_SQL = "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'"
+MEASURED_SQL = "SELECT DISTINCT tbl FROM sqlite_stat1"
 
 
 async def premake(pool: Pool, *, now: datetime | None = None) -> list[str]:
@@ -62,8 +72,46 @@ async def _create(
     )
 
 
+async def analyze_recent(pool: Pool, *, now: datetime | None = None) -> list[str]:
+    """A sampled ``ANALYZE`` (:data:`ANALYSIS_LIMIT`) of every table holding rows that is of
+    the current or the previous period, or has no statistics yet; the tables it measured.
+
+    Milliseconds on any size. Tables still filling are measured again each run, so a month
+    first measured on its first morning does not keep that day's figures (too few rows per
+    instrument for the skip-scan); ``rawdb.monitor.upkeep.refresh_statistics`` measures fully.
+    """
+    moment = now or current().clock()
+    analyzed: list[str] = []
+    async with pool.write() as conn:
+        measured: set[str] = set()
+        if await conn.fetchone(STATS_EXIST_SQL, name="partitions_stats_exist"):
+            rows = await conn.fetchall(MEASURED_SQL, name="partitions_measured")
+            measured = {str(r[0]) for r in rows}
+        for family in FAMILIES:
+            parts = await registry.load(conn, family)
+            this = Period.of_time(family, moment)
+            filling = {this.table, this.shifted(-1).table}
+            for table in parts.present_tables():
+                if table in measured and table not in filling:
+                    continue
+                name = templates.check_table(table)
+                if not await conn.fetchone(
+                    f"SELECT 1 FROM {name} LIMIT 1", name="partitions_has_rows"
+                ):
+                    continue
+                await conn.execute(
+                    f"PRAGMA analysis_limit={ANALYSIS_LIMIT}", name="partitions_analysis_limit"
+                )
+                await conn.execute(f"ANALYZE {name}", name="partitions_analyze")
+                analyzed.append(table)
+    if analyzed:
+        log.get_logger("partitions").info(ANALYZED, tables=analyzed)
+    return analyzed
+
+
 def run_daily(pool: Pool, *, every: float = DAY) -> asyncio.Task[None]:
-    """Run ``premake`` now and then every ``every`` seconds until the task is cancelled."""
+    """Run ``premake`` and ``analyze_recent`` now and then every ``every`` seconds until the
+    task is cancelled."""
     if every <= 0:
         raise UsageError(f"every must be > 0 seconds, got {every}")
 
@@ -71,6 +119,7 @@ def run_daily(pool: Pool, *, every: float = DAY) -> asyncio.Task[None]:
         while True:
             try:
                 await premake(pool)
+                await analyze_recent(pool)
             except RawdbError as exc:  # logged; the next run tries again
                 log.get_logger("partitions").error(MAINTAIN_FAILED, error=str(exc))
             await asyncio.sleep(every)
