@@ -53,6 +53,7 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     assert big["ticks"] == 20000
     assert set(big["during_ingest"]["latency"]) >= {"latest_tick_one", "range_1h"}
     assert set(big["during_ingest"]["other_process"]) >= {"latest_tick_one", "range_1h"}
+    assert set(big["during_ingest"]["other_process_idle"]) >= {"latest_tick_one", "range_1h"}
     assert -1 < big["readers_cost"] < 1  # a share of the writer's rate; noise may make it < 0
     assert big["writer_alone_rows_per_s"] > 0 and big["writer_with_4_readers_rows_per_s"] > 0
     assert big["at_size_vs_empty"] > 0

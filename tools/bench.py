@@ -144,9 +144,13 @@ async def latencies_during_ingest(path: Path, rows: list[Any], batch: int) -> di
 READER_HZ = 10.0
 
 
-async def latencies_from_another_process(path: Path, rows: list[Any], batch: int) -> Any:
+async def latencies_from_another_process(
+    path: Path, rows: list[Any], batch: int, *, ingest: bool = True
+) -> Any:
     """Query latencies measured by a separate reader process while this one ingests ``rows``:
-    what SQLite delivers to a reader that shares no interpreter with the writer."""
+    what SQLite delivers to a reader that shares no interpreter with the writer. With
+    ``ingest=False`` the same reads for as long with nothing writing: the machine's own share
+    of the figures (its load changes within seconds)."""
     writer_seconds = len(rows) / 40_000 + 1
     reader = subprocess.Popen(
         [
@@ -160,12 +164,13 @@ async def latencies_from_another_process(path: Path, rows: list[Any], batch: int
         text=True,
     )
     await asyncio.sleep(0.5)
-    async with Pool.open(Settings(database=path)) as pool:
-        config = StreamConfig(batch_size=batch, queue_limit=batch * 8)
-        async with TickStream(pool, config) as stream:
-            for tick in rows:
-                await stream.put(tick)
-            await stream.flush()
+    if ingest:
+        async with Pool.open(Settings(database=path)) as pool:
+            config = StreamConfig(batch_size=batch, queue_limit=batch * 8)
+            async with TickStream(pool, config) as stream:
+                for tick in rows:
+                    await stream.put(tick)
+                await stream.flush()
     out, _ = reader.communicate(timeout=600)
     return json.loads(out)
 
@@ -294,6 +299,9 @@ def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str,
     shutil.copyfile(source, copy)
     during = asyncio.run(latencies_during_ingest(copy, extra, batch))
     shutil.copyfile(source, copy)
+    during["other_process_idle"] = asyncio.run(
+        latencies_from_another_process(copy, extra, batch, ingest=False)
+    )
     during["other_process"] = asyncio.run(latencies_from_another_process(copy, extra, batch))
     shutil.copyfile(source, copy)
     writer = asyncio.run(writer_with_readers(copy, extra, batch, 4))
@@ -366,6 +374,9 @@ def print_table(result: dict[str, Any]) -> None:
             print(f"  {name:<20}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}")
         print("latency while ingesting, p50 / p99 ms (read by another process):")
         for name, figures in big_part["during_ingest"]["other_process"].items():
+            print(f"  {name:<20}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}")
+        print("the same reads with nothing ingesting, p50 / p99 ms (the machine's own noise):")
+        for name, figures in big_part["during_ingest"]["other_process_idle"].items():
             print(f"  {name:<20}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}")
         print(
             f"writer alone {big_part['writer_alone_rows_per_s']:,} rows/s, with 4 readers "
