@@ -26,6 +26,8 @@ SCHEMA_SQL = (
 )
 STAT1_EXISTS_SQL = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'"
 STAT1_SQL = "SELECT tbl, idx, stat FROM sqlite_stat1"
+ANALYSIS_LIMIT = 1000
+"""Rows per index a sampled ANALYZE reads (``PRAGMA analysis_limit``): fast, close enough."""
 
 
 @dataclass(frozen=True)

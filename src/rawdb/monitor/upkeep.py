@@ -20,6 +20,7 @@ from rawdb import log
 from rawdb.errors import RawdbError, UsageError
 from rawdb.monitor.advisor import AdvisorReport, advise
 from rawdb.monitor.schema_copy import (
+    ANALYSIS_LIMIT,
     SCHEMA_SQL,
     STAT1_EXISTS_SQL,
     STAT1_SQL,
@@ -29,9 +30,6 @@ from rawdb.monitor.schema_copy import (
 )
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS, Statement
-
-ANALYSIS_LIMIT = 1000
-"""Rows per index ANALYZE samples (``PRAGMA analysis_limit``): fast, close enough."""
 
 
 async def snapshot_pool(pool: Pool) -> Snapshot:

@@ -25,6 +25,7 @@ from typing import Any
 
 from rawdb import log
 from rawdb.errors import RawdbError, UsageError
+from rawdb.monitor.schema_copy import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.partitions import registry, templates
 from rawdb.partitions.periods import FAMILIES, Family, Period
 from rawdb.partitions.policy import current
@@ -38,11 +39,6 @@ CREATED = "partitions.created"
 MOVED = "partitions.moved"
 MAINTAIN_FAILED = "partitions.maintain_failed"
 ANALYZED = "partitions.analyzed"
-ANALYSIS_LIMIT = 1000
-"""Index entries ``ANALYZE`` samples per index: milliseconds on any size, and the rows per
-instrument it estimates are what the skip-scan choice needs."""
-STATS_EXIST_SQL = "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'"
-MEASURED_SQL = "SELECT DISTINCT tbl FROM sqlite_stat1"
 
 
 async def premake(pool: Pool, *, now: datetime | None = None) -> list[str]:
@@ -84,8 +80,8 @@ async def analyze_recent(pool: Pool, *, now: datetime | None = None) -> list[str
     analyzed: list[str] = []
     async with pool.write() as conn:
         measured: set[str] = set()
-        if await conn.fetchone(STATS_EXIST_SQL, name="partitions_stats_exist"):
-            rows = await conn.fetchall(MEASURED_SQL, name="partitions_measured")
+        if await conn.fetchone(STAT1_EXISTS_SQL, name="partitions_stats_exist"):
+            rows = await conn.fetchall(STAT1_SQL, name="partitions_measured")
             measured = {str(r[0]) for r in rows}
         for family in FAMILIES:
             parts = await registry.load(conn, family)
