@@ -199,7 +199,7 @@ async def test_reads_touch_only_overlapping_tables(tmp_path: Path) -> None:
 async def test_a_window_over_all_instruments_seeks_once_months_have_statistics(
     tmp_path: Path,
 ) -> None:
-    """Month tables keep no (timestamp, instrument_id) index (it cost a fifth of each insert).
+    """Month tables keep no (timestamp, instrument_id) index (a second B-tree insert per row).
     The daily task gives months holding rows sampled statistics; then ad-hoc SQL over
     the view for a time window of every instrument skip-scans each month's (instrument_id,
     timestamp) index and finds what a full scan finds."""

@@ -44,7 +44,7 @@ from rawdb.config import Settings
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.migrate import Migrator
 from rawdb.models import to_db_time
-from rawdb.partitions import analyze_recent, templates
+from rawdb.partitions import Period, analyze_recent, templates
 from rawdb.pool import Pool
 from rawdb.queries import ticks as tick_queries
 
@@ -78,8 +78,9 @@ def big_database(size: int, cache: Path) -> Path:
     would; a cache from before a migration is brought to the newest schema on use.
     """
     cache.mkdir(exist_ok=True)
-    # Named after the month template too: a database built with other tables is not reused.
-    template = hashlib.sha256(templates.template_text("market_data").encode()).hexdigest()[:10]
+    # Named after the month tables' DDL too: a database built with other tables is not reused.
+    ddl = "\n".join(templates.table_ddl(Period("market_data", 2026, 1)))
+    template = hashlib.sha256(ddl.encode()).hexdigest()[:10]
     path = cache / f"big-{size}-monthly-{template}.sqlite3"
     for stale in cache.glob(f"big-{size}-monthly*.sqlite3*"):
         if not stale.name.startswith(path.name):
