@@ -28,12 +28,12 @@ from rawdb.errors import InvalidInput
 
 PRICE_DECIMALS = 4
 M = TypeVar("M", bound=BaseModel)
-TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 
 def to_db_time(moment: datetime) -> str:
-    """An aware datetime as the stored UTC text."""
-    return moment.astimezone(UTC).strftime(TIMESTAMP_FORMAT)
+    """An aware datetime as the stored UTC text (a four-digit year always: ``%Y`` gives years
+    before 1000 fewer digits, which would sort them after later ones)."""
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def from_db_time(text: str | None) -> datetime | None:

@@ -71,7 +71,7 @@ def _prefix(seconds: int) -> str:
         utc = EPOCH + timedelta(seconds=seconds)
     except OverflowError:
         raise _Bad("timestamp", "is outside the years 1-9999 in UTC", seconds) from None
-    text = _prefixes[seconds] = f"{utc:%Y-%m-%d %H:%M:%S}."
+    text = _prefixes[seconds] = utc.replace(tzinfo=None).isoformat(" ") + "."  # 4-digit year
     return text
 
 
