@@ -8,7 +8,7 @@
 -- soft-deleted rows only for deleted_at (migration 0008). Unlike the default table, no
 -- (timestamp, instrument_id) index: every rawdb read names an instrument, the month already
 -- bounds the time, and that index was a second B-tree insert for every row (tools/bench_ingest.py:
--- the plain insert runs 0.89-0.97x as fast into the default table, which keeps it). A time
+-- the plain insert runs 0.85-0.97x as fast into the default table, which keeps it). A time
 -- window over all instruments is a skip-scan of (instrument_id, timestamp) once the table has
 -- statistics (rawdb.partitions.analyze_recent, run daily), one seek per instrument; without
 -- statistics it reads the whole month.
