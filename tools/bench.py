@@ -25,6 +25,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -185,7 +186,7 @@ def window_over_all_instruments(path: Path) -> dict[str, Any]:
     sql = "SELECT * FROM market_data WHERE timestamp >= ? AND timestamp < ?"
 
     def timed() -> tuple[float, int, str]:
-        with sqlite3.connect(path) as conn:
+        with closing(sqlite3.connect(path)) as conn:
             plan = " ".join(r[-1] for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", window))
             samples, rows = [], 0
             for _ in range(5):
@@ -194,9 +195,10 @@ def window_over_all_instruments(path: Path) -> dict[str, Any]:
                 samples.append(time.perf_counter() - began)
         return statistics.median(samples) * 1000, rows, plan
 
-    with sqlite3.connect(path) as conn:
+    with closing(sqlite3.connect(path)) as conn:
         if conn.execute("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'").fetchone():
             conn.execute("DELETE FROM sqlite_stat1")
+            conn.commit()
     before, rows, _ = timed()
     started = time.perf_counter()
     asyncio.run(_analyze_recent(path))
