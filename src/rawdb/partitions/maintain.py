@@ -79,6 +79,9 @@ async def analyze_recent(pool: Pool, *, now: datetime | None = None) -> list[str
     moment = now or current().clock()
     analyzed: list[str] = []
     async with pool.write() as conn:
+        await conn.execute(
+            f"PRAGMA analysis_limit={ANALYSIS_LIMIT}", name="partitions_analysis_limit"
+        )
         measured: set[str] = set()
         if await conn.fetchone(STAT1_EXISTS_SQL, name="partitions_stats_exist"):
             rows = await conn.fetchall(STAT1_SQL, name="partitions_measured")
@@ -95,9 +98,6 @@ async def analyze_recent(pool: Pool, *, now: datetime | None = None) -> list[str
                     f"SELECT 1 FROM {name} LIMIT 1", name="partitions_has_rows"
                 ):
                     continue
-                await conn.execute(
-                    f"PRAGMA analysis_limit={ANALYSIS_LIMIT}", name="partitions_analysis_limit"
-                )
                 await conn.execute(f"ANALYZE {name}", name="partitions_analyze")
                 analyzed.append(table)
     if analyzed:
