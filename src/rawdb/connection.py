@@ -1,4 +1,11 @@
-"""Opening a synchronous connection with rawdb's tuning (used by the migrator and tools)."""
+"""Opening a synchronous connection with rawdb's tuning (used by the migrator and tools).
+
+The database file itself is never opened from Python: on POSIX, closing any descriptor of a
+file drops every fcntl lock the process holds on it, so a header read beside a live connection
+would make other processes believe the file unused, and the last of them to close would
+checkpoint and delete the WAL still in use (https://www.sqlite.org/howtocorrupt.html, 2.2).
+Whether a file is an SQLite database, and whether a connection can write, is asked of SQLite.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +14,49 @@ from pathlib import Path
 
 from rawdb import pragmas
 from rawdb.config import Settings
-from rawdb.errors import DatabaseCorrupt, RawdbError, translate
-
-SQLITE_HEADER = b"SQLite format 3\x00"
+from rawdb.errors import DatabaseCorrupt, RawdbError, ReadOnlyDatabase, translate
 
 
-def check_file(path: Path) -> None:
-    """Refuse, before SQLite touches it, a file that exists but is not an SQLite database."""
-    if not path.exists() or path.stat().st_size == 0:
-        return
-    with path.open("rb") as handle:
-        header = handle.read(len(SQLITE_HEADER))
-    if header != SQLITE_HEADER:
+def refuse_non_database(conn: sqlite3.Connection, path: Path) -> None:
+    """Read page 1 through SQLite; a file that is not a database is refused untouched."""
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        if getattr(exc, "sqlite_errorname", "") != "SQLITE_NOTADB":
+            raise
         raise DatabaseCorrupt(
-            f"{path}: not an SQLite database (header {header[:16]!r}); "
-            "point RAWDB_DATABASE at the right file. Nothing was written."
-        )
+            f"{path}: not an SQLite database (SQLite: {exc}); point RAWDB_DATABASE at the "
+            "right file. Nothing was written."
+        ) from exc
+
+
+def refuse_read_only(conn: sqlite3.Connection, path: Path) -> None:
+    """Prove the connection can write: SQLite opens a file it cannot write read-only, silently.
+
+    The probe writes the header's user_version back unchanged inside a transaction it rolls
+    back, so nothing reaches the file. It does not wait for the write lock (busy_timeout is 0
+    until the tuning sets it again): another writer holding the lock has shown that the file
+    is writable, and the first write of this connection will wait its turn as usual.
+    """
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if getattr(exc, "sqlite_errorname", "") in ("SQLITE_BUSY", "SQLITE_LOCKED"):
+            return
+        raise
+    try:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        conn.execute(f"PRAGMA user_version={version}")
+    except sqlite3.OperationalError as exc:
+        if not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_READONLY"):
+            raise
+        raise ReadOnlyDatabase(
+            f"{path}: SQLite could open it only read-only (SQLite: {exc}); the file, its folder "
+            "or the file system is not writable. Fix that, then retry; nothing was written."
+        ) from exc
+    finally:
+        conn.execute("ROLLBACK")
 
 
 def open_sync(
@@ -34,12 +68,12 @@ def open_sync(
 ) -> sqlite3.Connection:
     """A stdlib connection in autocommit mode (rawdb issues BEGIN itself), tuned and checked.
 
-    ``any_thread`` lifts sqlite3's same-thread check, for the pool: its connections are opened
-    in aiosqlite's thread and may run a point read on the event loop's (never two at once).
+    A writer or migrator connection is checked to be writable. ``any_thread`` lifts sqlite3's
+    same-thread check, for the pool: its connections are opened in aiosqlite's thread and may
+    run a point read on the event loop's (never two at once).
     """
     settings = settings or Settings.from_env()
     target = Path(path)
-    check_file(target)
     try:
         conn = sqlite3.connect(
             target,
@@ -50,10 +84,46 @@ def open_sync(
     except sqlite3.Error as exc:
         raise translate(exc, where=f"opening {target}") from exc
     try:
+        refuse_non_database(conn, target)
+        if role != "reader":
+            refuse_read_only(conn, target)
         pragmas.apply(conn, pragmas.tuning(settings, role))
     except sqlite3.Error as exc:
         conn.close()
-        raise translate(exc, where=f"tuning {target}") from exc
+        raise translate(exc, where=f"opening {target}") from exc
+    except RawdbError:
+        conn.close()
+        raise
+    return conn
+
+
+def open_read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot change the file, after SQLite has recovered a hot journal.
+
+    A process killed inside a rollback-journal transaction leaves a hot ``-journal``; only a
+    read-write connection may roll it back, and a read-only one fails on it with "attempt to
+    write a readonly database". So a journal beside the file is recovered first, the way any
+    SQLite client recovers it: by opening the file read-write and reading it.
+    """
+    journal = path.with_name(f"{path.name}-journal")
+    if journal.exists() and journal.stat().st_size > 0:
+        try:
+            recovering = sqlite3.connect(f"{path.resolve().as_uri()}?mode=rw", uri=True)
+            try:
+                refuse_non_database(recovering, path)
+            finally:
+                recovering.close()
+        except sqlite3.Error as exc:
+            raise translate(exc, where=f"recovering the hot journal {journal}") from exc
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise translate(exc, where=f"opening {path} read-only") from exc
+    try:
+        refuse_non_database(conn, path)
+    except sqlite3.Error as exc:
+        conn.close()
+        raise translate(exc, where=f"opening {path} read-only") from exc
     except RawdbError:
         conn.close()
         raise

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
+
+from rawdb.errors import DatabaseCorrupt, translate
+
+PARTIAL = ".partial"
 
 
 def backup_path(database: Path, version: int, when: datetime | None = None) -> Path:
@@ -18,10 +23,33 @@ def take(conn: sqlite3.Connection, target: Path) -> Path:
 
     One step holds a read transaction for the whole copy, so the backup is a consistent
     snapshot even while another connection writes (WAL lets the writer go on meanwhile).
+    The copy is written under ``<target>.partial`` and renamed only once it is complete and
+    passes ``quick_check``: a file named ``.bak`` is always a usable database, and a run killed
+    mid-copy leaves only a ``.partial`` file, which no one mistakes for a backup.
     """
-    dest = sqlite3.connect(target)
+    partial = target.with_name(target.name + PARTIAL)
     try:
-        conn.backup(dest, pages=-1)
-    finally:
-        dest.close()
+        dest = sqlite3.connect(partial, isolation_level=None)
+        try:
+            conn.backup(dest, pages=-1)
+            # A rollback-journal copy in one file, with no -wal or -journal left beside it.
+            dest.execute("PRAGMA journal_mode=DELETE").fetchall()
+            verdict = dest.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            dest.close()
+    except sqlite3.Error as exc:
+        _discard(partial)
+        raise translate(exc, where=f"writing the backup {target}") from exc
+    if verdict != "ok":
+        _discard(partial)
+        raise DatabaseCorrupt(
+            f"the backup copy {partial} failed quick_check ({verdict}); nothing was migrated. "
+            "Run `PRAGMA integrity_check` on the database itself."
+        )
+    os.replace(partial, target)
     return target
+
+
+def _discard(partial: Path) -> None:
+    for leftover in (partial, partial.with_name(partial.name + "-journal")):
+        leftover.unlink(missing_ok=True)

@@ -10,12 +10,11 @@ from pathlib import Path
 
 from rawdb import log
 from rawdb.config import Settings
-from rawdb.connection import check_file, open_sync
+from rawdb.connection import open_read_only, open_sync
 from rawdb.errors import (
     AdoptionRefused,
     MigrationStateError,
     UsageError,
-    translate,
 )
 from rawdb.migrate import adoption, backup, history, schema
 from rawdb.migrate.files import Migration, MigrationSet, SqlFile, discover, shipped_root
@@ -105,12 +104,7 @@ class Migrator:
         """A connection that cannot change the file (None when there is no database yet)."""
         if not self.database.exists():
             return None
-        check_file(self.database)
-        uri = f"{self.database.resolve().as_uri()}?mode=ro"
-        try:
-            return sqlite3.connect(uri, uri=True, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise translate(exc, where=f"opening {self.database} read-only") from exc
+        return open_read_only(self.database)
 
     def _read(self, fn: Callable[[sqlite3.Connection], object]) -> object:
         conn = self._read_only()

@@ -205,8 +205,13 @@ def is_busy(exc: sqlite3.Error) -> bool:
 
 def _note_broken(handle: Handle, exc: sqlite3.Error) -> None:
     name = getattr(exc, "sqlite_errorname", None) or ""
-    if name.startswith(BROKEN_CODES) or (
-        isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc)
+    # A writer refused as read-only was opened while its file system was read-only (SQLite
+    # then opens read-only without a word): reopen it, so writes resume once it is writable.
+    read_only_writer = handle.role == "writer" and name.startswith("SQLITE_READONLY")
+    if (
+        name.startswith(BROKEN_CODES)
+        or read_only_writer
+        or (isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc))
     ):
         handle.broken = True
 
