@@ -1,12 +1,15 @@
 """A child process for the concurrency test; prints one JSON line with what it did.
 
-python concurrency_child.py DB ingest BATCHES | read SECONDS | migrate TIMES
+python concurrency_child.py DB ingest BATCHES | read SECONDS | migrate TIMES | maintain TIMES
+python concurrency_child.py DB feed FIRST BATCHES   (prints "ack N" after each commit)
+python concurrency_child.py DB peek SECONDS         (plain sqlite3, no rawdb connection)
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 import sys
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,6 +23,7 @@ from rawdb.queries import ticks
 
 BATCH = 1_000
 T0 = datetime(2026, 1, 5, tzinfo=UTC)
+FEED_T0 = datetime(2026, 1, 31, 23, 59, 58, tzinfo=UTC)  # the first feed crosses into February
 
 
 async def ingest(db: Path, batches: int) -> dict[str, object]:
@@ -31,6 +35,35 @@ async def ingest(db: Path, batches: int) -> dict[str, object]:
             ]
             await ticks.insert_ticks(pool, rows)
     return {"written": batches * BATCH}
+
+
+async def feed(db: Path, first: int, batches: int) -> dict[str, object]:
+    """Ticks numbered from ``first``, one millisecond apart; each commit acknowledged on stdout."""
+    acknowledged = 0
+    async with Pool.open(Settings(database=db)) as pool:
+        for b in range(batches):
+            start = first + b * BATCH
+            rows = [
+                TickRow(1 + n % 3, FEED_T0 + timedelta(milliseconds=start + n), 100.0, start + n)
+                for n in range(BATCH)
+            ]
+            acknowledged += await ticks.insert_ticks(pool, rows)
+            print(f"ack {acknowledged}", flush=True)
+    return {"written": acknowledged}
+
+
+def peek(db: Path, seconds: float) -> dict[str, object]:
+    """Another program: open, read once, close, again and again (the sqlite3 shell's way)."""
+    reads = 0
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        conn = sqlite3.connect(db, timeout=10)
+        try:
+            conn.execute("SELECT count(*) FROM market_data").fetchone()
+        finally:
+            conn.close()
+        reads += 1
+    return {"reads": reads}
 
 
 async def read(db: Path, seconds: float) -> dict[str, object]:
@@ -83,6 +116,10 @@ def main() -> None:
     try:
         if mode == "ingest":
             result = asyncio.run(ingest(db, int(amount)))
+        elif mode == "feed":
+            result = asyncio.run(feed(db, int(amount), int(sys.argv[4])))
+        elif mode == "peek":
+            result = peek(db, float(amount))
         elif mode == "read":
             result = asyncio.run(read(db, float(amount)))
         elif mode == "maintain":

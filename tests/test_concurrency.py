@@ -3,15 +3,19 @@ Nothing fails with 'database is locked', and the totals add up."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from rawdb import Migrator, Settings
+from rawdb import Migrator, Pool, Settings, TickRow
+from rawdb.partitions import move_default
+from rawdb.queries import ticks
 from reliability import record
 
 CHILD = Path(__file__).with_name("concurrency_child.py")
@@ -29,11 +33,12 @@ def seed(db: Path) -> None:
 
 @pytest.mark.slow
 def test_ingest_readers_and_migrators_at_once(tmp_path: Path) -> None:
-    """Two ingesters, three readers, two migrators and a partition maintenance run together
-    without lock errors."""
+    """Two ingesters, three readers, two migrators and a partition maintenance process run
+    together without lock errors."""
     db = tmp_path / "busy.sqlite3"
     seed(db)
     commands = [["ingest", "40"]] * 2 + [["read", "4"]] * 3 + [["migrate", "15"]] * 2
+    commands += [["maintain", "20"]]
     procs = [
         subprocess.Popen(
             [sys.executable, str(CHILD), str(db), *command],
@@ -64,3 +69,90 @@ def test_ingest_readers_and_migrators_at_once(tmp_path: Path) -> None:
         ok=ok,
     )
     assert ok, (fatal, errors[:3], stored, written)
+
+
+ROUNDS = 20
+FEED_BATCHES = 5
+OLD_MONTH = datetime(2025, 12, 10, tzinfo=UTC)
+OLD_TICKS = 3_000
+
+
+def _cli(db: Path, module: str, *args: str) -> list[str]:
+    flag = "--database" if module == "rawdb.monitor" else "--db"
+    return [sys.executable, "-m", module, flag, str(db), *args]
+
+
+def seed_old_month(db: Path) -> None:
+    """December 2025 in its own month table: what the rounds archive and restore in turn."""
+
+    async def write() -> None:
+        async with Pool.open(Settings(database=db)) as pool:
+            rows = [
+                TickRow(1 + n % 3, OLD_MONTH + timedelta(seconds=n), 90.0, n)
+                for n in range(OLD_TICKS)
+            ]
+            await ticks.insert_ticks(pool, rows)
+            await move_default(pool, "market_data")  # a past month goes to the default table
+
+    asyncio.run(write())
+
+
+@pytest.mark.slow
+def test_rounds_of_every_process_beside_an_ingest(tmp_path: Path) -> None:
+    """Each round, while one process ingests (its first round crosses a month boundary):
+    programs that open, read and close the file, `rawdb.monitor`, `partitions maintain`,
+    `migrate status`, and `partitions archive` or `restore` of an old month. After each round
+    every acknowledged tick is stored, the old month is where the last command put it,
+    integrity_check is ok, and no process printed a traceback."""
+    db = tmp_path / "rounds.sqlite3"
+    seed(db)
+    seed_old_month(db)
+    acknowledged = 0
+    failures: list[str] = []
+    for round_ in range(ROUNDS):
+        archive_step = "archive" if round_ % 2 == 0 else "restore"
+        commands = [
+            [sys.executable, str(CHILD), str(db), "feed", str(acknowledged), str(FEED_BATCHES)],
+            [sys.executable, str(CHILD), str(db), "peek", "1.5"],
+            [sys.executable, str(CHILD), str(db), "peek", "1.5"],
+            _cli(db, "rawdb.monitor", "--json"),
+            _cli(db, "rawdb.partitions", "maintain"),
+            _cli(db, "rawdb.migrate", "status"),
+            _cli(db, "rawdb.partitions", archive_step, "--family", "market_data", "2025-12"),
+        ]
+        procs = [
+            subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for c in commands
+        ]
+        outputs = [proc.communicate(timeout=300) for proc in procs]
+        for command, proc, (_out, err) in zip(commands, procs, outputs, strict=True):
+            name = " ".join(command[2:5])
+            allowed = (0, 1) if "rawdb.monitor" in command else (0,)  # 1: degraded
+            if proc.returncode not in allowed or "Traceback" in err:
+                failures.append(f"round {round_} {name}: exit {proc.returncode}: {err[-800:]}")
+        acks = [line for line in outputs[0][0].splitlines() if line.startswith("ack ")]
+        acknowledged += int(acks[-1].split()[1]) if acks else 0
+        with sqlite3.connect(db) as conn:
+            fed = conn.execute(
+                "SELECT count(*) FROM market_data WHERE timestamp >= '2026-01-01'"
+            ).fetchone()[0]
+            old = conn.execute(
+                "SELECT count(*) FROM market_data WHERE timestamp < '2026-01-01'"
+            ).fetchone()[0]
+            integrity = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        expected_old = 0 if archive_step == "archive" else OLD_TICKS
+        ok = (
+            fed == acknowledged == (round_ + 1) * FEED_BATCHES * 1_000
+            and old == expected_old
+            and integrity == "ok"
+        )
+        if not ok:
+            failures.append(f"round {round_}: {fed=} {acknowledged=} {old=} {integrity=}")
+        record(
+            "a round of ingest + 2 open-read-close programs + monitor + partitions maintain + "
+            "migrate status + archive or restore, all at once",
+            "every acknowledged tick stored; the archived month gone or back as the command "
+            "said; integrity_check ok; every command exits cleanly with no traceback",
+            ok=ok and not failures,
+        )
+    assert not failures, "\n".join(failures)

@@ -146,3 +146,123 @@ def test_sigkill_during_down_leaves_a_whole_version(legacy_template: Path, tmp_p
             ok=ok,
         )
         assert ok, (repetition, version, whole, version_after)
+
+
+KILLS_WITH_BACKUP = 20
+HOT_JOURNAL = """
+import os, signal, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("PRAGMA cache_size=1")  # spill: pages of the file are overwritten before commit
+conn.execute("BEGIN IMMEDIATE")
+conn.execute("UPDATE market_data SET volume = volume + 1")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def migrate_cli(db: Path, *command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rawdb.migrate", "--db", str(db), *command],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def volume_sum(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        return int(conn.execute("SELECT total(volume) FROM market_data").fetchone()[0])
+
+
+def backups_usable(db: Path) -> bool:
+    """Every file named as a backup opens as a whole database, with nothing beside it."""
+    for bak in db.parent.glob(f"{db.name}.v*.bak"):
+        if Path(f"{bak}-journal").exists() or Path(f"{bak}-wal").exists():
+            return False
+        with sqlite3.connect(f"{bak.resolve().as_uri()}?mode=ro", uri=True) as conn:
+            if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                return False
+    return True
+
+
+def test_hot_journal_is_recovered_by_status_and_up(legacy_db: Path, tmp_path: Path) -> None:
+    """A process killed inside a rollback-journal transaction leaves a hot journal (as a kill
+    during the switch to WAL does): `status` and `up` recover it and finish, every row kept."""
+    before = volume_sum(legacy_db)
+    with sqlite3.connect(legacy_db) as conn:
+        names = sorted(table_digests(conn))
+    rows_before = counts(legacy_db, names)
+    subprocess.run([sys.executable, "-c", HOT_JOURNAL, str(legacy_db)], check=False)
+    journal = Path(f"{legacy_db}-journal")
+    assert journal.exists() and journal.stat().st_size > 0, "no hot journal was left"
+    status = migrate_cli(legacy_db, "status")
+    up = migrate_cli(legacy_db, "up")
+    version, _schema = state(legacy_db)
+    ok = (
+        status.returncode == 0
+        and "Traceback" not in status.stderr + up.stderr
+        and up.returncode == 0
+        and version == NEWEST
+        and volume_sum(legacy_db) == before
+        and counts(legacy_db, names) == rows_before
+        and backups_usable(legacy_db)
+    )
+    record(
+        "a hot journal left by a process killed mid-transaction (rollback journal), then "
+        "`migrate status` and `migrate up`",
+        "status exits 0 and rolls the journal back; up reaches the newest version with every "
+        "row and value as before the killed transaction; the backup is a usable copy",
+        ok=ok,
+    )
+    assert ok, (status.returncode, status.stderr[-1500:], up.returncode, up.stderr[-1500:])
+
+
+@pytest.mark.slow
+def test_sigkill_during_up_with_backup_then_status_and_rerun(
+    legacy_template: Path, tmp_path: Path
+) -> None:
+    """Kills spread over a whole `up` with its backup (the backup, the switch to WAL, the
+    adoption, the migrations): afterwards `status` answers, every `.bak` is a usable copy, and
+    `up` again reaches the newest version with every row."""
+    rng = random.Random(23)
+    with sqlite3.connect(legacy_template) as conn:
+        names = sorted(table_digests(conn))
+    rows_before = counts(legacy_template, names)
+    timing = tmp_path / "timing.sqlite3"
+    shutil.copyfile(legacy_template, timing)
+    started = time.perf_counter()
+    assert migrate_cli(timing, "up").returncode == 0
+    whole_run = time.perf_counter() - started
+    for repetition in range(KILLS_WITH_BACKUP):
+        folder = tmp_path / f"kill{repetition}"
+        folder.mkdir()
+        db = folder / "tradeassist.sqlite3"
+        shutil.copyfile(legacy_template, db)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "rawdb.migrate", "--db", str(db), "up"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.1, whole_run))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        status = migrate_cli(db, "status")
+        usable = backups_usable(db)
+        up = migrate_cli(db, "up")
+        version, schema = state(db)
+        ok = (
+            status.returncode == 0
+            and usable
+            and up.returncode == 0
+            and "Traceback" not in status.stderr + up.stderr
+            and version == NEWEST
+            and schema == fresh_schema(tmp_path, NEWEST)
+            and counts(db, names) == rows_before
+        )
+        record(
+            "SIGKILL during `migrate up` with its backup (adopted legacy database, 40k ticks)",
+            "`status` exits 0 without a traceback; every file named .bak is a whole database "
+            "(quick_check ok, no journal beside it); `up` again reaches the newest with every row",
+            ok=ok,
+        )
+        assert ok, (repetition, status.stderr[-1500:], usable, up.stderr[-1500:], version)
