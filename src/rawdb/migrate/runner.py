@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
@@ -13,8 +14,12 @@ from rawdb.config import Settings
 from rawdb.connection import open_read_only, open_sync
 from rawdb.errors import (
     AdoptionRefused,
+    DiskFull,
+    MigrationFailed,
     MigrationStateError,
     UsageError,
+    refusal_class,
+    translate,
 )
 from rawdb.migrate import adoption, backup, history, schema
 from rawdb.migrate.files import Migration, MigrationSet, SqlFile, discover, shipped_root
@@ -193,13 +198,16 @@ class Migrator:
             return result
         if needs_adoption:
             self._read(self._check_adoptable)  # refuse before anything touches the file
+        if self.backup:
+            self._check_room_for_backup()
         conn = open_sync(self.database, self.settings)
         try:
+            # The backup comes before the adoption's bookkeeping: it is the file as it was.
+            if self.backup and adoption.application_tables(conn):
+                result.backup = self._backup(conn)
             result.baselined = self._adopt_if_needed(conn)
             done = history.applied(conn)
             targets = [m for m in self.pending(done) if to is None or m.version <= to]
-            if targets and self.backup and adoption.application_tables(conn):
-                result.backup = self._backup(conn)
             for migration in targets:
                 if self._apply(conn, migration, result.backup):
                     result.done.append(migration.version)
@@ -238,6 +246,8 @@ class Migrator:
         result = RunResult()
         if not plan:
             return result
+        if self.backup:
+            self._check_room_for_backup()
         conn = open_sync(self.database, self.settings)
         try:
             if self.backup:
@@ -325,6 +335,19 @@ class Migrator:
         self._log.info(log.MIGRATION_BASELINED, version=version, database=str(self.database))
         self.report(f"baselined versions 0001..{version:04d}")
 
+    def _check_room_for_backup(self) -> None:
+        """Refuse before anything is touched when the backup cannot fit beside the file."""
+        if not self.database.exists():
+            return
+        needed = _file_bytes(self.database) + MARGIN_BYTES
+        free = shutil.disk_usage(self.database.parent).free
+        if free < needed:
+            raise DiskFull(
+                f"disk full: the backup of {self.database} needs {_mb(needed)} and "
+                f"{self.database.parent} has {_mb(free)} free; free {_mb(needed - free)} "
+                "(or keep a copy elsewhere and pass --no-backup). Nothing was changed."
+            )
+
     def _backup(self, conn: sqlite3.Connection) -> Path:
         target = backup.backup_path(self.database, history.current(conn))
         started = time.perf_counter()
@@ -357,6 +380,11 @@ class Migrator:
         except BaseException as exc:
             self._log.error(log.MIGRATION_FAILED, migration=step.migration.name, error=str(exc))
             record_failure(conn, step, exc)
+            full = self._disk_full(step, exc)
+            if full is not None:
+                raise full from exc
+            if isinstance(exc, sqlite3.Error):  # e.g. COMMIT itself refused
+                raise translate(exc, where=f"{step.action} {step.migration.name}") from exc
             raise
         if done:
             elapsed = (time.perf_counter() - started) * 1000
@@ -366,6 +394,46 @@ class Migrator:
             verb = "applied" if applying else "rolled back"
             self.report(f"{verb} {step.migration.name} in {elapsed:.1f} ms")
         return done
+
+    def _disk_full(self, step: Step, exc: BaseException) -> DiskFull | None:
+        """The disk filled during a migration: say how much to free and what stands."""
+        if not _is_disk_full(exc):
+            return None
+        # A migration that rebuilds a table writes a copy of it first: room for the file.
+        needed = _file_bytes(self.database) + MARGIN_BYTES
+        free = shutil.disk_usage(self.database.parent).free
+        where = f" ({exc.path}:{exc.line})" if isinstance(exc, MigrationFailed) else ""
+        return DiskFull(
+            f"disk full while running {step.migration.name} ({step.action}){where}: free at "
+            f"least {_mb(max(needed - free, MARGIN_BYTES))} in {self.database.parent} "
+            f"({_mb(free)} free now), then run the command again. {step.migration.name} was "
+            "rolled back whole, nothing of it was changed; migrations done before it stay done."
+        )
+
+
+MARGIN_BYTES = 1 << 20
+
+
+def _file_bytes(database: Path) -> int:
+    return sum(
+        _size(database.with_name(database.name + suffix)) for suffix in ("", "-wal", "-journal")
+    )
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.1f} MB"
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    causes = (exc, exc.__cause__)
+    return any(isinstance(c, sqlite3.Error) and refusal_class(c) is DiskFull for c in causes)
 
 
 def _preflight(files: Iterable[SqlFile]) -> None:
