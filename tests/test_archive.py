@@ -247,7 +247,7 @@ def test_hostile_periods_and_names_cannot_inject_sql(
         with pytest.raises(UsageError, match=r"write it like|outside"):
             Period.parse("market_data", text)
         for command in ("archive", "restore"):
-            assert partitions_cli.main(["--db", str(db), command, text]) == 1
+            assert partitions_cli.main(["--db", str(db), command, text]) == 2  # usage
             assert re.search("write it like|outside", capsys.readouterr().err)
             refused += 1
     for family in ("market_data; DROP TABLE instruments", "alert_logs--", "instruments"):

@@ -10,11 +10,44 @@ Whether a file is an SQLite database, and whether a connection can write, is ask
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from rawdb import pragmas
 from rawdb.config import Settings
-from rawdb.errors import DatabaseCorrupt, RawdbError, ReadOnlyDatabase, translate
+from rawdb.errors import (
+    CannotOpen,
+    DatabaseBusy,
+    DatabaseCorrupt,
+    RawdbError,
+    ReadOnlyDatabase,
+    refusal_class,
+    translate,
+)
+
+
+def check_database_path(path: Path, *, must_exist: bool = False) -> None:
+    """Refuse a path that cannot name a database file, before SQLite is asked (stat only).
+
+    SQLite reports a directory as a "disk I/O error" and a missing folder as "unable to open";
+    and a missing file would be created empty, which a mistyped path never wants.
+    """
+    if path.is_dir():
+        raise CannotOpen(
+            f"{path} is a directory, not a database file; name the file, e.g. "
+            f"{path / 'rawdb.sqlite3'}. Nothing was written."
+        )
+    if not path.parent.is_dir():
+        raise CannotOpen(
+            f"{path}: the folder {path.parent} does not exist; check the path (rawdb creates a "
+            "database file, never its folders). Nothing was written."
+        )
+    if must_exist and not path.exists():
+        raise CannotOpen(
+            f"{path} does not exist; check the path, or create the database with "
+            f"`RAWDB_DATABASE={path} python -m rawdb.migrate up`. Nothing was written."
+        )
 
 
 def refuse_non_database(conn: sqlite3.Connection, path: Path) -> None:
@@ -65,15 +98,18 @@ def open_sync(
     role: pragmas.Role = "migrator",
     *,
     any_thread: bool = False,
+    create: bool = True,
 ) -> sqlite3.Connection:
     """A stdlib connection in autocommit mode (rawdb issues BEGIN itself), tuned and checked.
 
-    A writer or migrator connection is checked to be writable. ``any_thread`` lifts sqlite3's
+    A writer or migrator connection is checked to be writable; ``create=False`` refuses a
+    file that does not exist instead of creating it. ``any_thread`` lifts sqlite3's
     same-thread check, for the pool: its connections are opened in aiosqlite's thread and may
     run a point read on the event loop's (never two at once).
     """
     settings = settings or Settings.from_env()
     target = Path(path)
+    check_database_path(target, must_exist=not create)
     try:
         conn = sqlite3.connect(
             target,
@@ -105,6 +141,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
     write a readonly database". So a journal beside the file is recovered first, the way any
     SQLite client recovers it: by opening the file read-write and reading it.
     """
+    check_database_path(path, must_exist=True)
     journal = path.with_name(f"{path.name}-journal")
     if journal.exists() and journal.stat().st_size > 0:
         try:
@@ -128,3 +165,33 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection, what: str, *, write: bool = True) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` (or a deferred read transaction) … ``COMMIT``; rolled back when the
+    block raises. Driver errors become rawdb errors naming ``what``; a write lock another
+    process held past busy_timeout says so and what to do."""
+    try:
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    except sqlite3.Error as exc:
+        if refusal_class(exc) is DatabaseBusy:
+            raise DatabaseBusy(
+                f"{what}: another connection held the database's write lock for longer than "
+                f"busy_timeout ({_busy_timeout_ms(conn)} ms; RAWDB_BUSY_TIMEOUT_MS); nothing "
+                "was changed. Run it again once the other writer is done, or wait longer."
+            ) from exc
+        raise translate(exc, where=what) from exc
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise translate(exc, where=what) from exc
+        raise
+
+
+def _busy_timeout_ms(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA busy_timeout").fetchone()[0])

@@ -48,7 +48,7 @@ from rawdb.archive.checks import (
     reached,
     shape,
 )
-from rawdb.connection import open_sync
+from rawdb.connection import open_sync, transaction
 from rawdb.errors import DatabaseRefused, UsageError
 from rawdb.partitions import registry, templates
 from rawdb.partitions.periods import Period
@@ -83,7 +83,7 @@ class Outcome:
 
 
 def _open(database: Path) -> sqlite3.Connection:
-    return open_sync(database)
+    return open_sync(database, create=False)
 
 
 def _lookup(conn: sqlite3.Connection, period: Period) -> tuple[registry.Partitions, PartitionInfo]:
@@ -94,14 +94,9 @@ def _lookup(conn: sqlite3.Connection, period: Period) -> tuple[registry.Partitio
     return parts, info
 
 
-def _transaction(conn: sqlite3.Connection, steps: list[Step]) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+def _transaction(conn: sqlite3.Connection, steps: list[Step], what: str) -> None:
+    with transaction(conn, what):
         run_plan_sync(conn, steps)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _attach(conn: sqlite3.Connection, path: Path) -> None:
@@ -152,7 +147,7 @@ def archive_period(
                 steps.insert(
                     0, ("set_state", registry.SET_STATE_SQL, ("archiving", info.name, "active"))
                 )
-            _transaction(conn, steps)
+            _transaction(conn, steps, f"archive {period.table}: marking it read-only")
         reached("marked")
         folder.mkdir(parents=True, exist_ok=True)
         _attach(conn, path)
@@ -182,15 +177,11 @@ def _copy_out(conn: sqlite3.Connection, period: Period) -> None:
     # The archive file has no instruments table: its copy's foreign keys are not enforced.
     conn.execute("PRAGMA foreign_keys = OFF")
     try:
-        conn.execute("BEGIN")
-        try:
+        # Deferred: it writes the archive file only, so it must not take the main write lock.
+        with transaction(conn, f"archive {table}: copying it out", write=False):
             conn.execute(f"DROP TABLE IF EXISTS archive.{table}")
             conn.execute(qualified)
             conn.execute(f"INSERT INTO archive.{table} ({cols}) SELECT {cols} FROM main.{table}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
     finally:
         conn.execute("PRAGMA foreign_keys = ON")
 
@@ -198,13 +189,10 @@ def _copy_out(conn: sqlite3.Connection, period: Period) -> None:
 def _verify(conn: sqlite3.Connection, period: Period) -> tuple[int, str, tuple[int, int | None]]:
     """Compare copy and table in one read transaction of both files; (rows, the copy's
     checksum, the table's (rows, largest id)). Holds no write lock."""
-    conn.execute("BEGIN")
-    try:
+    with transaction(conn, f"archive {period.table}: verifying the copy", write=False):
         in_main, in_archive, same = compare(conn, period)
         seen = shape(conn, "main", period)
         rows, digest = checksum(conn, "archive", period)
-    finally:
-        conn.execute("COMMIT")
     if not in_main == in_archive == same == rows:
         raise DatabaseRefused(
             f"{period.table}: the archive copy ({in_archive} rows) differs from the table "
@@ -227,8 +215,7 @@ def _drop(
     """Under the write lock, check that the frozen table and the copy are as verified (row
     count and largest id of both), then drop the table and record the archive."""
     rows = seen[0]
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn, f"archive {period.table}: dropping the archived table"):
         found = (shape(conn, "main", period), shape(conn, "archive", period))
         if not frozen(conn, period) or found != (seen, seen):
             raise DatabaseRefused(
@@ -247,10 +234,6 @@ def _drop(
             *registry.view_plan(period.family, remaining),
         ]
         run_plan_sync(conn, steps)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def restore_period(
@@ -314,8 +297,7 @@ def _copy_in(
     cols = ", ".join(templates.COLUMNS[period.family])
     tables = (*parts.present_tables(), period.table)
     ordered = (tables[0], *sorted(tables[1:], key=Period.from_name))
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn, f"restore {period.table}: copying it in"):
         table, *indexes = templates.table_ddl(period)
         conn.execute(table)
         conn.execute(
@@ -334,10 +316,6 @@ def _copy_in(
             *registry.view_plan(period.family, ordered),
         ]
         run_plan_sync(conn, steps)
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _remove_leftover(
@@ -348,11 +326,8 @@ def _remove_leftover(
     if path.is_file() and not checked:
         _attach(conn, path)
         try:
-            conn.execute("BEGIN")
-            try:
+            with transaction(conn, f"restore {period.table}: checking the leftover", write=False):
                 counts = compare(conn, period)
-            finally:
-                conn.execute("COMMIT")
         finally:
             conn.execute("DETACH DATABASE archive")
         if len(set(counts)) != 1:
@@ -363,4 +338,8 @@ def _remove_leftover(
             )
     path.unlink(missing_ok=True)
     reached("removed")
-    _transaction(conn, [("partitions_forget_file", FORGET_FILE_SQL, (period.table,))])
+    _transaction(
+        conn,
+        [("partitions_forget_file", FORGET_FILE_SQL, (period.table,))],
+        f"restore {period.table}: forgetting the archive file",
+    )

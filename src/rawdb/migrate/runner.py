@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rawdb import log
 from rawdb.config import Settings
-from rawdb.connection import open_read_only, open_sync
+from rawdb.connection import check_database_path, open_read_only, open_sync
 from rawdb.errors import (
     AdoptionRefused,
     DiskFull,
@@ -28,6 +28,7 @@ from rawdb.migrate.steps import Step, record_failure, run_step
 
 Report = Callable[[str], None]
 DEFAULT_WAIT_SECONDS = 60.0
+MAX_WAIT_SECONDS = 86_400.0
 
 
 @dataclass
@@ -84,8 +85,11 @@ class Migrator:
         wait_seconds: float = DEFAULT_WAIT_SECONDS,
         report: Report | None = None,
     ) -> None:
-        if wait_seconds < 0:
-            raise UsageError(f"wait_seconds must be >= 0, got {wait_seconds}")
+        if not 0 <= wait_seconds <= MAX_WAIT_SECONDS:  # also refuses NaN
+            raise UsageError(
+                f"wait_seconds must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}, "
+                f"got {wait_seconds}"
+            )
         self.database = Path(database)
         self.root = Path(migrations_dir) if migrations_dir is not None else shipped_root()
         self.backup = backup
@@ -107,6 +111,7 @@ class Migrator:
 
     def _read_only(self) -> sqlite3.Connection | None:
         """A connection that cannot change the file (None when there is no database yet)."""
+        check_database_path(self.database)
         if not self.database.exists():
             return None
         return open_read_only(self.database)

@@ -4,6 +4,9 @@ The database is ``--database`` or ``RAWDB_DATABASE``; the policy comes from
 ``RAWDB_PARTITIONS_*`` (see ``rawdb.partitions.policy``). ``--now`` sets the clock (ISO time
 with a zone), for replaying retention. Long work shows progress on stderr; ``--dry-run``
 reports what would be done and changes nothing.
+
+Exit codes: 0 done, 1 the database refused or a check failed, 2 usage error (a bad option,
+period or setting).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from rawdb.partitions import maintain, policy
 from rawdb.partitions.periods import FAMILIES, Family, Period, check_family
 from rawdb.partitions.status import status
 from rawdb.pool import Pool
+from rawdb.pool.schema import ensure_current
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -133,6 +137,9 @@ def run(argv: Sequence[str] | None = None) -> Any:
     if args.now:
         moment = _time(args.now, "--now")
         policy.configure(clock=lambda: moment)
+    if args.command in {"status", "archive", "restore"}:
+        # The pool checks this itself; these commands open the file without a pool.
+        ensure_current(database, Settings.from_env(database=database))
     if args.command == "status":
         return [f.as_json() for f in status(database)]
     if args.command in {"archive", "restore"}:
@@ -156,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.configure(level="warning")
     try:
         result = run(argv)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except RawdbError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -96,22 +96,26 @@ class Setup:
     clock: Clock
 
 
-_current = Setup(Policy.from_env(), utc_now)
+# Read from the environment on first use, not at import: a bad value is then a ConfigError
+# where the caller handles errors, not a traceback from an import.
+_current: Setup | None = None
 
 
 def current() -> Setup:
     """The policy and clock in force."""
+    global _current  # noqa: PLW0603 -- one policy per process, like logging
+    if _current is None:
+        _current = Setup(Policy.from_env(), utc_now)
     return _current
 
 
 def configure(*, policy: Policy | None = None, clock: Clock | None = None) -> Setup:
     """Replace the policy and/or clock for the process; returns the previous setup."""
     global _current  # noqa: PLW0603 -- one policy per process, like logging
-    previous = _current
-    _current = replace(
-        _current,
-        policy=policy if policy is not None else _current.policy,
-        clock=clock if clock is not None else _current.clock,
+    previous = current()
+    _current = Setup(
+        policy if policy is not None else previous.policy,
+        clock if clock is not None else previous.clock,
     )
     return previous
 
@@ -121,6 +125,6 @@ def using(*, policy: Policy | None = None, clock: Clock | None = None) -> Iterat
     """The given policy and clock inside the block, the previous ones after."""
     previous = configure(policy=policy, clock=clock)
     try:
-        yield _current
+        yield current()
     finally:
         configure(policy=previous.policy, clock=previous.clock)

@@ -10,6 +10,7 @@ import sqlite3
 from pathlib import Path
 
 from rawdb.config import Settings
+from rawdb.connection import check_database_path
 from rawdb.errors import SchemaOutOfDate, translate
 from rawdb.migrate import Migrator
 
@@ -21,6 +22,7 @@ def ensure_current(
 
     ``root`` is a folder holding ``migrations/`` (default: the migrations shipped with rawdb).
     """
+    check_database_path(database)
     migrator = Migrator(database, root, settings=settings)
     try:
         if migrate:
@@ -35,6 +37,8 @@ def ensure_current(
             f"({newest:04d}); upgrade rawdb, or point migrations_dir at the newer migrations"
         )
     pending = [m.version for m in migrator.pending(applied)]
+    if pending and not database.exists():  # a mistyped path, not a database to migrate
+        check_database_path(database, must_exist=True)
     if pending:
         listed = ", ".join(f"{v:04d}" for v in pending[:5]) + (" …" if len(pending) > 5 else "")
         raise SchemaOutOfDate(
