@@ -4,7 +4,8 @@
 
 bulk: batches of BATCH ticks via insert_ticks; after each returns, prints "ack <batch>".
 stream: ticks one at a time through TickStream, flush every FLUSH ticks; prints "ack <count>".
-Each tick's volume is its sequence number, so the parent can tell exactly what was written.
+Each tick's volume is its sequence number, so the parent can tell exactly what was written;
+ticks are an hour apart, so the writes cross month boundaries (and make month tables).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ T0 = datetime(2026, 1, 5, tzinfo=UTC)
 
 
 def tick(n: int) -> TickRow:
-    return TickRow(1, T0 + timedelta(milliseconds=n), 100.0 + n % 10, n)
+    # An hour apart: a batch spans about three weeks, so kills land in batches that cross a
+    # month boundary and make the next month's table.
+    return TickRow(1, T0 + timedelta(hours=n), 100.0 + n % 10, n)
 
 
 async def main(db: Path, mode: str) -> None:

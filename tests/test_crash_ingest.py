@@ -48,10 +48,17 @@ def stored(db: Path) -> list[int]:
         return [r[0] for r in conn.execute("SELECT volume FROM market_data ORDER BY volume")]
 
 
+def month_tables(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        names = "SELECT count(*) FROM sqlite_schema WHERE name GLOB 'market_data_2???_*'"
+        return int(conn.execute(names).fetchone()[0])
+
+
 @pytest.mark.slow
 def test_bulk_insert_survives_sigkill(tmp_path: Path) -> None:
     """Every acknowledged batch is present after a kill, no batch is partial, integrity is ok."""
     rng = random.Random(11)
+    crossed = 0
     for repetition in range(REPETITIONS):
         db = tmp_path / f"bulk{repetition}.sqlite3"
         last = run_and_kill(db, "bulk", rng)
@@ -63,25 +70,30 @@ def test_bulk_insert_survives_sigkill(tmp_path: Path) -> None:
             and batches >= last + 1
         )
         record(
-            "SIGKILL during bulk insert",
+            "SIGKILL during bulk insert (batches crossing month boundaries)",
             "acknowledged batches all present, no partial batch, integrity_check ok",
             ok=ok,
         )
         assert ok, (repetition, last, len(volumes))
+        crossed += month_tables(db) > 1
+    assert crossed, "no run wrote past a month boundary"
 
 
 @pytest.mark.slow
 def test_streaming_writer_survives_sigkill(tmp_path: Path) -> None:
     """Every flushed tick is present after a kill and what is stored is a gap-free prefix."""
     rng = random.Random(12)
+    crossed = 0
     for repetition in range(REPETITIONS):
         db = tmp_path / f"stream{repetition}.sqlite3"
         last = run_and_kill(db, "stream", rng)
         volumes = stored(db)
         ok = volumes == list(range(len(volumes))) and len(volumes) >= max(0, last)
         record(
-            "SIGKILL during streaming ingest",
+            "SIGKILL during streaming ingest (flushes crossing month boundaries)",
             "every flushed tick present, stored ticks a gap-free prefix, integrity_check ok",
             ok=ok,
         )
         assert ok, (repetition, last, len(volumes))
+        crossed += month_tables(db) > 1
+    assert crossed, "no run wrote past a month boundary"
