@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from rawdb import Pool, Settings, TickRow
+from rawdb.monitor import Monitor
 from rawdb.queries import instruments, ticks
 from reliability import record
 
@@ -49,14 +50,17 @@ def batch(instrument: int, start: int, count: int) -> list[TickRow]:
 
 @pytest.mark.skipif(not LOCKS.exists(), reason="/proc/locks is Linux's")
 async def test_pool_holds_its_locks_on_the_database(tmp_path: Path) -> None:
-    """After every connection of the pool has opened and been used, /proc/locks shows this
-    process holding SQLite's shared lock on the database file and on its -shm."""
+    """After every connection of the pool has opened and been used, and a health report has
+    read the file figures, /proc/locks shows this process holding SQLite's shared lock on the
+    database file and on its -shm."""
     db = tmp_path / "locks.sqlite3"
     async with Pool.open(Settings(database=db, readers=3), migrate=True) as pool:
         es = await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})
         await ticks.insert_ticks(pool, batch(es.id, 0, 1_000))
         for _ in range(6):  # every reader lent at least once
             assert await ticks.latest_tick(pool, es.id) is not None
+        # The health report reads sizes (and the -wal header, a file SQLite does not lock).
+        await Monitor(pool, sizes_every=0).report()
         on_file = held_locks(db, os.getpid())
         on_shm = held_locks(db.with_name(db.name + "-shm"), os.getpid())
     ok = bool(on_file) and bool(on_shm)
