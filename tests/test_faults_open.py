@@ -8,7 +8,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -34,12 +33,12 @@ asyncio.run(main())
 
 
 @pytest.fixture
-def shared_dir() -> Iterator[Path]:
-    """A folder another user can enter (pytest's own tmp folders are private to root)."""
-    path = Path(tempfile.mkdtemp(prefix="rawdb-faults-"))
-    path.chmod(0o755)
+def shared_dir(tmp_path: Path) -> Iterator[Path]:
+    """A folder of the test's own, made writable again afterwards so it can be removed."""
+    path = tmp_path / "faults"
+    path.mkdir()
     yield path
-    shutil.rmtree(path, ignore_errors=True)
+    path.chmod(0o755)
 
 
 def migrated_db(path: Path) -> Path:
@@ -50,14 +49,17 @@ def migrated_db(path: Path) -> Path:
 
 
 def as_nobody(db: Path) -> str:
+    """Open the pool in a child that file permissions bind: root without the capabilities that
+    override them (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH). Unlike switching to another user,
+    the child can still reach the interpreter and the checkout wherever they lie, private
+    folders (mode 700) included."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
-        pytest.skip("needs root and setpriv to run the check as an unprivileged user")
+        pytest.skip("needs root and setpriv to run the check without permission overrides")
     result = subprocess.run(
         [
             "setpriv",
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
+            "--bounding-set=-dac_override,-dac_read_search",
+            "--",
             sys.executable,
             "-c",
             OPEN_AS_NOBODY,
@@ -67,7 +69,7 @@ def as_nobody(db: Path) -> str:
         text=True,
         timeout=60,
         check=False,
-        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "HOME": "/tmp"},
+        env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     return result.stdout + result.stderr
 
