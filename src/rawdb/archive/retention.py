@@ -28,7 +28,7 @@ def expired(
     setup = current()
     chosen = policy or setup.policy
     moment = now or setup.clock()
-    conn = open_sync(database, create=False)
+    conn = open_sync(database, role="reader", create=False)  # reads only: no write probe
     try:
         found: list[Period] = []
         for family in FAMILIES:

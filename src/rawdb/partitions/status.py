@@ -56,7 +56,7 @@ def status(database: Path, *, sizes: bool = True) -> list[FamilyStatus]:
     Counting reads each present table once (an index scan); archived tables report the row
     count recorded when they were archived.
     """
-    conn = open_sync(database, create=False)
+    conn = open_sync(database, role="reader", create=False)  # reads only: no write probe
     try:
         sizer = _Sizer(database, conn) if sizes else None
         return [_family(conn, family, sizer) for family in FAMILIES]
