@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -15,6 +18,16 @@ SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 OPTION_PREFIX = "-- rawdb:"
 KNOWN_OPTIONS = {"foreign_keys": {"off"}, "transaction": {"off"}, "adopt": None}
 UTF8_BOM = "\ufeff"
+MIB = 1024 * 1024
+# A migration is reviewed by reading it; anything larger is data, better loaded another way.
+MAX_FILE_BYTES = 16 * MIB
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
 
 
 @dataclass(frozen=True)
@@ -156,13 +169,85 @@ def _parse_option(path: Path, number: int, body: str) -> tuple[str, str]:
 
 def read_sql_file(path: Path) -> SqlFile:
     """Read, decode and parse one file."""
-    text = decode(path, path.read_bytes())
+    text = decode(path, read_bounded(path))
     description, options = parse_options(path, text)
     return SqlFile(path, text, checksum_of(text), description, options)
 
 
+def refusal(path: Path) -> str | None:
+    """Why ``path`` cannot be a migration file (None for a regular file within the limit).
+
+    Only ``stat`` is asked, never ``open``: opening a FIFO blocks until a writer appears.
+    """
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        if path.is_symlink():
+            return f"is a dangling symlink (to {os.readlink(path)}, which does not exist)"
+        return "does not exist (removed while the folder was read)"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "is a symlink loop"
+        return f"cannot be read ({exc.strerror})"
+    return _kind_refusal(path, info)
+
+
+def _kind_refusal(path: Path, info: os.stat_result) -> str | None:
+    for test, kind in _KINDS:
+        if test(info.st_mode):
+            target = f" (a symlink to {os.path.realpath(path)})" if path.is_symlink() else ""
+            return f"is {kind}{target}"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    if info.st_size > MAX_FILE_BYTES:
+        return (
+            f"is {info.st_size / MIB:.1f} MiB ({info.st_size:,} bytes), over the "
+            f"{MAX_FILE_BYTES // MIB} MiB limit"
+        )
+    return None
+
+
+def _refuse(path: Path, reason: str) -> MigrationFileError:
+    todo = (
+        "split the data load into several migrations, or load it with a program"
+        if "limit" in reason
+        else "replace it with a regular file or remove it"
+    )
+    return MigrationFileError(
+        f"{path}: {reason}; a migration must be a regular file of at most "
+        f"{MAX_FILE_BYTES // MIB} MiB (a symlink to one is fine): {todo}"
+    )
+
+
+def read_bounded(path: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES, refusing anything else."""
+    reason = refusal(path)
+    if reason is not None:
+        raise _refuse(path, reason)
+    try:
+        # O_NONBLOCK: should a FIFO replace the file after the stat, open returns at once.
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise _refuse(path, f"cannot be read ({exc.strerror})") from exc
+    with os.fdopen(fd, "rb") as handle:
+        # The same checks on what was opened, and a bounded read for a file that grows.
+        reason = _kind_refusal(path, os.fstat(handle.fileno()))
+        raw = handle.read(MAX_FILE_BYTES + 1) if reason is None else b""
+    if reason is None and len(raw) > MAX_FILE_BYTES:
+        reason = f"grew over the {MAX_FILE_BYTES // MIB} MiB limit while it was read"
+    if reason is not None:
+        raise _refuse(path, reason)
+    return raw
+
+
 def discover(root: Path) -> MigrationSet:
-    """Every ``migrations/NNNN_slug.sql`` under ``root`` paired with its ``rollback/`` file."""
+    """Every ``migrations/NNNN_slug.sql`` under ``root`` paired with its ``rollback/`` file.
+
+    An entry named ``*.sql`` in either folder that is not a regular file (a directory, FIFO,
+    device, dangling symlink) is an error: skipping it would hide a migration, and reading a
+    FIFO or a device would hang or never end.
+    """
     up_dir, down_dir = root / "migrations", root / "rollback"
     found = MigrationSet(root=root)
     if not up_dir.is_dir():
@@ -170,9 +255,7 @@ def discover(root: Path) -> MigrationSet:
             f"{root}: no migrations/ folder; --dir takes a folder holding migrations/ and rollback/"
         )
     seen: dict[int, Path] = {}
-    for path in sorted(up_dir.iterdir()):
-        if path.name.startswith(".") or path.is_dir():
-            continue
+    for path in _entries(up_dir):
         match = NAME_PATTERN.match(path.name)
         if match is None:
             found.problems.append(
@@ -194,12 +277,34 @@ def discover(root: Path) -> MigrationSet:
                 version=version,
                 slug=match["slug"],
                 up=read_sql_file(path),
-                down=read_sql_file(down_path) if down_path.is_file() else None,
+                down=read_sql_file(down_path) if _lexists(down_path) else None,
             )
         )
     if down_dir.is_dir():
-        for path in sorted(down_dir.iterdir()):
-            if path.suffix == ".sql" and not (up_dir / path.name).exists():
+        for path in _entries(down_dir):
+            if path.suffix == ".sql" and not _lexists(up_dir / path.name):
                 found.problems.append(f"{path}: rollback without a migration of the same name")
     found.migrations.sort(key=lambda m: m.version)
     return found
+
+
+def _entries(folder: Path) -> list[Path]:
+    """The folder's entries in name order, past hidden ones and folders not named ``*.sql``.
+
+    An entry named ``*.sql`` that is not a regular file is refused here, before anything opens
+    it; other names are only naming problems for the caller, and are never opened.
+    """
+    entries: list[Path] = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or (path.suffix != ".sql" and path.is_dir()):
+            continue
+        reason = refusal(path)
+        if reason is not None and path.suffix == ".sql":
+            raise _refuse(path, reason)
+        entries.append(path)
+    return entries
+
+
+def _lexists(path: Path) -> bool:
+    """True for anything at ``path``, a dangling symlink included (``exists`` says False)."""
+    return path.exists() or path.is_symlink()

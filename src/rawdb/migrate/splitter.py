@@ -17,6 +17,21 @@ _LEADING_NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL
 _FIRST_WORDS = re.compile(r"\A([A-Za-z_]+)(?:\s+([A-Za-z_]+))?")
 _TRANSACTION_WORDS = {"BEGIN", "COMMIT", "END", "ROLLBACK"}
 
+# SQLite's token classes, enough to tell keywords from strings, quoted names and comments.
+_TOKEN = re.compile(
+    r"""
+    (?P<space>\s+)
+  | (?P<comment>--[^\n]*|/\*.*?(?:\*/|\Z))
+  | (?P<string>'(?:[^']|'')*'?)
+  | (?P<quoted>"(?:[^"]|"")*"?|`(?:[^`]|``)*`?|\[[^\]]*\]?)
+  | (?P<number>0[xX][0-9A-Fa-f]+|(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)
+  | (?P<word>(?:[A-Za-z_]|[^\x00-\x7f])(?:[A-Za-z0-9_$]|[^\x00-\x7f])*)
+  | (?P<other>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_NAME_KINDS = {"word", "quoted", "string"}  # what SQLite accepts as a name after PRAGMA
+
 
 @dataclass(frozen=True)
 class Statement:
@@ -24,6 +39,15 @@ class Statement:
 
     sql: str
     line: int
+
+
+@dataclass(frozen=True)
+class Token:
+    """One significant token: its class, its text (unquoted for names) and its offset."""
+
+    kind: str
+    text: str
+    offset: int
 
 
 def split(text: str, path: Path | str = "<sql>") -> list[Statement]:
@@ -72,26 +96,103 @@ def first_words(sql: str) -> tuple[str, str]:
     return match.group(1).upper(), (match.group(2) or "").upper()
 
 
+def tokens(sql: str) -> list[Token]:
+    """The statement's tokens without whitespace and comments; names lose their quotes."""
+    found: list[Token] = []
+    for match in _TOKEN.finditer(sql):
+        kind = match.lastgroup or "other"
+        if kind in {"space", "comment"}:
+            continue
+        found.append(Token(kind, _unquote(kind, match.group()), match.start()))
+    return found
+
+
+def _unquote(kind: str, text: str) -> str:
+    if kind == "word":
+        return text.upper()
+    if kind in {"string", "quoted"} and len(text) >= 2:
+        inner, quote = text[1:-1], text[0]
+        return inner if quote == "[" else inner.replace(quote * 2, quote)
+    return text
+
+
+def _command(toks: list[Token]) -> list[Token]:
+    """The tokens from the statement's command on: EXPLAIN still runs a PRAGMA's effect."""
+    words = [t.text if t.kind == "word" else "" for t in toks[:3]]
+    if words[:3] == ["EXPLAIN", "QUERY", "PLAN"]:
+        return toks[3:]
+    if words[:1] == ["EXPLAIN"]:
+        return toks[1:]
+    return toks
+
+
+def pragma_name(toks: list[Token]) -> Token | None:
+    """The pragma a PRAGMA statement names, past any ``schema.`` prefix (None otherwise)."""
+    if not toks or toks[0].kind != "word" or toks[0].text != "PRAGMA":
+        return None
+    names = toks[1:4]
+    if len(names) == 3 and names[1].text == "." and names[2].kind in _NAME_KINDS:
+        return names[2]
+    if names and names[0].kind in _NAME_KINDS:
+        return names[0]
+    return None
+
+
 def check_allowed(
     statements: list[Statement], path: Path | str, *, in_transaction: bool = True
 ) -> None:
-    """Refuse statements that would break the migrator's own transaction handling."""
+    """Refuse statements that would break the migrator's own transaction handling, reach past
+    this database, or hand-edit the schema."""
     for stmt in statements:
-        word, second = first_words(stmt.sql)
-        if (
-            in_transaction
-            and word in _TRANSACTION_WORDS
-            and not (word == "ROLLBACK" and second == "TO")
-        ):
+        toks = tokens(stmt.sql)
+        _check_transaction(stmt, toks, path, in_transaction=in_transaction)
+        command = _command(toks)
+        if command and command[0].kind == "word" and command[0].text in {"ATTACH", "DETACH"}:
             raise MigrationFileError(
-                f"{path}:{stmt.line}: '{word}' in a migration file; the migrator runs each file "
-                "in its own transaction with its version row. Remove BEGIN/COMMIT from the "
-                "file (for a file that must not run in a transaction, add the header "
-                "'-- rawdb: transaction=off')"
+                f"{path}:{_line_at(stmt, command[0])}: {command[0].text} in a migration file; "
+                "a migration changes only this database, and an attached file escapes its "
+                "transaction and its backup. Remove the statement (copy data between databases "
+                "with a separate program)"
             )
-        if word == "PRAGMA" and re.match(r"PRAGMA\s+foreign_keys\b", stmt.sql, re.IGNORECASE):
-            raise MigrationFileError(
-                f"{path}:{stmt.line}: PRAGMA foreign_keys has no effect inside a transaction; "
-                "add the header '-- rawdb: foreign_keys=off' instead, and the migrator turns "
-                "them off around the transaction and checks foreign keys before commit"
-            )
+        _check_pragma(stmt, pragma_name(command), path)
+
+
+def _check_transaction(
+    stmt: Statement, toks: list[Token], path: Path | str, *, in_transaction: bool
+) -> None:
+    words = [t.text if t.kind == "word" else "" for t in toks[:2]] + ["", ""]
+    word, second = words[0], words[1]
+    if (
+        in_transaction
+        and word in _TRANSACTION_WORDS
+        and not (word == "ROLLBACK" and second == "TO")
+    ):
+        raise MigrationFileError(
+            f"{path}:{stmt.line}: '{word}' in a migration file; the migrator runs each file "
+            "in its own transaction with its version row. Remove BEGIN/COMMIT from the "
+            "file (for a file that must not run in a transaction, add the header "
+            "'-- rawdb: transaction=off')"
+        )
+
+
+def _check_pragma(stmt: Statement, name: Token | None, path: Path | str) -> None:
+    pragma = name.text.lower() if name is not None else ""
+    if name is None or pragma not in {"foreign_keys", "writable_schema"}:
+        return
+    where = f"{path}:{_line_at(stmt, name)}"
+    if pragma == "writable_schema":
+        raise MigrationFileError(
+            f"{where}: PRAGMA writable_schema in a migration file; rewriting sqlite_schema "
+            "by hand can leave a database SQLite cannot open. Change the schema with CREATE, "
+            "ALTER and DROP (a table rebuild under '-- rawdb: foreign_keys=off' for what "
+            "ALTER cannot do)"
+        )
+    raise MigrationFileError(
+        f"{where}: PRAGMA foreign_keys has no effect inside a transaction; "
+        "add the header '-- rawdb: foreign_keys=off' instead, and the migrator turns "
+        "them off around the transaction and checks foreign keys before commit"
+    )
+
+
+def _line_at(stmt: Statement, token: Token) -> int:
+    return stmt.line + stmt.sql.count("\n", 0, token.offset)

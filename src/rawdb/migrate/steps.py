@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from rawdb.errors import InternalError, MigrationFailed
 from rawdb.migrate import history
@@ -36,34 +39,54 @@ def run_step(conn: sqlite3.Connection, step: Step) -> bool:
         # Outside the transaction: inside one, SQLite ignores this pragma.
         _set_foreign_keys(conn, on=False)
     try:
-        started = time.perf_counter()
         if options.no_transaction:
-            _execute_all(conn, statements, step)
-            conn.execute("BEGIN IMMEDIATE")
-            history.ensure(conn)
-            _record(conn, step, started)
-            conn.execute("COMMIT")
-            return True
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            history.ensure(conn)
-            applied_now = step.migration.version in history.applied(conn)
-            if applied_now == (step.action == "apply"):
-                conn.execute("ROLLBACK")
-                return False
-            _execute_all(conn, statements, step)
-            if options.foreign_keys_off:
-                _check_foreign_keys(conn, step)
-            _record(conn, step, started)
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        return True
+            return _run_outside_transaction(conn, step, statements)
+        return _run_in_transaction(conn, step, statements)
     finally:
         if options.foreign_keys_off:
             _set_foreign_keys(conn, on=True)
+
+
+def _run_in_transaction(conn: sqlite3.Connection, step: Step, statements: list[Statement]) -> bool:
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        history.ensure(conn)
+        applied_now = step.migration.version in history.applied(conn)
+        if applied_now == (step.action == "apply"):
+            conn.execute("ROLLBACK")
+            return False
+        before = _schema_rows(conn)
+        with _watching_writes(conn) as written:
+            _execute_all(conn, statements, step)
+        _verify(conn, step, _touched(conn, written, before))
+        _record(conn, step, started)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return True
+
+
+def _run_outside_transaction(
+    conn: sqlite3.Connection, step: Step, statements: list[Statement]
+) -> bool:
+    started = time.perf_counter()
+    before = _schema_rows(conn)
+    with _watching_writes(conn) as written:
+        _execute_all(conn, statements, step)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        history.ensure(conn)
+        _verify(conn, step, _touched(conn, written, before))
+        _record(conn, step, started)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return True
 
 
 def record_failure(conn: sqlite3.Connection, step: Step, exc: BaseException) -> None:
@@ -133,14 +156,152 @@ def _set_foreign_keys(conn: sqlite3.Connection, *, on: bool) -> None:
         raise InternalError(f"PRAGMA foreign_keys did not switch {'on' if on else 'off'}")
 
 
-def _check_foreign_keys(conn: sqlite3.Connection, step: Step) -> None:
-    violations = conn.execute("PRAGMA foreign_key_check").fetchall()
-    if violations:
-        shown = ", ".join(f"{t} rowid {r} -> {p}" for t, r, p, _fk in violations[:5])
-        raise MigrationFailed(
-            f"{step.sql_file.path}: foreign key check failed before commit ({len(violations)} "
-            f"violations: {shown}); {step.migration.name} was rolled back whole",
-            path=str(step.sql_file.path),
-            line=0,
-            version=step.migration.version,
+# --- the checks before commit ----------------------------------------------------------------
+#
+# quick_check and foreign_key_check run on the tables the migration wrote (and, for foreign
+# keys, the tables referencing them), plus sqlite_schema, not on the whole file. They run with
+# the write lock held, so writers wait. On a 267 MB database with 1M ticks the whole-file checks
+# take 0.62 s and 0.18 s, growing with the file; the scoped ones cost what the touched tables
+# cost (0.49 s + 0.18 s for the tick table, ~0 for small ones). Nothing else can change other
+# tables: ATTACH and writable_schema are refused when the file is checked.
+
+# Authorizer actions that write a table, and which argument names it.
+_WRITES_ARG1 = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE}
+_WRITES_ARG1 |= {sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_DROP_TABLE}
+_WRITES_ARG2 = {sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_DROP_INDEX}
+_WRITES_ARG2 |= {sqlite3.SQLITE_CREATE_TRIGGER, sqlite3.SQLITE_DROP_TRIGGER}
+_SHOWN = 5  # rows of a failed check quoted in the error
+
+
+@dataclass(frozen=True)
+class Touched:
+    """The ordinary tables of the main schema a migration wrote, and those referencing them."""
+
+    written: list[str]
+    referencing: list[str]
+
+
+@contextmanager
+def _watching_writes(conn: sqlite3.Connection) -> Iterator[set[str]]:
+    """Collect (lower-cased) the main-schema tables the statements write, triggers included.
+
+    SQLite asks the authorizer while it prepares each statement, trigger bodies and foreign-key
+    actions included, so the set is complete without parsing SQL; it costs nothing per row.
+    """
+    written: set[str] = set()
+
+    def note(
+        action: int, arg1: str | None, arg2: str | None, db: str | None, _src: str | None
+    ) -> int:
+        if action == sqlite3.SQLITE_ALTER_TABLE:
+            db, name = arg1, arg2
+        else:
+            name = arg1 if action in _WRITES_ARG1 else arg2 if action in _WRITES_ARG2 else None
+        if name is not None and db == "main":
+            written.add(name.lower())
+        return sqlite3.SQLITE_OK
+
+    conn.set_authorizer(note)
+    try:
+        yield written
+    finally:
+        conn.set_authorizer(None)
+
+
+def _schema_rows(conn: sqlite3.Connection) -> set[tuple[str, str, str, str | None]]:
+    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall()
+    return {(r[0], r[1], r[2], r[3]) for r in rows}
+
+
+def _touched(
+    conn: sqlite3.Connection,
+    written: set[str],
+    before: set[tuple[str, str, str, str | None]],
+) -> Touched:
+    """The tables to check. The schema's difference adds what the authorizer names only by
+    its old name (ALTER TABLE … RENAME) and children whose REFERENCES a rename rewrote."""
+    changed = {row[2].lower() for row in before ^ _schema_rows(conn)}
+    names = written | changed
+    tables = {
+        name.lower(): name
+        for name, sql in conn.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'table'")
+        # SQLite's own tables (sqlite_schema is checked anyway); virtual tables have no b-tree.
+        if not name.lower().startswith("sqlite_")
+        and not (sql or "").upper().startswith("CREATE VIRTUAL")
+    }
+    edges = conn.execute(
+        'SELECT m.name, f."table" FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f '
+        "WHERE m.type = 'table'"
+    ).fetchall()
+    children = {child.lower() for child, parent in edges if parent.lower() in names}
+    return Touched(
+        written=sorted(tables[n] for n in names if n in tables),
+        referencing=sorted(tables[n] for n in names | children if n in tables),
+    )
+
+
+def _verify(conn: sqlite3.Connection, step: Step, touched: Touched) -> None:
+    """quick_check and foreign_key_check before the version row; MigrationFailed on a finding."""
+    # A migration may have set this; quick_check skips CHECK constraints while it is on.
+    conn.execute("PRAGMA ignore_check_constraints=OFF")
+    try:
+        damage = _quick_check(conn, touched.written)
+        tables = None if step.sql_file.options.foreign_keys_off else touched.referencing
+        count, orphans = _foreign_key_check(conn, tables)
+    except sqlite3.Error as exc:
+        _fail(step, f"the checks could not run ({exc})")
+    if damage:
+        _fail(step, f"quick_check found {len(damage)} problems ({'; '.join(damage[:_SHOWN])})")
+    if count:
+        _fail(step, f"foreign key check failed ({count} violations: {', '.join(orphans)})")
+
+
+def _quick_check(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
+    found: list[str] = []
+    for name in ["sqlite_schema", *tables]:
+        rows = conn.execute(f"PRAGMA quick_check({_quoted(name)})").fetchall()
+        found += [str(r[0]) for r in rows if r[0] != "ok"]
+    return found
+
+
+def _foreign_key_check(conn: sqlite3.Connection, tables: list[str] | None) -> tuple[int, list[str]]:
+    """The number of violations and the first few; every table when ``tables`` is None.
+
+    Under '-- rawdb: foreign_keys=off' nothing was enforced while the file ran, so every table
+    is checked, as before.
+    """
+    statements = (
+        ["PRAGMA foreign_key_check"]
+        if tables is None
+        else [f"PRAGMA foreign_key_check({_quoted(name)})" for name in tables]
+    )
+    count, shown = 0, list[str]()
+    for sql in statements:
+        for table, rowid, parent, _fk in conn.execute(sql):
+            count += 1
+            if len(shown) < _SHOWN:
+                shown.append(f"{table} rowid {rowid} -> missing {parent} row")
+    return count, shown
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _fail(step: Step, finding: str) -> NoReturn:
+    path, name = step.sql_file.path, step.migration.name
+    if step.sql_file.options.no_transaction:
+        backup = f"the backup {step.backup}" if step.backup else "a backup"
+        message = (
+            f"{path}: {finding} after its statements ran. {name} ({step.action}) is marked "
+            "'-- rawdb: transaction=off', so its statements ran outside a transaction and stay "
+            "in the database; its version was not recorded. Repair the data by hand (or "
+            f"restore {backup}), then run the command again."
         )
+    else:
+        message = (
+            f"{path}: {finding} before commit. {name} ({step.action}) was rolled back whole: "
+            "nothing of it was changed, and migrations done before it stay done. Fix the file "
+            "and run the command again."
+        )
+    raise MigrationFailed(message, path=str(path), line=0, version=step.migration.version)
