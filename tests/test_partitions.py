@@ -119,9 +119,11 @@ async def test_premake_from_the_clock_is_idempotent(tmp_path: Path, fake_clock: 
 
 
 async def test_out_of_window_rows_go_to_the_default_table(tmp_path: Path) -> None:
-    """A tick years ahead or before retention lands in the default table; status shows it."""
+    """A tick years ahead or before retention lands in the default table; status shows it.
+    (Years ahead is refused by default as a bad print: the tolerance is raised to allow it.)"""
     path = tmp_path / "d.sqlite3"
-    async with Pool.open(Settings(database=path), migrate=True) as pool:
+    settings = Settings(database=path, future_tolerance_s=10 * 366 * 86_400.0)
+    async with Pool.open(settings, migrate=True) as pool:
         es = (await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})).id
         far = datetime(2031, 7, 1, tzinfo=UTC)
         old = datetime(2020, 1, 5, tzinfo=UTC)

@@ -8,9 +8,11 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from rawdb import partitions
 from rawdb.errors import InvalidInput
-from rawdb.ingest.rows import TickRow
-from rawdb.models import TickIn
+from rawdb.ingest.rows import Horizon, TickRow
+from rawdb.models import TickIn, to_db_time
+from rawdb.partitions import Period, registry, routing
 from rawdb.queries import instruments, ticks
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
@@ -233,3 +235,27 @@ async def test_outward_prices_are_rounded_to_four_decimals(pool) -> None:
     latest = await ticks.latest_tick(pool, es)
     assert latest is not None
     assert latest.model_dump()["price"] == 1.2346
+
+
+async def test_latest_reads_skip_months_premade_ahead(pool) -> None:
+    """With tables made for the coming months, the first group of the latest-tick lookup holds
+    the current month, and a row put by hand into a coming month's table is not the latest."""
+    es, nq = await two_instruments(pool)
+    now = datetime.now(UTC)
+    await partitions.premake(pool, now=now)
+    await ticks.insert_ticks(pool, [TickRow(es, now - timedelta(seconds=1), 1.0)])
+    coming = Period.of_time("market_data", now).shifted(2)  # beyond the horizon on any day
+    with sqlite3.connect(pool.settings.database) as conn:
+        conn.execute(
+            f"INSERT INTO {coming.table} (timestamp, instrument_id, price) VALUES (?, ?, 2.0)",
+            (to_db_time(coming.start + timedelta(days=1)), es),
+        )
+        parts = registry.load_sync(conn, "market_data")
+    horizon = Horizon.now(pool.settings.future_tolerance_s).refused_from
+    current = Period.of_time("market_data", now).table
+    first, _floor = routing.newest_groups(parts, until=horizon)[0]
+    assert current in first and coming.table not in first
+    assert current not in routing.newest_groups(parts)[0][0]  # unpruned: premade months first
+    latest = await ticks.latest_tick(pool, es)
+    assert latest is not None and latest.price == 1.0
+    assert [t.price for t in await ticks.latest_ticks(pool, [es, nq])] == [1.0]

@@ -139,3 +139,24 @@ async def test_rows_that_became_unwritable_are_set_aside_not_lost(pool) -> None:
         assert [row[1] for row, _why in stream.rejected] == [gone.id] * 3
         assert all("FOREIGN KEY" in why for _row, why in stream.rejected)
     assert stored(pool) == 297
+
+
+async def test_flush_reports_ticks_set_aside_since_the_last_report(pool) -> None:
+    """Ticks set aside between flushes (a commit on the time threshold) are reported by the next
+    flush, once; the flush after it has nothing to say."""
+    es = await instrument(pool)
+    gone = await instruments.add_instrument(pool, {"symbol": "XX", "name": "delisted"})
+    async with TickStream(pool, StreamConfig(batch_size=1_000, max_delay=0.01)) as stream:
+        await instruments.delete_instrument(pool, gone.id)
+        stream.put_nowait(tick(gone.id, 0))  # known at start: put accepts it
+        stream.put_nowait(tick(es, 1))
+        for _ in range(200):
+            if stream.rejected and stream.queued == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert len(stream.rejected) == 1
+        with pytest.raises(InvalidInput, match=r"1 tick\(s\) could not be written"):
+            await stream.flush()
+        stream.put_nowait(tick(es, 2))
+        await stream.flush()
+    assert stored(pool) == 2

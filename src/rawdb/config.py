@@ -30,6 +30,17 @@ class Settings(BaseModel):
     readers: int = Field(4, ge=1, le=64, description="reader connections in the pool")
     log_format: Literal["console", "json"] = Field("console", description="log line format")
     log_level: Literal["debug", "info", "warning", "error"] = Field("info")
+    future_tolerance_s: float = Field(
+        300.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="how far past the wall clock a tick's time may be; later ticks are refused",
+    )
+    """Seconds a tick may lie ahead of this machine's clock (the latest-tick reads ignore
+    stored rows later than that too). Feeds stamp ticks with the exchange's or the vendor's
+    clock, and a host without NTP drifts by seconds a week: five minutes absorbs such skew and
+    batching delays, yet stays well below the hour by which a time-zone or daylight-saving
+    mix-up shifts a time, so those are refused, as is a wrong year."""
 
     @field_validator("synchronous", mode="before")
     @classmethod

@@ -1,21 +1,29 @@
 """Rows in and out, as pydantic models; the validation that keeps bad input out.
 
 Inbound models refuse what the database must never hold: naive timestamps (a tick's time is
-ambiguous without a zone), non-finite prices, negative sizes, a crossed quote. Outbound models
-round prices to 4 decimals, the application's API contract. Timestamps are stored as UTC text
-``YYYY-MM-DD HH:MM:SS.ffffff`` (the format TradeAssist's databases already hold, which sorts in
-time order).
+ambiguous without a zone) and times outside the years 1-9999 in UTC, non-finite prices,
+negative sizes, a crossed quote, symbols with control or bidi characters, values outside an
+enumeration. They are strict: nothing is coerced, so ``'100.5'``, ``'1'`` or ``True`` is refused
+where a number is due (a feed that sends text has a bug the caller should see), and a size
+(volume, bid_size, ask_size, counts of seconds) must be an ``int``: a float, even ``3.0``, is
+refused, as on the bulk path, since a count that arrives as a float has usually lost digits or
+come from the wrong field. Outbound models round prices to 4 decimals, the application's API
+contract. Timestamps are stored as UTC text ``YYYY-MM-DD HH:MM:SS.ffffff`` (the format
+TradeAssist's databases already hold, which sorts in time order).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Self, TypeVar
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -23,6 +31,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from rawdb.errors import InvalidInput
 
@@ -43,19 +52,157 @@ def from_db_time(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
+def db_time(moment: object, name: str) -> str:
+    """An argument's stored UTC text; :class:`InvalidInput` naming it when it is not an aware
+    datetime or falls outside the years 1-9999 in UTC."""
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise InvalidInput(f"{name} must be a timezone-aware datetime, got {moment!r}")
+    try:
+        return to_db_time(moment)
+    except OverflowError:
+        raise InvalidInput(
+            f"{name} {moment.isoformat()} is outside the years 1-9999 in UTC; pass a time "
+            "within them"
+        ) from None
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, PRICE_DECIMALS)
+
+
+def _within_utc_years(moment: datetime) -> datetime:
+    # An aware time near year 1 or 9999 can leave the calendar once shifted to UTC.
+    try:
+        moment.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "utc_out_of_range", "is outside the years 1-9999 in UTC; pass a time within them"
+        ) from None
+    return moment
+
+
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Bidi embeddings, overrides and isolates: they reorder how the text around them is shown."""
+SYMBOL_LENGTH = 10
+"""The instruments.symbol column is VARCHAR(10) (SQLite does not enforce it; this does)."""
+_LINE_BREAKING = frozenset({"Cc", "Zl", "Zp"})
+
+
+def _refuse_character(text: str, char: str, what: str) -> PydanticCustomError:
+    name = unicodedata.name(char, "a control character")
+    return PydanticCustomError(
+        "bad_character",
+        "contains U+{code} ({name}) at position {at}; {what}",
+        {"code": f"{ord(char):04X}", "name": name, "at": text.index(char), "what": what},
+    )
+
+
+def _symbol(value: Any) -> Any:
+    # Before pydantic's own str check, so surrounding whitespace is refused, not stripped: a
+    # symbol is a key, and a stripped copy would not be found under the key the caller holds.
+    if not isinstance(value, str):
+        return value  # the str check refuses it, naming the type
+    if value != value.strip():
+        raise PydanticCustomError(
+            "symbol_whitespace",
+            "has leading or trailing whitespace; pass it trimmed: {trimmed}",
+            {"trimmed": repr(value.strip())},
+        )
+    bad = next((c for c in value if not c.isprintable()), None)
+    if bad is not None:
+        raise _refuse_character(
+            value, bad, "a symbol takes printable characters only (no control, format or bidi)"
+        )
+    return value
+
+
+def _one_line(value: str) -> str:
+    bad = next(
+        (c for c in value if c in BIDI_CONTROLS or unicodedata.category(c) in _LINE_BREAKING),
+        None,
+    )
+    if bad is not None:
+        raise _refuse_character(value, bad, "a name is one line of text, without bidi controls")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    # SQLite stores it, but its own functions and most tools read text only up to a NUL.
+    if "\x00" in value:
+        raise _refuse_character(value, "\x00", "remove the NUL characters")
+    return value
 
 
 # Finite and within what a DECIMAL(12, 4) column could ever have held; negative prices exist.
 Price = Annotated[float, Field(allow_inf_nan=False, gt=-1e12, lt=1e12)]
 Size = Annotated[int, Field(ge=0, lt=2**63)]
 Id = Annotated[int, Field(gt=0, lt=2**63)]
+Time = Annotated[AwareDatetime, AfterValidator(_within_utc_years)]
+Symbol = Annotated[str, BeforeValidator(_symbol), Field(min_length=1, max_length=SYMBOL_LENGTH)]
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_one_line)]
+RuleName = Annotated[str, Field(max_length=100), AfterValidator(_one_line)]
+Text = Annotated[str, AfterValidator(_no_nul)]
 OutPrice = Annotated[float | None, PlainSerializer(_rounded, return_type=float | None)]
 
 
+def _one_of(allowed: tuple[str, ...]) -> AfterValidator:
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise PydanticCustomError(
+                "not_allowed",
+                "must be one of {allowed}",
+                {"allowed": ", ".join(map(repr, allowed))},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+# The fixed vocabularies: TradeAssist's enumerations, plus the values its databases and
+# rawdb's demo hold (etf, moving_average, not_fired, delivered, skipped). Typed str, checked
+# when validated, so callers holding a plain str (a stored rule's condition) need no cast.
+INSTRUMENT_TYPES = ("future", "index", "internal", "etf")
+INSTRUMENT_STATUSES = ("active", "inactive", "error")
+RULE_TYPES = (
+    "threshold",
+    "crossover",
+    "rate_of_change",
+    "volume_spike",
+    "moving_average",
+    "multi_condition",
+)
+RULE_CONDITIONS = (
+    "above",
+    "below",
+    "equals",
+    "crosses_above",
+    "crosses_below",
+    "percent_change_up",
+    "percent_change_down",
+    "volume_above",
+)
+FIRED_STATUSES = ("fired", "not_fired", "suppressed", "error")
+DELIVERY_STATUSES = (
+    "pending",
+    "in_app_sent",
+    "sound_played",
+    "slack_sent",
+    "all_delivered",
+    "delivered",
+    "failed",
+    "skipped",
+)
+InstrumentType = Annotated[str, _one_of(INSTRUMENT_TYPES)]
+InstrumentStatus = Annotated[str, _one_of(INSTRUMENT_STATUSES)]
+RuleType = Annotated[str, _one_of(RULE_TYPES)]
+RuleCondition = Annotated[str, _one_of(RULE_CONDITIONS)]
+FiredStatus = Annotated[str, _one_of(FIRED_STATUSES)]
+DeliveryStatus = Annotated[str, _one_of(DELIVERY_STATUSES)]
+
+
 class _In(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+    # strict: no coercion of '1' to 1, True to 1.0, a number to a datetime or 1 to True.
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True, strict=True)
 
 
 class _Out(BaseModel):
@@ -66,7 +213,7 @@ class TickIn(_In):
     """One market-data tick to store."""
 
     instrument_id: Id
-    timestamp: AwareDatetime
+    timestamp: Time
     price: Price | None = None
     volume: Size | None = None
     bid: Price | None = None
@@ -151,10 +298,10 @@ class PriceRange(_Out):
 class InstrumentIn(_In):
     """An instrument to register."""
 
-    symbol: Annotated[str, Field(min_length=1, max_length=10)]
-    name: Annotated[str, Field(min_length=1, max_length=100)]
-    type: Annotated[str, Field(min_length=1, max_length=20)] = "future"
-    status: Annotated[str, Field(min_length=1, max_length=20)] = "active"
+    symbol: Symbol
+    name: Name
+    type: InstrumentType = "future"
+    status: InstrumentStatus = "active"
 
 
 class Instrument(_Out):
@@ -175,12 +322,12 @@ class AlertRuleIn(_In):
     """An alert rule to register."""
 
     instrument_id: Id
-    rule_type: Annotated[str, Field(min_length=1, max_length=50)] = "threshold"
-    condition: Annotated[str, Field(min_length=1, max_length=20)]
+    rule_type: RuleType = "threshold"
+    condition: RuleCondition
     threshold: Price
     active: bool = True
-    name: Annotated[str, Field(max_length=100)] | None = None
-    description: str | None = None
+    name: RuleName | None = None
+    description: Text | None = None
     time_window_seconds: Size | None = None
     moving_average_period: Size | None = None
     cooldown_seconds: Size = 60
@@ -208,17 +355,17 @@ class AlertRule(_Out):
 class AlertLogIn(_In):
     """One evaluation of a rule to record."""
 
-    timestamp: AwareDatetime
+    timestamp: Time
     rule_id: Id
     instrument_id: Id
     trigger_value: Price
     threshold_value: Price
-    fired_status: Annotated[str, Field(min_length=1, max_length=20)] = "fired"
-    delivery_status: Annotated[str, Field(min_length=1, max_length=20)] = "pending"
+    fired_status: FiredStatus = "fired"
+    delivery_status: DeliveryStatus = "pending"
     evaluation_time_ms: Size | None = None
-    rule_condition: Annotated[str, Field(min_length=1, max_length=20)]
-    alert_message: str | None = None
-    error_message: str | None = None
+    rule_condition: RuleCondition
+    alert_message: Text | None = None
+    error_message: Text | None = None
 
 
 class AlertLog(_Out):
@@ -241,14 +388,39 @@ class AlertLog(_Out):
     deleted_at: datetime | None = None
 
 
-def validate_batch(model: type[M], rows: Sequence[Any], what: str) -> list[M]:
+_NOT_A_BATCH = (str, bytes, bytearray, memoryview, Mapping, BaseModel)
+
+
+def as_rows(batch: object, what: str) -> Sequence[Any]:
+    """A batch as a sequence of rows: a list or tuple as it is, any other iterable (a
+    generator, say) listed. None, text, bytes, a dict or a model (one row, not a batch), a
+    named tuple (likewise) and anything not iterable are refused with :class:`InvalidInput`."""
+    if type(batch) is list or type(batch) is tuple:  # the common case, checked first
+        return batch
+    if (
+        batch is None
+        or isinstance(batch, _NOT_A_BATCH)
+        or (isinstance(batch, tuple) and hasattr(batch, "_fields"))
+        or not isinstance(batch, Iterable)
+    ):
+        one = isinstance(batch, (Mapping, BaseModel, tuple))
+        hint = " (this is one row: wrap it in a list, [row])" if one else ""
+        raise InvalidInput(
+            f"{what}: batch refused, nothing written: expected a list of rows, got "
+            f"{type(batch).__name__}; pass a list of rows{hint}"
+        )
+    if isinstance(batch, Sequence):
+        return batch
+    return list(batch)
+
+
+def validate_batch(model: type[M], rows: Iterable[Any], what: str) -> list[M]:
     """Validate every row; on any failure refuse the whole batch naming row index and field."""
-    if isinstance(rows, (str, bytes)):
-        raise InvalidInput(f"{what}: expected a sequence of rows, got {type(rows).__name__}")
+    batch = as_rows(rows, what)
     try:
-        validated: list[M] = _adapter(model).validate_python(list(rows))
+        validated: list[M] = _adapter(model).validate_python(list(batch))
     except ValidationError as exc:
-        raise InvalidInput(_describe(exc, what, len(rows))) from exc
+        raise InvalidInput(_describe(exc, what, len(batch))) from exc
     return validated
 
 
@@ -269,6 +441,27 @@ def _adapter(model: type[Any]) -> TypeAdapter[Any]:
     return _ADAPTERS[model]
 
 
+_TYPE_HINTS: dict[str, str] = {
+    "int_type": "must be an int, not {kind}; convert it before passing it",
+    "float_type": "must be an int or a float, not {kind}; convert it before passing it",
+    "bool_type": "must be True or False, not {kind}",
+    "string_type": "must be a str, not {kind}",
+    "datetime_type": "must be a timezone-aware datetime, not {kind}",
+    "model_type": "is not a row: pass a dict of its fields or the model {model}, not {kind}",
+    "missing": "is required",
+    "extra_forbidden": "is not a field of this row; check its spelling",
+}
+"""Plainer words than pydantic's for strict-type errors, saying what to pass instead."""
+
+
+def _message(error: Any) -> str:
+    hint = _TYPE_HINTS.get(error["type"])
+    if hint is None:
+        return str(error["msg"])
+    model = error.get("ctx", {}).get("class_name", "the model")
+    return hint.format(kind=type(error.get("input")).__name__, model=model)
+
+
 def _describe(exc: ValidationError, what: str, size: int | None) -> str:
     errors = exc.errors(include_url=False)
     shown = []
@@ -279,7 +472,9 @@ def _describe(exc: ValidationError, what: str, size: int | None) -> str:
             where = f"row {loc.pop(0)}"
         field = ".".join(str(p) for p in loc)
         place = ", ".join(p for p in (where, f"field {field!r}" if field else "") if p)
-        shown.append(f"{place}: {error['msg']} (got {error.get('input')!r})")
+        lead = f"{place}: " if place else ""
+        got = "" if error["type"] == "missing" else f" (got {error.get('input')!r})"
+        shown.append(f"{lead}{_message(error)}{got}")
     more = f"; and {len(errors) - 5} more" if len(errors) > 5 else ""
     head = f"{what}: batch of {size} refused whole, nothing written" if size is not None else what
     return f"{head}: " + "; ".join(shown) + more

@@ -5,6 +5,11 @@ as :class:`TickRow` tuples are checked by hand-written code here; dictionaries g
 pydantic model :class:`~rawdb.models.TickIn`, which says the same things more slowly. Either way
 the error names the row index and the field, and nothing of the batch is written.
 
+A tick later than the :class:`Horizon` (the wall clock plus ``Settings.future_tolerance_s``) is
+refused too: in a month without a table it would land in the default table and be the latest
+tick for years. The bulk path compares each tick's epoch second, already computed for its text,
+with the horizon's, computed once per batch: one integer comparison per tick.
+
 A row is :data:`QUOTE_WIDTH` values (time, instrument, price, volume, bid, ask and sizes) when
 the tick has no bar fields, else :data:`ROW_WIDTH`. Leaving the three Nones out matters: the
 stdlib's sqlite3 looks up an adapter for every None it binds, which costs about 1 us each,
@@ -13,12 +18,14 @@ more than binding a number (measured on this project's machine; see the README's
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple, cast
+from typing import Any, NamedTuple
 
 from rawdb.errors import InvalidInput
-from rawdb.models import TickIn, validate_batch, validate_one
+from rawdb.models import TickIn, as_rows, validate_batch, validate_one
 
 PRICE_LIMIT = 1e12
 LOW, HIGH = -PRICE_LIMIT, PRICE_LIMIT
@@ -53,6 +60,46 @@ Tick = TickRow | TickIn | Mapping[str, Any]
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DIGITS = tuple(f"{n:03d}" for n in range(1000))
 """Three-digit strings: a fraction's six digits are two look-ups, cheaper than formatting."""
+LAST_SECOND = 253_402_300_799
+"""The epoch second of 9999-12-31 23:59:59 UTC, the last one a stored time can carry."""
+NO_HORIZON = 2**62
+"""An epoch second beyond every datetime: the limit when no horizon is asked for."""
+AFTER_ALL_TIMES = "99999-01-01 00:00:00"
+"""Text sorting after every stored timestamp."""
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """The latest time a tick may carry, to the second: the wall clock plus the tolerance.
+
+    ``last`` is that epoch second (the bulk path compares ticks' seconds with it) and
+    ``refused_from`` the stored text of the second after it, the earliest time refused (the
+    streaming writer and the latest-tick reads compare stored texts with it).
+    """
+
+    last: int
+    refused_from: str
+
+    @classmethod
+    def now(cls, tolerance_s: float) -> Horizon:
+        last = int(time.time() + tolerance_s)
+        if last >= LAST_SECOND:
+            return cls(last, AFTER_ALL_TIMES)
+        return cls(last, _second_text(last + 1))
+
+
+def _second_text(seconds: int) -> str:
+    utc = EPOCH + timedelta(seconds=seconds)
+    return utc.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def beyond(last: int) -> str:
+    """Why a tick later than the horizon ending at epoch second ``last`` is refused."""
+    limit = _second_text(min(last, LAST_SECOND))[:19]
+    return (
+        f"is later than {limit} UTC, the wall clock plus future_tolerance_s; check the feed's "
+        "clock and time zone (or raise RAWDB_FUTURE_TOLERANCE_S)"
+    )
 
 
 PREFIXES_KEPT = 4096
@@ -70,57 +117,90 @@ def _prefix(seconds: int) -> str:
     try:
         utc = EPOCH + timedelta(seconds=seconds)
     except OverflowError:
-        raise _Bad("timestamp", "is outside the years 1-9999 in UTC", seconds) from None
+        raise _Bad(
+            "timestamp", "is outside the years 1-9999 in UTC; pass a time within them", seconds
+        ) from None
     text = _prefixes[seconds] = utc.replace(tzinfo=None).isoformat(" ") + "."  # 4-digit year
     return text
 
 
 def prepare_ticks(
-    ticks: Sequence[Tick], *, offset: int = 0, total: int | None = None
+    ticks: Iterable[Tick],
+    *,
+    offset: int = 0,
+    total: int | None = None,
+    horizon: Horizon | None = None,
 ) -> list[tuple[Any, ...]]:
     """Rows in ``insert_tick`` column order; raises :class:`InvalidInput` for any bad tick.
 
-    ``ticks`` may be one chunk of a larger batch: ``offset`` is the chunk's first row number
-    and ``total`` the batch size, so the error names the row as the caller counts it.
+    ``ticks`` is a list (or any iterable) of ticks, and may be one chunk of a larger batch:
+    ``offset`` is the chunk's first row number and ``total`` the batch size, so the error names
+    the row as the caller counts it. With a ``horizon``, later ticks are refused too.
     """
-    if isinstance(ticks, (str, bytes)) or not isinstance(ticks, Sequence):
-        raise InvalidInput(f"ticks: expected a sequence of ticks, got {type(ticks).__name__}")
+    ticks = as_rows(ticks, "ticks")
+    size = len(ticks) if total is None else total
     if ticks and not isinstance(ticks[0], tuple):
         if all(isinstance(t, TickIn) for t in ticks):
-            return [t.row() for t in ticks]  # type: ignore[union-attr]
-        return [t.row() for t in validate_batch(TickIn, ticks, "ticks")]
+            rows = [t.row() for t in ticks]
+        else:
+            rows = [t.row() for t in validate_batch(TickIn, ticks, "ticks")]
+        if horizon is not None:
+            _refuse_later_texts(rows, horizon, offset, size)
+        return rows
+    last = NO_HORIZON if horizon is None else horizon.last
     try:
-        return [_row(cast("tuple[Any, ...]", tick)) for tick in ticks]
+        return [_row(tick, last) for tick in ticks]
     except (_Bad, TypeError, ValueError):
         # Rare: go again, counting rows, to name the first bad one.
-        return _rows_naming_the_bad_one(ticks, offset, len(ticks) if total is None else total)
+        return _rows_naming_the_bad_one(ticks, offset, size, last)
+
+
+def _refuse_later_texts(
+    rows: list[tuple[Any, ...]], horizon: Horizon, offset: int, size: int
+) -> None:
+    """The horizon check of the model path (already the slow one), on the stored texts."""
+    for index, row in enumerate(rows):
+        if row[0] >= horizon.refused_from:
+            raise InvalidInput(
+                f"{_head(size, offset + index)}, field 'timestamp': {beyond(horizon.last)} "
+                f"(got {row[0]!r} UTC)"
+            )
 
 
 def _rows_naming_the_bad_one(
-    ticks: Sequence[Tick], offset: int, size: int
+    ticks: Sequence[Tick], offset: int, size: int, last: int
 ) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
     for index, tick in enumerate(ticks):
+        if not isinstance(tick, tuple):
+            raise InvalidInput(
+                f"{_head(size, offset + index)}: expected a TickRow like the rows before it, "
+                f"got {type(tick).__name__} {tick!r}; pass every row of a batch in one form"
+            )
         try:
-            rows.append(_row(cast("tuple[Any, ...]", tick)))
+            rows.append(_row(tick, last))
         except _Bad as bad:
             raise InvalidInput(
-                f"ticks: batch of {size} refused whole, nothing written: row {offset + index}, "
-                f"field {bad.field!r}: {bad.reason} (got {bad.value!r})"
+                f"{_head(size, offset + index)}, field {bad.field!r}: {bad.reason} "
+                f"(got {bad.value!r})"
             ) from None
         except (TypeError, ValueError) as exc:
             raise InvalidInput(
-                f"ticks: batch of {size} refused whole, nothing written: row {offset + index}: "
-                f"expected a TickRow of 11 fields, got {tick!r} ({exc})"
+                f"{_head(size, offset + index)}: expected a TickRow of 11 fields, got {tick!r} "
+                f"({exc})"
             ) from None
     return rows
+
+
+def _head(size: int, row: int) -> str:
+    return f"ticks: batch of {size} refused whole, nothing written: row {row}"
 
 
 def prepare_tick(tick: Tick) -> tuple[Any, ...]:
     """One tick as a row, for the streaming writer's put(); errors name the field."""
     if isinstance(tick, tuple):
         try:
-            return _row(tick)
+            return _row(tick, NO_HORIZON)
         except _Bad as bad:
             raise InvalidInput(
                 f"tick refused: field {bad.field!r}: {bad.reason} (got {bad.value!r})"
@@ -132,8 +212,9 @@ def prepare_tick(tick: Tick) -> tuple[Any, ...]:
     return validate_one(TickIn, tick, "tick refused").row()
 
 
-def _row(tick: tuple[Any, ...]) -> tuple[Any, ...]:
-    """One checked row, in storage form; raises :class:`_Bad` naming the field.
+def _row(tick: tuple[Any, ...], last: int) -> tuple[Any, ...]:
+    """One checked row, in storage form, of a tick no later than epoch second ``last``;
+    raises :class:`_Bad` naming the field.
 
     This runs once per tick on the bulk path, so the common case is a single chain of plain
     comparisons with no calls; when it fails, :func:`_check_slowly` names what is wrong.
@@ -160,6 +241,8 @@ def _row(tick: tuple[Any, ...]) -> tuple[Any, ...]:
     except TypeError:  # naive (no tzinfo, or one whose utcoffset() is None): checked here, free
         raise _Bad("timestamp", "must be a timezone-aware datetime", moment) from None
     seconds = delta.days * 86_400 + delta.seconds
+    if seconds > last:
+        raise _Bad("timestamp", beyond(last), moment)
     micros = delta.microseconds
     prefix = _prefixes.get(seconds) or _prefix(seconds)
     text = prefix + DIGITS[micros // 1000] + DIGITS[micros % 1000]
@@ -173,7 +256,9 @@ def _check_slowly(tick: tuple[Any, ...]) -> None:
     """Every check of :func:`_row`, one field at a time: raises naming the first bad field."""
     instrument_id, moment, price, volume, bid, ask, bid_size, ask_size, op, hi, lo = tick
     if type(instrument_id) is not int or not 0 < instrument_id < SIZE_LIMIT:
-        raise _Bad("instrument_id", "must be a positive integer", instrument_id)
+        raise _Bad(
+            "instrument_id", "must be a positive int (not a str, float or bool)", instrument_id
+        )
     if type(moment) is not datetime or moment.tzinfo is None:
         raise _Bad("timestamp", "must be a timezone-aware datetime", moment)
     if price is not None:
@@ -200,12 +285,12 @@ def _price(field: str, value: Any) -> None:
     if (type(value) is not float and type(value) is not int) or not (
         -PRICE_LIMIT < value < PRICE_LIMIT
     ):
-        raise _Bad(field, "must be a finite number within +/-1e12", value)
+        raise _Bad(field, "must be a finite int or float within +/-1e12 (not a str or bool)", value)
 
 
 def _size(field: str, value: Any) -> None:
     if type(value) is not int or not 0 <= value < SIZE_LIMIT:
-        raise _Bad(field, "must be a non-negative integer", value)
+        raise _Bad(field, "must be a non-negative int (not a float, str or bool)", value)
 
 
 def _check_bar(op: Any, hi: Any, lo: Any) -> None:

@@ -8,6 +8,10 @@ it is committed (durable as ``synchronous`` promises); ``close()`` commits all t
 When the queue holds ``queue_limit`` ticks, ``put()`` waits: back-pressure instead of memory
 growth. A batch that fails to commit (disk full, I/O error) is kept and retried with back-off;
 ``flush()`` raises the error meanwhile, and nothing queued is dropped.
+
+A tick later than the wall clock plus ``Settings.future_tolerance_s`` does not stop the feed:
+put() sets it aside in :attr:`TickStream.rejected` with the reason, as it does ticks a commit
+refuses for good, and the next ``flush()`` reports it.
 """
 
 from __future__ import annotations
@@ -26,13 +30,17 @@ from rawdb.errors import (
     RawdbError,
     UsageError,
 )
-from rawdb.ingest.rows import Tick, prepare_tick
+from rawdb.ingest.rows import Horizon, Tick, beyond, prepare_tick
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS
 from rawdb.queries.ticks import write_rows
 
 BATCH_COMMITTED = "stream.batch_committed"
 BATCH_FAILED = "stream.batch_failed"
+TICKS_SET_ASIDE = "stream.ticks_set_aside"
+NOTE_EVERY = 1.0
+"""Seconds between log lines about ticks set aside at put (a feed with a wrong clock sends
+nothing else, and one line per tick would flood the log)."""
 
 BatchObserver = Callable[[int, float], None]
 YIELD_EVERY = 256
@@ -101,7 +109,14 @@ class TickStream:
         self._ids_sql = STATEMENTS["instrument_ids"].sql
         self._known: set[int] = set()
         self.rejected: list[tuple[tuple[Any, ...], str]] = []
-        """Rows a commit refused for good (instrument deleted, period archived), with why."""
+        """Rows refused for good, with why: at put, a tick later than the future tolerance; at
+        commit, one whose instrument was deleted or whose period was archived."""
+        self._reported = 0  # rejected rows a flush() has raised about
+        self._tolerance = pool.settings.future_tolerance_s
+        # Refreshed whenever a tick reaches it: the clock only moves on, so a stale bound is
+        # too strict, never too lax, and checking against it is one comparison per put.
+        self._refused_from = Horizon.now(self._tolerance).refused_from
+        self._next_note = 0.0
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -180,6 +195,8 @@ class TickStream:
     def _accept(self, row: tuple[Any, ...]) -> None:
         if self._task is None or self._closing:
             raise UsageError("the stream is not running; use `async with TickStream(pool)`")
+        if row[0] >= self._refused_from and self._set_aside_if_later(row):
+            return
         self._rows.append(row)
         self._put_count += 1
         if self._oldest is None:
@@ -188,11 +205,26 @@ class TickStream:
         elif len(self._rows) >= self.config.batch_size:
             self._wake.set()
 
+    def _set_aside_if_later(self, row: tuple[Any, ...]) -> bool:
+        """Set the row aside in :attr:`rejected` when it is later than the horizon now."""
+        horizon = Horizon.now(self._tolerance)
+        self._refused_from = horizon.refused_from
+        if row[0] < horizon.refused_from:
+            return False
+        why = f"tick refused: field 'timestamp': {beyond(horizon.last)} (got {row[0]!r} UTC)"
+        self.rejected.append((row, why))
+        if time.monotonic() >= self._next_note:
+            self._next_note = time.monotonic() + NOTE_EVERY
+            self._log.error(TICKS_SET_ASIDE, rejected=len(self.rejected), reason=why)
+        return True
+
     async def flush(self) -> None:
-        """Return once every tick put before this call is committed; raise if commits fail."""
+        """Return once every tick put before this call is committed; raise if commits fail,
+        or :class:`InvalidInput` if ticks were set aside in :attr:`rejected` since the last
+        flush that said so (the rest are committed; the stream goes on)."""
         target = self._put_count
         failures = self._failures
-        rejected = len(self.rejected)
+        rejected = self._reported
         self._flush_to = max(self._flush_to, target)
         self._wake.set()
         async with self._progress:
@@ -203,6 +235,7 @@ class TickStream:
             raise self._error or UsageError("the stream stopped before committing every tick")
         if len(self.rejected) > rejected:
             new = self.rejected[rejected:]
+            self._reported = max(self._reported, len(self.rejected))
             raise InvalidInput(
                 f"{len(new)} tick(s) could not be written and were set aside in "
                 f"stream.rejected (the rest are committed); first: {new[0][1]}"

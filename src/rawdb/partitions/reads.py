@@ -55,18 +55,21 @@ async def newest(
     *,
     done: Callable[[list[sqlite3.Row], str], bool],
     narrow: Callable[[], Mapping[str, Any]] | None = None,
+    until: str | None = None,
 ) -> list[sqlite3.Row]:
     """Rows of ``stmt`` from groups of tables, newest periods first, until ``done(rows,
     floor)``: ``floor`` is the lower time bound of every table not read yet (the default
     table, read with each group, can hold rows of any time).
 
     ``narrow()`` gives the parameters for the next group. ``stmt`` must be a point read (a
-    seek per table): it runs on the calling thread (:meth:`Connection.fetchall_now`).
+    seek per table): it runs on the calling thread (:meth:`Connection.fetchall_now`). With
+    ``until`` (stored time text), tables of periods starting at or after it are not read: the
+    statement itself must ignore rows from ``until`` on, which then are all such a table holds.
     """
     parts = await registry.load(conn, family)
     found: list[sqlite3.Row] = []
     values = dict(params)
-    for tables, floor in routing.newest_groups(parts):
+    for tables, floor in routing.newest_groups(parts, until=until):
         sql = templates.render(stmt.sql, family, tables)
         found += await conn.fetchall_now(sql, values, name=stmt.name)
         if done(found, floor):

@@ -162,13 +162,19 @@ def spans(parts: Partitions, start: str, end: str, *, newest_first: bool = False
     return found[::-1] if newest_first else found
 
 
-def newest_groups(parts: Partitions) -> list[tuple[tuple[str, ...], str]]:
+def newest_groups(
+    parts: Partitions, *, until: str | None = None
+) -> list[tuple[tuple[str, ...], str]]:
     """Present tables in groups, newest periods first, each with the default table, and the
     lower bound of the group's oldest period (the start of time for the last group).
 
     For "latest row" lookups: a row at or after a group's bound beats every later group.
+    Periods starting at or after ``until`` are left out (premade months ahead, when the lookup
+    ignores rows from ``until`` on), so the first group holds the current month.
     """
     newest = parts.newest_first()
+    if until is not None:
+        newest = [p for p in newest if p.start_text < until]
     groups = [newest[:FIRST_GROUP]]
     groups += [newest[i : i + LATER_GROUP] for i in range(FIRST_GROUP, len(newest), LATER_GROUP)]
     found = []

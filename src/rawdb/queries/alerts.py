@@ -5,16 +5,18 @@ Alert logs are stored in quarterly tables; log reads and writes go through ``raw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from rawdb.errors import ForeignKeyViolation, InvalidInput
 from rawdb.models import (
+    DELIVERY_STATUSES,
     AlertLog,
     AlertLogIn,
     AlertRule,
     AlertRuleIn,
+    db_time,
     to_db_time,
     validate_batch,
     validate_one,
@@ -63,7 +65,7 @@ async def active_alert_rules(pool: Pool, instrument_id: int | None = None) -> li
 async def mark_rule_triggered(pool: Pool, rule_id: int, at: datetime) -> bool:
     """Record that a rule fired at ``at`` (its cooldown counts from here)."""
     async with pool.write() as conn:
-        result = await execute(conn, "mark_rule_triggered", (_time(at, "at"), _now(), rule_id))
+        result = await execute(conn, "mark_rule_triggered", (db_time(at, "at"), _now(), rule_id))
     return result.rowcount == 1
 
 
@@ -80,8 +82,9 @@ async def delete_alert_rule(pool: Pool, rule_id: int) -> bool:
         ) from exc
 
 
-async def write_alert_logs(pool: Pool, logs: Sequence[AlertLogIn | dict[str, Any]]) -> int:
-    """Record evaluations in one transaction; a bad entry refuses the whole batch."""
+async def write_alert_logs(pool: Pool, logs: Iterable[AlertLogIn | dict[str, Any]]) -> int:
+    """Record evaluations (a list or any iterable) in one transaction; a bad entry refuses the
+    whole batch."""
     items = validate_batch(AlertLogIn, logs, "alert logs")
     rows = [
         (
@@ -151,9 +154,14 @@ async def set_delivery_status(
     attempted_at: datetime,
     completed_at: datetime | None = None,
 ) -> bool:
-    """Record a delivery attempt's outcome for one log."""
-    done = _time(completed_at, "completed_at") if completed_at is not None else None
-    params = (status, _time(attempted_at, "attempted_at"), done)
+    """Record a delivery attempt's outcome for one log; ``status`` is one of
+    :data:`~rawdb.models.DELIVERY_STATUSES`."""
+    if status not in DELIVERY_STATUSES:
+        raise InvalidInput(
+            f"status {status!r}: must be one of {', '.join(map(repr, DELIVERY_STATUSES))}"
+        )
+    done = db_time(completed_at, "completed_at") if completed_at is not None else None
+    params = (status, db_time(attempted_at, "attempted_at"), done)
     async with pool.write() as conn:
         result = await reads.by_id(conn, FAMILY, STATEMENTS["set_delivery_status"], log_id, params)
     return result is not None
@@ -163,7 +171,7 @@ async def _logs(
     pool: Pool, name: str, params: dict[str, Any], start: datetime, end: datetime, *, limit: int
 ) -> list[AlertLog]:
     """Live logs in ``[start, end)`` newest first, from the quarters overlapping the range."""
-    low, high = _time(start, "start"), _time(end, "end")
+    low, high = db_time(start, "start"), db_time(end, "end")
     async with pool.read() as conn:
         rows = await reads.over_range(
             conn, FAMILY, STATEMENTS[name], params, low, high, newest_first=True, limit=limit
@@ -173,9 +181,3 @@ async def _logs(
 
 def _now() -> str:
     return to_db_time(datetime.now(UTC))
-
-
-def _time(moment: datetime, name: str) -> str:
-    if moment.tzinfo is None:
-        raise InvalidInput(f"{name} must be a timezone-aware datetime, got {moment!r}")
-    return to_db_time(moment)

@@ -11,7 +11,12 @@ from rawdb.queries._run import execute, fetch_all, fetch_one, to_model, to_model
 
 
 async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object]) -> Instrument:
-    """Register an instrument; a duplicate symbol raises :class:`~rawdb.errors.UniqueViolation`."""
+    """Register an instrument; a duplicate symbol raises :class:`~rawdb.errors.UniqueViolation`.
+
+    :class:`~rawdb.errors.InvalidInput` names the field when the symbol is not printable text
+    of 1-10 characters without surrounding whitespace, or the type or status is not one of
+    :data:`~rawdb.models.INSTRUMENT_TYPES` / :data:`~rawdb.models.INSTRUMENT_STATUSES`.
+    """
     item = validate_one(InstrumentIn, instrument, "instrument")
     async with pool.write() as conn:
         result = await execute(

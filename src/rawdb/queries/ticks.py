@@ -2,20 +2,24 @@
 
 Ticks are stored in monthly tables; every function here goes through ``rawdb.partitions`` for
 which tables to write or read (only those whose month overlaps the asked range).
+
+Ticks later than the wall clock plus ``Settings.future_tolerance_s`` are refused on the way in,
+and the latest-tick reads ignore such rows (stored before that check, or by hand), so a
+mistyped year in the default table cannot stand in for the live month.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from rawdb.errors import ForeignKeyViolation, InvalidInput, UsageError
-from rawdb.ingest.rows import QUOTE_WIDTH, ROW_WIDTH, prepare_ticks
+from rawdb.ingest.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon, prepare_ticks
 from rawdb.ingest.rows import Tick as TickInput
-from rawdb.models import Bar, PriceRange, Tick, to_db_time
+from rawdb.models import Bar, PriceRange, Tick, as_rows, db_time
 from rawdb.partitions import reads, routing
 from rawdb.partitions.periods import Family
 from rawdb.pool import Pool
@@ -34,46 +38,53 @@ Interval = Literal["1m", "5m", "15m", "1h", "1d"]
 
 
 async def insert_ticks(
-    pool: Pool, ticks: Sequence[TickInput], *, chunk: int = DEFAULT_CHUNK
+    pool: Pool, ticks: Iterable[TickInput], *, chunk: int = DEFAULT_CHUNK
 ) -> int:
     """Store a batch in one transaction, all or nothing; returns the number of rows written.
 
     Ticks are :class:`~rawdb.ingest.rows.TickRow` tuples (fastest), :class:`TickIn` models or
-    dicts. Any bad tick refuses the whole batch with :class:`InvalidInput` naming the row and
-    field; an unknown instrument does too. The batch is checked and written ``chunk`` ticks at
-    a time, one after the other: checking a chunk while SQLite writes the last does not pay,
-    because sqlite3 takes the GIL back between rows and waits for it (measured 10% slower).
+    dicts, in a list or any other iterable (a generator is listed first). Any bad tick refuses
+    the whole batch with :class:`InvalidInput` naming the row and field; an unknown instrument
+    does too, and so does a tick later than the wall clock plus the future tolerance. The batch
+    is checked and written ``chunk`` ticks at a time, one after the other: checking a chunk
+    while SQLite writes the last does not pay, because sqlite3 takes the GIL back between rows
+    and waits for it (measured 10% slower).
     """
     if chunk < 1:
         raise UsageError(f"chunk must be >= 1, got {chunk}")
-    if not ticks:
+    batch = as_rows(ticks, "ticks")
+    if not batch:
         return 0
+    horizon = Horizon.now(pool.settings.future_tolerance_s)
     try:
         async with pool.write() as conn:
             written = 0
-            for rows in _prepared_chunks(ticks, chunk):
+            for rows in _prepared_chunks(batch, chunk, horizon):
                 written += await write_rows(conn, rows)
             return written
     except ForeignKeyViolation as exc:
-        raise await _unknown_instruments(pool, ticks, exc) from exc
+        raise await _unknown_instruments(pool, batch, exc) from exc
 
 
-def _prepared_chunks(ticks: Sequence[TickInput], chunk: int) -> Iterator[list[tuple[Any, ...]]]:
+def _prepared_chunks(
+    ticks: Sequence[TickInput], chunk: int, horizon: Horizon
+) -> Iterator[list[tuple[Any, ...]]]:
     """Checked rows chunk by chunk (memory stays bounded for very large batches).
 
     Models and dicts are checked whole first (pydantic reports every bad row at once).
     """
     total = len(ticks)
     if not isinstance(ticks[0], tuple):
-        rows = prepare_ticks(ticks)
+        rows = prepare_ticks(ticks, horizon=horizon)
         for start in range(0, total, chunk):
             yield rows[start : start + chunk]
         return
     if total <= chunk:
-        yield prepare_ticks(ticks)
+        yield prepare_ticks(ticks, horizon=horizon)
         return
     for start in range(0, total, chunk):
-        yield prepare_ticks(ticks[start : start + chunk], offset=start, total=total)
+        part = ticks[start : start + chunk]
+        yield prepare_ticks(part, offset=start, total=total, horizon=horizon)
 
 
 async def write_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
@@ -118,21 +129,31 @@ def _instrument_of(tick: TickInput) -> Any:
     return getattr(tick, "instrument_id", None)
 
 
+def _horizon(pool: Pool) -> str:
+    """The earliest stored time the latest-tick reads ignore (what insert_ticks would refuse)."""
+    return Horizon.now(pool.settings.future_tolerance_s).refused_from
+
+
 async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
-    """The newest live tick of one instrument, or None."""
+    """The newest live tick of one instrument, or None; rows later than the wall clock plus
+    the future tolerance are not live."""
+    horizon = _horizon(pool)
     async with pool.read() as conn:
         rows = await reads.newest(
             conn,
             FAMILY,
             STATEMENTS["latest_tick"],
-            {"instrument_id": instrument_id},
+            {"instrument_id": instrument_id, "horizon": horizon},
             done=lambda rows, floor: any(r["timestamp"] >= floor for r in rows),
+            until=horizon,
         )
     return to_model(Tick, max(rows, key=lambda r: r["timestamp"]) if rows else None)
 
 
 async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) -> list[Tick]:
-    """The newest live tick of each instrument (all instruments when ``instrument_ids`` is None)."""
+    """The newest live tick of each instrument (all instruments when ``instrument_ids`` is None);
+    rows later than the wall clock plus the future tolerance are not live."""
+    horizon = _horizon(pool)
     async with pool.read() as conn:
         if instrument_ids is None:
             wanted = {r[0] for r in await fetch_all(conn, "instrument_ids")}
@@ -155,17 +176,22 @@ async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) 
 
         ids = None if instrument_ids is None else json.dumps(sorted(wanted))
         await reads.newest(
-            conn, FAMILY, STATEMENTS["latest_ticks"], {"ids": ids}, done=done, narrow=narrow
+            conn,
+            FAMILY,
+            STATEMENTS["latest_ticks"],
+            {"ids": ids, "horizon": horizon},
+            done=done,
+            narrow=narrow,
+            until=horizon,
         )
     return to_models(Tick, [best[key] for key in sorted(best)])
 
 
 def _window(start: datetime, end: datetime) -> tuple[str, str]:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("start and end must be timezone-aware datetimes")
+    low, high = db_time(start, "start"), db_time(end, "end")
     if end <= start:
         raise InvalidInput(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
-    return to_db_time(start), to_db_time(end)
+    return low, high
 
 
 async def tick_range(
@@ -214,14 +240,12 @@ async def ohlc_bars(
 
 
 async def price_range(pool: Pool, instrument_id: int, since: datetime) -> PriceRange:
-    """Low, high and average live price of one instrument since ``since``."""
-    if since.tzinfo is None:
-        raise InvalidInput("since must be a timezone-aware datetime")
+    """Low, high and average live price of one instrument since ``since`` (up to the wall
+    clock plus the future tolerance: a far-future bad print would skew every evaluation)."""
     params = {"instrument_id": instrument_id}
+    low, high = db_time(since, "since"), _horizon(pool)
     async with pool.read() as conn:
-        rows = await reads.over_range(
-            conn, FAMILY, STATEMENTS["price_range"], params, to_db_time(since)
-        )
+        rows = await reads.over_range(conn, FAMILY, STATEMENTS["price_range"], params, low, high)
     count = sum(r["ticks"] for r in rows)
     lows = [r["low"] for r in rows if r["low"] is not None]
     highs = [r["high"] for r in rows if r["high"] is not None]
@@ -236,7 +260,7 @@ async def price_range(pool: Pool, instrument_id: int, since: datetime) -> PriceR
 
 async def soft_delete_tick(pool: Pool, tick_id: int, *, at: datetime | None = None) -> bool:
     """Hide a bad tick from reads (kept until purged); True if it was live."""
-    moment = to_db_time(at or datetime.now(UTC))
+    moment = db_time(at or datetime.now(UTC), "at")
     async with pool.write() as conn:
         done = await reads.by_id(conn, FAMILY, STATEMENTS["soft_delete_tick"], tick_id, (moment,))
     return done is not None
@@ -256,9 +280,7 @@ async def purge_deleted_ticks(pool: Pool, older_than: datetime) -> int:
     rows); archived months are not touched. ``rawdb.archive.purge`` does the same with an
     audit row per table.
     """
-    if older_than.tzinfo is None:
-        raise InvalidInput("older_than must be a timezone-aware datetime")
-    cutoff = (to_db_time(older_than),)
+    cutoff = (db_time(older_than, "older_than"),)
     async with pool.write() as conn:
         changed = await reads.every_table(conn, FAMILY, STATEMENTS["purge_deleted_ticks"], cutoff)
     return sum(changed.values())

@@ -32,7 +32,8 @@ SELECT (SELECT max(id) FROM market_data_default) AS largest, p.id_floor
 FROM rawdb_partitions AS p WHERE p.name = 'market_data_default';
 
 -- name: latest_tick
--- The newest live tick of one instrument: one seek down each table's (instrument_id, timestamp) index.
+-- The newest live tick of one instrument before :horizon (later rows are bad stamps, not live):
+-- one seek down each table's (instrument_id, timestamp) index.
 SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
     open_price, high_price, low_price, deleted_at
 FROM (
@@ -40,14 +41,15 @@ FROM (
     SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
         open_price, high_price, low_price, deleted_at
     FROM market_data_default
-    WHERE instrument_id = :instrument_id AND deleted_at IS NULL
+    WHERE instrument_id = :instrument_id AND timestamp < :horizon AND deleted_at IS NULL
     ORDER BY timestamp DESC LIMIT 1
     /* end */
 )
 ORDER BY timestamp DESC LIMIT 1;
 
 -- name: latest_ticks
--- The newest live tick of each instrument of a JSON id array (NULL: all), one seek per instrument and table.
+-- The newest live tick before :horizon of each instrument of a JSON id array (NULL: all), one seek
+-- per instrument and table.
 SELECT id, instrument_id, max(timestamp) AS timestamp, price, volume, bid, ask, bid_size,
     ask_size, open_price, high_price, low_price, deleted_at
 FROM (
@@ -57,7 +59,7 @@ FROM (
     FROM instruments AS i
     INNER JOIN market_data_default AS m ON m.id = (
         SELECT l.id FROM market_data_default AS l
-        WHERE l.instrument_id = i.id AND l.deleted_at IS NULL
+        WHERE l.instrument_id = i.id AND l.timestamp < :horizon AND l.deleted_at IS NULL
         ORDER BY l.timestamp DESC LIMIT 1
     )
     WHERE :ids IS NULL OR i.id IN (SELECT value FROM json_each(:ids))
