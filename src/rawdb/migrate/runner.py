@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rawdb import log
 from rawdb.config import Settings
-from rawdb.connection import check_database_path, open_read_only, open_sync
+from rawdb.connection import check_database_path, open_read_only, open_sync, transaction
 from rawdb.errors import (
     AdoptionRefused,
     DiskFull,
@@ -307,8 +307,7 @@ class Migrator:
 
     def _baseline(self, conn: sqlite3.Connection, version: int) -> None:
         files = self.migrations.by_version()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with transaction(conn, f"baseline {version:04d}"):
             if history.applied(conn):
                 raise AdoptionRefused(
                     "the database already has applied migrations; baseline is for databases "
@@ -333,10 +332,6 @@ class Migrator:
                     action="baseline",
                     checksum=migration.up.checksum,
                 )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         self._log.info(log.MIGRATION_BASELINED, version=version, database=str(self.database))
         self.report(f"baselined versions 0001..{version:04d}")
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
 
-from rawdb.errors import InternalError, MigrationFailed
+from rawdb.connection import transaction
+from rawdb.errors import InternalError, MigrationFailed, RawdbError
 from rawdb.migrate import history
 from rawdb.migrate.files import Migration, SqlFile
 from rawdb.migrate.splitter import Statement, check_allowed, split
@@ -49,23 +50,16 @@ def run_step(conn: sqlite3.Connection, step: Step) -> bool:
 
 def _run_in_transaction(conn: sqlite3.Connection, step: Step, statements: list[Statement]) -> bool:
     started = time.perf_counter()
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn, f"{step.action} {step.migration.name}"):
         history.ensure(conn)
         applied_now = step.migration.version in history.applied(conn)
         if applied_now == (step.action == "apply"):
-            conn.execute("ROLLBACK")
-            return False
+            return False  # another migrator did it while this one waited for the lock
         before = _schema_rows(conn)
         with _watching_writes(conn) as written:
             _execute_all(conn, statements, step)
         _verify(conn, step, _touched(conn, written, before))
         _record(conn, step, started)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return True
 
 
@@ -76,37 +70,29 @@ def _run_outside_transaction(
     before = _schema_rows(conn)
     with _watching_writes(conn) as written:
         _execute_all(conn, statements, step)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with transaction(conn, f"{step.action} {step.migration.name}: recording its version"):
         history.ensure(conn)
         _verify(conn, step, _touched(conn, written, before))
         _record(conn, step, started)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
     return True
 
 
 def record_failure(conn: sqlite3.Connection, step: Step, exc: BaseException) -> None:
     """Append the failure to the history in a transaction of its own (best effort)."""
     try:
-        conn.execute("BEGIN IMMEDIATE")
-        history.ensure(conn)
-        history.record_event(
-            conn,
-            version=step.migration.version,
-            name=step.migration.name,
-            action="fail",
-            checksum=step.sql_file.checksum,
-            backup=step.backup_text,
-            error=str(exc),
-        )
-        conn.execute("COMMIT")
-    except sqlite3.Error:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
+        with transaction(conn, f"recording the failure of {step.migration.name}"):
+            history.ensure(conn)
+            history.record_event(
+                conn,
+                version=step.migration.version,
+                name=step.migration.name,
+                action="fail",
+                checksum=step.sql_file.checksum,
+                backup=step.backup_text,
+                error=str(exc),
+            )
+    except RawdbError:  # e.g. the disk that failed the migration is still full
+        pass
 
 
 def _record(conn: sqlite3.Connection, step: Step, started: float) -> None:
