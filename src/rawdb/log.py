@@ -1,4 +1,11 @@
-"""structlog, configured once: key=value lines on a terminal, JSON lines when asked."""
+"""Loggers for rawdb's modules, and the logging set-up of rawdb's own programs.
+
+rawdb is a guest in an application: library code only gets loggers, and never configures
+structlog (the application's configuration, JSON lines or not, stays as it is). The loggers
+are lazy, so a configuration the application makes after importing rawdb still applies.
+Only rawdb's programs (the CLIs, the demo, the tools) call :func:`configure`, and even they
+leave a structlog the host process configured itself alone.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +30,7 @@ MONITOR_ANALYZED = "monitor.analyzed"
 MONITOR_SAMPLES_WRITTEN = "monitor.samples_written"
 MONITOR_UPKEEP_FAILED = "monitor.upkeep_failed"
 
-_configured = False
+_configured = False  # by rawdb's programs, through configure()
 
 
 def configure(
@@ -32,9 +39,13 @@ def configure(
     *,
     force: bool = False,
 ) -> None:
-    """Set up structlog once for the process; later calls are no-ops unless ``force``."""
+    """Set up structlog for one of rawdb's programs: key=value lines or JSON lines on stderr.
+
+    A no-op when the host process configured structlog itself (a CLI entry point called
+    in-process by an application), and after the first call unless ``force``.
+    """
     global _configured  # noqa: PLW0603 -- logging is process-wide by nature
-    if _configured and not force:
+    if (_configured and not force) or (structlog.is_configured() and not _configured):
         return
     renderer: Any = (
         structlog.processors.JSONRenderer()
@@ -58,7 +69,7 @@ def configure(
 
 
 def get_logger(name: str) -> Any:
-    """A bound logger tagged with the component name (logging to stderr unless configured)."""
-    if not _configured:
-        configure()
-    return structlog.get_logger().bind(component=name)
+    """A lazy logger named ``rawdb.<name>`` and tagged with the component: it follows whatever
+    structlog configuration is in force when it logs (the application's, or structlog's
+    defaults when nobody configured it)."""
+    return structlog.get_logger(f"rawdb.{name}", component=name)
