@@ -7,8 +7,9 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog
 
-from rawdb.errors import DiskFull, InvalidInput, UsageError
+from rawdb.errors import DiskFull, InternalError, InvalidInput, UsageError
 from rawdb.ingest.rows import TickRow
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.queries import instruments
@@ -160,3 +161,29 @@ async def test_flush_reports_ticks_set_aside_since_the_last_report(pool) -> None
         stream.put_nowait(tick(es, 2))
         await stream.flush()
     assert stored(pool) == 2
+
+
+async def test_a_writer_task_that_dies_wakes_flush_and_put(pool, tmp_path) -> None:
+    """If the writer task ends with an error that is not the database's (here: the log file the
+    application configured is closed when the writer logs a refused row), flush() and put()
+    raise at once instead of waiting forever."""
+    es = await instrument(pool)
+    gone = await instruments.add_instrument(pool, {"symbol": "XX", "name": "delisted"})
+    closed = (tmp_path / "app.log").open("w")
+    closed.close()
+    previous = structlog.get_config()
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=closed))
+    try:
+        async with TickStream(pool, StreamConfig(batch_size=1_000, max_delay=60.0)) as stream:
+            for i in range(10):
+                stream.put_nowait(tick(gone.id if i == 3 else es, i))
+            assert await instruments.delete_instrument(pool, gone.id)
+            with pytest.raises((InternalError, UsageError, ValueError)):
+                await asyncio.wait_for(stream.flush(), timeout=10)
+            with pytest.raises(InternalError, match="writer task ended unexpectedly"):
+                await asyncio.wait_for(stream.put(tick(es, 99)), timeout=10)
+            stream.rejected.clear()
+    except ValueError as exc:  # close() re-raises the task's own error
+        assert "closed file" in str(exc)
+    finally:
+        structlog.configure(**previous)

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from rawdb import log
 from rawdb.errors import (
     ForeignKeyViolation,
+    InternalError,
     InvalidInput,
     PeriodNotWritable,
     RawdbError,
@@ -189,12 +190,20 @@ class TickStream:
                 raise _unknown(row[1])
         if self.queued >= self.config.queue_limit:
             async with self._progress:
-                await self._progress.wait_for(lambda: self.queued < self.config.queue_limit)
+                await self._progress.wait_for(
+                    lambda: self.queued < self.config.queue_limit or self._stopped()
+                )
         self._accept(row)
 
     def _accept(self, row: tuple[Any, ...]) -> None:
         if self._task is None or self._closing:
             raise UsageError("the stream is not running; use `async with TickStream(pool)`")
+        if self._task.done():
+            raise InternalError(
+                f"the stream's writer task ended unexpectedly ({_ending(self._task)}); ticks are "
+                "no longer written (the queued ones are in memory only). Close the stream and "
+                "report this"
+            )
         if row[0] >= self._refused_from and self._set_aside_if_later(row):
             return
         self._rows.append(row)
@@ -247,6 +256,14 @@ class TickStream:
     # --- the writer task ------------------------------------------------------------------------
 
     async def _run(self) -> None:
+        try:
+            await self._write_batches()
+        finally:
+            # However the task ends, wake flush() and put() waiters: they see it stopped.
+            async with self._progress:
+                self._progress.notify_all()
+
+    async def _write_batches(self) -> None:
         delay = self.config.retry_base_delay
         while True:
             await self._wait_for_batch()
@@ -327,6 +344,13 @@ class TickStream:
         self._log.error(BATCH_FAILED, error=str(exc), queued=self.queued)
         async with self._progress:
             self._progress.notify_all()
+
+
+def _ending(task: asyncio.Task[None]) -> str:
+    if task.cancelled():
+        return "cancelled"
+    error = task.exception()
+    return "finished" if error is None else f"{type(error).__name__}: {error}"
 
 
 def _unknown(instrument_id: Any) -> InvalidInput:
