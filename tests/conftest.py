@@ -6,11 +6,12 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from rawdb import log
 from rawdb.config import Settings
 from rawdb.pool import Pool
 
@@ -130,6 +131,14 @@ def legacy_db(tmp_path: Path, legacy_template: Path) -> Path:
     target = tmp_path / "tradeassist.sqlite3"
     shutil.copyfile(legacy_template, target)
     return target
+
+
+@pytest.fixture(autouse=True)
+def fresh_logging() -> Iterator[None]:
+    """Every test starts with logging as a new process has it: a CLI's main() that an earlier
+    test ran in-process set up logging (its level included) for the whole process."""
+    yield
+    log.reset()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

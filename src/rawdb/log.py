@@ -79,3 +79,11 @@ def get_logger(name: str) -> Any:
     structlog configuration is in force when it logs (the application's, or structlog's
     defaults when nobody configured it)."""
     return structlog.get_logger(f"rawdb.{name}", component=name)
+
+
+def reset() -> None:
+    """Undo :func:`configure` and structlog's configuration: the process logs as a fresh one
+    would (for harnesses that run several of rawdb's programs in one process, such as tests)."""
+    global _configured  # noqa: PLW0603 -- logging is process-wide by nature
+    structlog.reset_defaults()
+    _configured = False
