@@ -16,15 +16,23 @@ import pytest
 
 from partition_data import NOW, Clock, count, seed, tables
 from rawdb import partitions
-from rawdb.archive import apply_retention, archive_period, expired, purge_deleted, restore_period
+from rawdb.archive import (
+    apply_retention,
+    archive_period,
+    checks,
+    expired,
+    purge_deleted,
+    restore_period,
+)
 from rawdb.archive.checks import ARCHIVE_STEPS, PAUSE_ENV, RESTORE_STEPS
 from rawdb.config import Settings
 from rawdb.errors import InternalError, UsageError
+from rawdb.ingest.rows import TickRow
 from rawdb.partitions import Period, Policy, templates
 from rawdb.partitions import cli as partitions_cli
 from rawdb.partitions.periods import check_family
 from rawdb.pool import Pool
-from rawdb.queries import ticks
+from rawdb.queries import instruments, ticks
 from reliability import record
 
 JANUARY = Period("market_data", 2026, 1)
@@ -271,3 +279,50 @@ def test_hostile_periods_and_names_cannot_inject_sql(
         ok=ok,
     )
     assert ok
+
+
+def _make_april_meanwhile(db: Path, at: str) -> list[str]:
+    """A hook that, when the archive or restore reaches ``at``, has another connection write
+    a tick into April (a month with no table yet: it is made on demand)."""
+    made: list[str] = []
+
+    async def write_april() -> None:
+        async with Pool.open(Settings(database=db)) as pool:
+            es = await instruments.get_instrument_by_symbol(pool, "ES")
+            assert es is not None
+            april = datetime(2026, 4, 1, tzinfo=UTC)
+            await ticks.insert_ticks(pool, [TickRow(es.id, april, 1.0, 1)])
+        made.append("market_data_2026_04")
+
+    def hook(step: str) -> None:
+        if step == at and not made:
+            asyncio.run(write_april())
+
+    checks.hook = hook
+    return made
+
+
+@pytest.mark.parametrize("operation", ["archive", "restore"])
+def test_a_table_made_by_another_process_meanwhile_stays_in_the_view(
+    db: Path, operation: str
+) -> None:
+    """The view is rebuilt from the registry as it is under the write lock: a month table
+    another connection made while the archive copied (or the restore verified) stays readable."""
+    if operation == "restore":
+        archive_period(db, JANUARY)
+    made = _make_april_meanwhile(db, "verified")
+    try:
+        if operation == "archive":
+            archive_period(db, JANUARY)
+        else:
+            restore_period(db, JANUARY)
+    finally:
+        checks.hook = None
+    expected = 600 + 1 if operation == "archive" else 900 + 1
+    ok = made == ["market_data_2026_04"] and count(db) == expected
+    record(
+        f"another connection makes a month table while {operation} runs",
+        "the rebuilt view covers the new table: every row stays readable",
+        ok=ok,
+    )
+    assert "market_data_2026_04" in tables(db) and count(db) == expected, made

@@ -157,7 +157,7 @@ def archive_period(
             rows, digest, seen = _verify(conn, period)
             reached("verified")
             at = registry.now_text(now or setup.clock())
-            _drop(conn, parts, period, seen=seen, digest=digest, at=at, path=path)
+            _drop(conn, period, seen=seen, digest=digest, at=at, path=path)
             reached("dropped")
         finally:
             conn.execute("DETACH DATABASE archive")
@@ -204,7 +204,6 @@ def _verify(conn: sqlite3.Connection, period: Period) -> tuple[int, str, tuple[i
 
 def _drop(
     conn: sqlite3.Connection,
-    parts: registry.Partitions,
     period: Period,
     *,
     seen: tuple[int, int | None],
@@ -224,7 +223,9 @@ def _drop(
                 f"{'in place' if frozen(conn, period) else 'missing'}); nothing was dropped. "
                 "Run archive again: it copies afresh"
             )
-        remaining = tuple(t for t in parts.present_tables() if t != period.table)
+        # Read again under the write lock: another process may have made a table since.
+        now_present = registry.load_sync(conn, period.family).present_tables()
+        remaining = tuple(t for t in now_present if t != period.table)
         steps: list[Step] = [
             ("partitions_drop_table", f"DROP TABLE main.{period.table}", ()),
             ("partitions_archived", ARCHIVED_SQL, (at, str(path), rows, digest, at, period.table)),
@@ -249,7 +250,7 @@ def restore_period(
     folder = (policy or setup.policy).archive_folder(database)
     conn = _open(database)
     try:
-        parts, info = _lookup(conn, period)
+        _, info = _lookup(conn, period)
         path = Path(info.archive_file) if info.archive_file else archive_path(folder, period)
         if info.state == "active":
             if info.archive_file is None or dry_run:
@@ -275,7 +276,7 @@ def restore_period(
                 )
             reached("verified")
             at = registry.now_text(now or setup.clock())
-            _copy_in(conn, parts, period, expected=found, at=at, path=path)
+            _copy_in(conn, period, expected=found, at=at, path=path)
             reached("restored")
         finally:
             conn.execute("DETACH DATABASE archive")
@@ -287,7 +288,6 @@ def restore_period(
 
 def _copy_in(
     conn: sqlite3.Connection,
-    parts: registry.Partitions,
     period: Period,
     *,
     expected: tuple[int, str],
@@ -295,9 +295,10 @@ def _copy_in(
     path: Path,
 ) -> None:
     cols = ", ".join(templates.COLUMNS[period.family])
-    tables = (*parts.present_tables(), period.table)
-    ordered = (tables[0], *sorted(tables[1:], key=Period.from_name))
     with transaction(conn, f"restore {period.table}: copying it in"):
+        # Read again under the write lock: another process may have made a table since.
+        tables = (*registry.load_sync(conn, period.family).present_tables(), period.table)
+        ordered = (tables[0], *sorted(tables[1:], key=Period.from_name))
         table, *indexes = templates.table_ddl(period)
         conn.execute(table)
         conn.execute(
