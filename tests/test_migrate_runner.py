@@ -259,13 +259,30 @@ def test_baseline_refuses_a_different_schema_unchanged(mdir: MigrationDir, db_pa
     assert db_path.read_bytes() == before
 
 
-def test_up_refuses_an_unknown_database(mdir: MigrationDir, db_path: Path) -> None:
-    """up on a database with foreign tables and no recognisable revision changes nothing."""
+def test_up_installs_beside_the_applications_own_tables(
+    mdir: MigrationDir, db_path: Path
+) -> None:
+    """A database holding only the application's own tables (none the set creates) is not
+    another tool's copy of rawdb's: up backs it up, then applies from 0001 beside them."""
     mdir.add("0001_a.sql", "CREATE TABLE a (x);\n", "DROP TABLE a;")
     with sqlite3.connect(db_path) as conn:
         conn.execute("CREATE TABLE mine (x)")
+        conn.execute("INSERT INTO mine VALUES (1)")
+    result = Migrator(db_path, mdir.root).up()
+    assert result.done == [1] and result.backup is not None and result.backup.is_file()
+    with sqlite3.connect(db_path) as conn:
+        assert conn.execute("SELECT x FROM mine").fetchall() == [(1,)]
+
+
+def test_up_refuses_an_unknown_database(mdir: MigrationDir, db_path: Path) -> None:
+    """up on a database that already holds a table the set creates, with no version table
+    and no recognisable revision, changes nothing."""
+    mdir.add("0001_a.sql", "CREATE TABLE a (x);\n", "DROP TABLE a;")
+    with sqlite3.connect(db_path) as conn:
+        conn.execute("CREATE TABLE a (y)")
+        conn.execute("CREATE TABLE mine (x)")
     before = db_path.read_bytes()
-    with pytest.raises(AdoptionRefused, match=r"tables rawdb did not create \(mine\)"):
+    with pytest.raises(AdoptionRefused, match=r"tables rawdb did not create \(a, mine\)"):
         Migrator(db_path, mdir.root).up()
     assert db_path.read_bytes() == before
 

@@ -7,16 +7,70 @@ environment, the environment over the defaults.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rawdb.errors import ConfigError
 
 ENV_PREFIX = "RAWDB_"
+SHIPPED_SET = "rawdb"
+"""The name of the migration set shipped with rawdb, always applied first."""
+SET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+class MigrationSource(BaseModel):
+    """An application's migration set: a name and a folder holding ``migrations/`` and
+    ``rollback/`` (the layout of the set rawdb ships)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(description="lowercase letters, digits and underscores, e.g. 'app'")
+    folder: Path
+
+    @field_validator("name")
+    @classmethod
+    def _valid_name(cls, value: str) -> str:
+        if value == SHIPPED_SET or not SET_NAME.match(value):
+            raise ValueError(
+                f"migration set name {value!r}: use lowercase letters, digits and underscores "
+                f"(starting with a letter), and not {SHIPPED_SET!r}, the shipped set's name"
+            )
+        return value
+
+    @classmethod
+    def parse(cls, text: str) -> MigrationSource:
+        """``NAME=FOLDER``, or a bare ``FOLDER`` named after its last part."""
+        name, sep, folder = text.strip().partition("=")
+        if not sep:
+            folder = name
+            name = Path(folder).name.lower()
+        if not folder.strip():
+            raise ValueError(f"migration set {text!r}: write NAME=FOLDER, e.g. app=db/migrations")
+        return cls(name=name.strip(), folder=Path(folder.strip()))
+
+
+def _migration_sources(value: Any) -> Any:
+    """RAWDB_MIGRATIONS is ``NAME=FOLDER`` entries separated by commas (or a JSON list)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = json.loads(text)
+        else:
+            value = [part for part in text.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        return value
+    sources = [MigrationSource.parse(v) if isinstance(v, str) else v for v in value]
+    names = [s.name if isinstance(s, MigrationSource) else None for s in sources]
+    twice = sorted({n for n in names if n is not None and names.count(n) > 1})
+    if twice:
+        raise ValueError(f"migration set names must differ; given twice: {', '.join(twice)}")
+    return tuple(sources)
 
 
 class Settings(BaseSettings):
@@ -53,6 +107,17 @@ class Settings(BaseSettings):
     batching delays, yet stays well below the hour by which a time-zone or daylight-saving
     mix-up shifts a time, so those are refused, as is a wrong year."""
 
+    migrations: Annotated[tuple[MigrationSource, ...], NoDecode] = Field(
+        default=(),
+        description="the application's migration sets, applied after rawdb's in this order "
+        "(RAWDB_MIGRATIONS: NAME=FOLDER entries separated by commas)",
+    )
+
+    @field_validator("migrations", mode="before")
+    @classmethod
+    def _sources(cls, value: Any) -> Any:
+        return _migration_sources(value)
+
     @field_validator("synchronous", mode="before")
     @classmethod
     def _upper(cls, value: Any) -> Any:
@@ -66,8 +131,8 @@ class Settings(BaseSettings):
             return handler(values)
         except ValidationError as exc:
             problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))} ({ENV_PREFIX}"
-                f"{'.'.join(map(str, e['loc'])).upper()}): {e['msg']}"
+                f"{'.'.join(map(str, e['loc']))} ({ENV_PREFIX}{str(e['loc'][0]).upper()}): "
+                f"{e['msg']}"
                 for e in exc.errors()
             )
             raise ConfigError(f"invalid rawdb settings: {problems}") from exc
@@ -81,7 +146,9 @@ class Settings(BaseSettings):
             return cls(**given)
         # Every field given, so the process's environment has no say: this mapping only.
         values: dict[str, Any] = {
-            name: environ.get(ENV_PREFIX + name.upper(), field.default)
+            name: environ.get(
+                ENV_PREFIX + name.upper(), field.get_default(call_default_factory=True)
+            )
             for name, field in cls.model_fields.items()
         }
         return cls(**(values | given))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections.abc import Sequence
 
 from rawdb.errors import AdoptionRefused
 from rawdb.migrate import schema
@@ -20,6 +22,23 @@ def application_tables(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in rows if r[0] not in schema.MIGRATOR_TABLES]
 
 
+_CREATE_TABLE = re.compile(
+    r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`\[]?(\w+)", re.IGNORECASE
+)
+
+
+def created_tables(migrations: MigrationSet) -> set[str]:
+    """Names of the tables the set's migrations create, read from their statements (nothing
+    is run: a set with a broken migration still answers)."""
+    found: set[str] = set()
+    for migration in migrations.migrations:
+        for stmt in split(migration.up.text, migration.up.path):
+            match = _CREATE_TABLE.match(stmt.sql)
+            if match:
+                found.add(match.group(1).lower())
+    return found
+
+
 def alembic_revisions(conn: sqlite3.Connection) -> list[str] | None:
     """The rows of ``alembic_version``, or None when the table is absent."""
     if "alembic_version" not in application_tables(conn):
@@ -27,15 +46,23 @@ def alembic_revisions(conn: sqlite3.Connection) -> list[str] | None:
     return [str(r[0]) for r in conn.execute("SELECT version_num FROM alembic_version")]
 
 
-def expected_snapshot(migrations: MigrationSet, upto: int) -> schema.Snapshot:
-    """The schema versions 1..upto create, built in a scratch in-memory database."""
+Layer = tuple[MigrationSet, int]
+"""A migration set and the version it stands at."""
+
+
+def expected_snapshot(
+    migrations: MigrationSet, upto: int, below: Sequence[Layer] = ()
+) -> schema.Snapshot:
+    """The schema versions 1..upto create (on top of the sets ``below`` at their versions),
+    built in a scratch in-memory database."""
     scratch = sqlite3.connect(":memory:", isolation_level=None)
     try:
-        for migration in migrations.migrations:
-            if migration.version > upto:
-                break
-            for stmt in split(migration.up.text, migration.up.path):
-                scratch.execute(stmt.sql).fetchall()
+        for layer, version in (*below, (migrations, upto)):
+            for migration in layer.migrations:
+                if migration.version > version:
+                    break
+                for stmt in split(migration.up.text, migration.up.path):
+                    scratch.execute(stmt.sql).fetchall()
         return schema.snapshot(scratch)
     finally:
         scratch.close()
@@ -66,8 +93,11 @@ def adoptable_version(migrations: MigrationSet, conn: sqlite3.Connection) -> int
     return rules[revisions[0]]
 
 
-def check_matches(migrations: MigrationSet, conn: sqlite3.Connection, upto: int) -> None:
-    """Refuse, listing the differences, unless the database holds what 1..upto create."""
+def check_matches(
+    migrations: MigrationSet, conn: sqlite3.Connection, upto: int, below: Sequence[Layer] = ()
+) -> None:
+    """Refuse, listing the differences, unless the database holds what 1..upto create (on
+    top of the sets ``below``)."""
     by_version = migrations.by_version()
     missing = [v for v in range(1, upto + 1) if v not in by_version]
     if missing:
@@ -80,7 +110,8 @@ def check_matches(migrations: MigrationSet, conn: sqlite3.Connection, upto: int)
                 f"migration {version:04d} adopts Alembic revision {revision}, but the database "
                 f"is at {found}; nothing was changed"
             )
-    diff = schema.differences(expected_snapshot(migrations, upto), schema.snapshot(conn))
+    expected = expected_snapshot(migrations, upto, below)
+    diff = schema.differences(expected, schema.snapshot(conn))
     if diff:
         listed = "\n  - ".join(diff[:MAX_LISTED])
         more = f"\n  … and {len(diff) - MAX_LISTED} more" if len(diff) > MAX_LISTED else ""

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from rawdb.config import SHIPPED_SET
 from rawdb.errors import MigrationFileError
 
 NAME_PATTERN = re.compile(r"^(?P<version>\d{4})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
 OPTION_PREFIX = "-- rawdb:"
-KNOWN_OPTIONS = {"foreign_keys": {"off"}, "transaction": {"off"}, "adopt": None}
+KNOWN_OPTIONS = {"foreign_keys": {"off"}, "transaction": {"off"}, "adopt": None, "requires": None}
+REQUIRES_PATTERN = re.compile(r"^[a-z][a-z0-9_]*:\d+(?:,[a-z][a-z0-9_]*:\d+)*$")
 UTF8_BOM = "\ufeff"
 MIB = 1024 * 1024
 # A migration is reviewed by reading it; anything larger is data, better loaded another way.
@@ -37,6 +39,8 @@ class Options:
     foreign_keys_off: bool = False
     no_transaction: bool = False
     adopt_alembic: str | None = None
+    requires: tuple[tuple[str, int], ...] = ()
+    """Versions of other sets this migration needs applied first, e.g. (("rawdb", 9),)."""
 
 
 @dataclass(frozen=True)
@@ -58,10 +62,16 @@ class Migration:
     slug: str
     up: SqlFile
     down: SqlFile | None
+    set_name: str = SHIPPED_SET
 
     @property
     def name(self) -> str:
         return f"{self.version:04d}_{self.slug}"
+
+    @property
+    def qualified(self) -> str:
+        """The name with its set, as messages show it: ``app 0001_notes``."""
+        return f"{self.set_name} {self.name}"
 
 
 @dataclass
@@ -71,6 +81,7 @@ class MigrationSet:
     root: Path
     migrations: list[Migration] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    name: str = SHIPPED_SET
 
     def by_version(self) -> dict[int, Migration]:
         return {m.version: m for m in self.migrations}
@@ -139,10 +150,17 @@ def parse_options(path: Path, text: str) -> tuple[str, Options]:
         key, value = _parse_option(path, number, stripped[len(OPTION_PREFIX) :].strip())
         values[key] = value
     adopt = values.get("adopt")
+    requires = values.get("requires")
     return description, Options(
         foreign_keys_off=values.get("foreign_keys") == "off",
         no_transaction=values.get("transaction") == "off",
         adopt_alembic=adopt.removeprefix("alembic=") if adopt else None,
+        requires=tuple(
+            (name, int(version))
+            for name, version in (item.split(":") for item in requires.split(","))
+        )
+        if requires
+        else (),
     )
 
 
@@ -161,8 +179,14 @@ def _parse_option(path: Path, number: int, body: str) -> tuple[str, str]:
     if not sep or key not in KNOWN_OPTIONS or (allowed is not None and value not in allowed):
         raise MigrationFileError(
             f"{path}:{number}: unknown option '-- rawdb: {body}'; known options are "
-            "'-- rawdb: foreign_keys=off', '-- rawdb: transaction=off' and "
-            "'-- rawdb: adopt alembic=<revision>'"
+            "'-- rawdb: foreign_keys=off', '-- rawdb: transaction=off', "
+            "'-- rawdb: requires=SET:VERSION' and '-- rawdb: adopt alembic=<revision>'"
+        )
+    value = value.replace(" ", "")
+    if key == "requires" and not REQUIRES_PATTERN.match(value):
+        raise MigrationFileError(
+            f"{path}:{number}: write '-- rawdb: requires=rawdb:0009' (set name, colon, "
+            f"version; several separated by commas), not '-- rawdb: {body}'"
         )
     return key, value
 
@@ -241,18 +265,20 @@ def read_bounded(path: Path) -> bytes:
     return raw
 
 
-def discover(root: Path) -> MigrationSet:
-    """Every ``migrations/NNNN_slug.sql`` under ``root`` paired with its ``rollback/`` file.
+def discover(root: Path, name: str = SHIPPED_SET) -> MigrationSet:
+    """Every ``migrations/NNNN_slug.sql`` under ``root`` paired with its ``rollback/`` file,
+    as the set ``name``.
 
     An entry named ``*.sql`` in either folder that is not a regular file (a directory, FIFO,
     device, dangling symlink) is an error: skipping it would hide a migration, and reading a
     FIFO or a device would hang or never end.
     """
     up_dir, down_dir = root / "migrations", root / "rollback"
-    found = MigrationSet(root=root)
+    found = MigrationSet(root=root, name=name)
     if not up_dir.is_dir():
         raise MigrationFileError(
-            f"{root}: no migrations/ folder; --dir takes a folder holding migrations/ and rollback/"
+            f"{root}: no migrations/ folder (migration set {name!r}); a set's folder holds "
+            "migrations/ and rollback/"
         )
     seen: dict[int, Path] = {}
     for path in _entries(up_dir):
@@ -278,6 +304,7 @@ def discover(root: Path) -> MigrationSet:
                 slug=match["slug"],
                 up=read_sql_file(path),
                 down=read_sql_file(down_path) if _lexists(down_path) else None,
+                set_name=name,
             )
         )
     if down_dir.is_dir():

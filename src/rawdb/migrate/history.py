@@ -1,26 +1,39 @@
-"""The migrator's own tables: the set of applied versions and an append-only history."""
+"""The migrator's own tables: the applied versions of each migration set, and an append-only
+history.
+
+A database migrated before sets existed has a version table without ``set_name``; its rows
+are rawdb's, and :func:`upgrade` rewrites the table in place (inside the caller's write
+transaction) the first time a command that writes runs on it. Readers understand both layouts.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
-Action = Literal["apply", "rollback", "baseline", "fail"]
+from rawdb.config import SHIPPED_SET
 
-# Created inside the first migration's transaction, so a database is never left with
-# bookkeeping tables but no migration.
-DDL = (
-    """CREATE TABLE IF NOT EXISTS rawdb_migrations (
-    version INTEGER PRIMARY KEY,
+Action = Literal["apply", "rollback", "baseline", "fail"]
+Layout = Literal["none", "single", "sets"]
+Owner = Callable[[int, str, str], tuple[str, int]]
+"""Where a row of the old single-set table belongs: (version, name, checksum) → (set, version)."""
+
+VERSIONS_DDL = """CREATE TABLE IF NOT EXISTS rawdb_migrations (
+    set_name TEXT NOT NULL DEFAULT 'rawdb',
+    version INTEGER NOT NULL,
     name TEXT NOT NULL,
     checksum TEXT NOT NULL,
     applied_at TEXT NOT NULL,
     duration_ms REAL NOT NULL,
-    baselined INTEGER NOT NULL DEFAULT 0 CHECK (baselined IN (0, 1))
-)""",
-    """CREATE TABLE IF NOT EXISTS rawdb_migration_history (
+    baselined INTEGER NOT NULL DEFAULT 0 CHECK (baselined IN (0, 1)),
+    depends_on TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (set_name, version)
+)"""
+HISTORY_DDL = """CREATE TABLE IF NOT EXISTS rawdb_migration_history (
     id INTEGER PRIMARY KEY,
     version INTEGER NOT NULL,
     name TEXT NOT NULL,
@@ -29,9 +42,9 @@ DDL = (
     at TEXT NOT NULL,
     duration_ms REAL,
     backup TEXT,
-    error TEXT
-)""",
-)
+    error TEXT,
+    set_name TEXT NOT NULL DEFAULT 'rawdb'
+)"""
 
 
 @dataclass(frozen=True)
@@ -44,6 +57,9 @@ class Applied:
     applied_at: str
     duration_ms: float
     baselined: bool
+    set_name: str = SHIPPED_SET
+    depends_on: dict[str, int] = field(default_factory=dict)
+    """The versions of other sets this one was applied on (what rolling them back would break)."""
 
 
 def now() -> str:
@@ -51,10 +67,51 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def ensure(conn: sqlite3.Connection) -> None:
-    """Create the bookkeeping tables (inside the caller's transaction)."""
-    for ddl in DDL:
-        conn.execute(ddl)
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def layout(conn: sqlite3.Connection) -> Layout:
+    """No version table, the single-set table of older rawdb, or the table of sets."""
+    if not exists(conn):
+        return "none"
+    return "sets" if "set_name" in _columns(conn, "rawdb_migrations") else "single"
+
+
+def ensure(conn: sqlite3.Connection, owner: Owner | None = None) -> None:
+    """Create the bookkeeping tables, or bring old ones to the current layout (inside the
+    caller's write transaction)."""
+    if layout(conn) == "single":
+        upgrade(conn, owner)
+    conn.execute(VERSIONS_DDL)
+    conn.execute(HISTORY_DDL)
+
+
+def upgrade(conn: sqlite3.Connection, owner: Owner | None = None) -> int:
+    """Rewrite the single-set version table with a set per row (rawdb's unless ``owner`` says
+    otherwise), and give the history its set column; the rows moved (inside the caller's
+    write transaction)."""
+    if layout(conn) != "single":
+        return 0
+    rows = conn.execute(
+        "SELECT version, name, checksum, applied_at, duration_ms, baselined "
+        "FROM rawdb_migrations ORDER BY version"
+    ).fetchall()
+    conn.execute("ALTER TABLE rawdb_migrations RENAME TO rawdb_migrations_single")
+    conn.execute(VERSIONS_DDL)
+    for version, name, checksum, applied_at, duration_ms, baselined in rows:
+        set_name, number = owner(version, name, checksum) if owner else (SHIPPED_SET, version)
+        conn.execute(
+            "INSERT INTO rawdb_migrations (set_name, version, name, checksum, applied_at, "
+            "duration_ms, baselined) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (set_name, number, name, checksum, applied_at, duration_ms, baselined),
+        )
+    conn.execute("DROP TABLE rawdb_migrations_single")
+    if "set_name" not in _columns(conn, "rawdb_migration_history"):
+        conn.execute(
+            "ALTER TABLE rawdb_migration_history ADD COLUMN set_name TEXT NOT NULL DEFAULT 'rawdb'"
+        )
+    return len(rows)
 
 
 def exists(conn: sqlite3.Connection) -> bool:
@@ -64,20 +121,34 @@ def exists(conn: sqlite3.Connection) -> bool:
     return bool(row[0])
 
 
-def applied(conn: sqlite3.Connection) -> dict[int, Applied]:
-    """Applied versions by number (empty for a database the migrator has never touched)."""
-    if not exists(conn):
-        return {}
+def applied_by_set(conn: sqlite3.Connection) -> dict[str, dict[int, Applied]]:
+    """Applied versions of every set recorded in the file, by set and number."""
+    found: dict[str, dict[int, Applied]] = {}
+    kind = layout(conn)
+    if kind == "none":
+        return found
+    extra = ", set_name, depends_on" if kind == "sets" else ""
     rows = conn.execute(
-        "SELECT version, name, checksum, applied_at, duration_ms, baselined "
-        "FROM rawdb_migrations ORDER BY version"
+        "SELECT version, name, checksum, applied_at, duration_ms, baselined"
+        f"{extra} FROM rawdb_migrations ORDER BY version"
     ).fetchall()
-    return {r[0]: Applied(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows}
+    for r in rows:
+        set_name = str(r[6]) if kind == "sets" else SHIPPED_SET
+        depends = json.loads(r[7]) if kind == "sets" else {}
+        found.setdefault(set_name, {})[r[0]] = Applied(
+            r[0], r[1], r[2], r[3], r[4], bool(r[5]), set_name, depends
+        )
+    return found
 
 
-def current(conn: sqlite3.Connection) -> int:
-    """The highest applied version, 0 when none."""
-    return max(applied(conn), default=0)
+def applied(conn: sqlite3.Connection, set_name: str = SHIPPED_SET) -> dict[int, Applied]:
+    """Applied versions of one set by number (empty for a set never applied)."""
+    return applied_by_set(conn).get(set_name, {})
+
+
+def current(conn: sqlite3.Connection, set_name: str = SHIPPED_SET) -> int:
+    """The highest applied version of a set, 0 when none."""
+    return max(applied(conn, set_name), default=0)
 
 
 def record_applied(
@@ -88,16 +159,29 @@ def record_applied(
     checksum: str,
     duration_ms: float,
     baselined: bool = False,
+    set_name: str = SHIPPED_SET,
+    depends_on: dict[str, int] | None = None,
 ) -> None:
     conn.execute(
-        "INSERT INTO rawdb_migrations (version, name, checksum, applied_at, duration_ms, "
-        "baselined) VALUES (?, ?, ?, ?, ?, ?)",
-        (version, name, checksum, now(), duration_ms, int(baselined)),
+        "INSERT INTO rawdb_migrations (set_name, version, name, checksum, applied_at, "
+        "duration_ms, baselined, depends_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            set_name,
+            version,
+            name,
+            checksum,
+            now(),
+            duration_ms,
+            int(baselined),
+            json.dumps(depends_on or {}, sort_keys=True),
+        ),
     )
 
 
-def remove_applied(conn: sqlite3.Connection, version: int) -> None:
-    conn.execute("DELETE FROM rawdb_migrations WHERE version = ?", (version,))
+def remove_applied(conn: sqlite3.Connection, version: int, set_name: str = SHIPPED_SET) -> None:
+    conn.execute(
+        "DELETE FROM rawdb_migrations WHERE set_name = ? AND version = ?", (set_name, version)
+    )
 
 
 def record_event(
@@ -110,12 +194,13 @@ def record_event(
     duration_ms: float | None = None,
     backup: str | None = None,
     error: str | None = None,
+    set_name: str = SHIPPED_SET,
 ) -> None:
     conn.execute(
         "INSERT INTO rawdb_migration_history "
-        "(version, name, action, checksum, at, duration_ms, backup, error) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (version, name, action, checksum, now(), duration_ms, backup, error),
+        "(set_name, version, name, action, checksum, at, duration_ms, backup, error) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (set_name, version, name, action, checksum, now(), duration_ms, backup, error),
     )
 
 
@@ -123,9 +208,11 @@ def events(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, object]]
     """The newest history rows, newest first."""
     if not exists(conn):
         return []
+    with_set = "set_name" in _columns(conn, "rawdb_migration_history")
+    set_column = "set_name" if with_set else "'rawdb' AS set_name"
     cursor = conn.execute(
-        "SELECT id, version, name, action, checksum, at, duration_ms, backup, error "
-        "FROM rawdb_migration_history ORDER BY id DESC LIMIT ?",
+        f"SELECT id, {set_column}, version, name, action, checksum, at, duration_ms, backup, "
+        "error FROM rawdb_migration_history ORDER BY id DESC LIMIT ?",
         (limit,),
     )
     names = [d[0] for d in cursor.description]

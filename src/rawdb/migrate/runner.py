@@ -5,12 +5,12 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rawdb import log
-from rawdb.config import Settings
+from rawdb.config import SHIPPED_SET, MigrationSource, Settings
 from rawdb.connection import check_database_path, open_read_only, open_sync, transaction
 from rawdb.errors import (
     AdoptionRefused,
@@ -21,8 +21,16 @@ from rawdb.errors import (
     refusal_class,
     translate,
 )
-from rawdb.migrate import adoption, backup, history, schema
-from rawdb.migrate.files import Migration, MigrationSet, SqlFile, discover, shipped_root
+from rawdb.migrate import adoption, backup, history, schema, sets
+from rawdb.migrate.files import (
+    SLUG_PATTERN,
+    Migration,
+    MigrationSet,
+    SqlFile,
+    discover,
+    shipped_root,
+)
+from rawdb.migrate.sets import BySet, Stack
 from rawdb.migrate.splitter import check_allowed, split
 from rawdb.migrate.steps import Step, record_failure, run_step
 
@@ -31,33 +39,79 @@ DEFAULT_WAIT_SECONDS = 60.0
 MAX_WAIT_SECONDS = 86_400.0
 
 
-@dataclass
-class Status:
-    """Where a database stands against a set of migration files."""
+def _applied_json(a: history.Applied) -> dict[str, object]:
+    return {
+        "version": a.version,
+        "name": a.name,
+        "checksum": a.checksum,
+        "applied_at": a.applied_at,
+        "duration_ms": round(a.duration_ms, 3),
+        "baselined": a.baselined,
+        "depends_on": a.depends_on,
+    }
 
-    current: int
+
+@dataclass
+class SetStatus:
+    """Where a database stands against one migration set."""
+
+    name: str
+    folder: Path | None  # None: recorded in the file but not configured here
     applied: list[history.Applied]
     pending: list[Migration]
+    newest: int
+
+    @property
+    def current(self) -> int:
+        return max((a.version for a in self.applied), default=0)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "folder": None if self.folder is None else str(self.folder),
+            "configured": self.folder is not None,
+            "current": self.current,
+            "newest": self.newest,
+            "applied": [_applied_json(a) for a in self.applied],
+            "pending": [{"version": m.version, "name": m.name} for m in self.pending],
+        }
+
+
+@dataclass
+class Status:
+    """Where a database stands against every configured migration set."""
+
+    sets: list[SetStatus]
     problems: list[str]
     backup: str | None
-    newest: int
+
+    @property
+    def shipped(self) -> SetStatus:
+        return self.sets[0]
+
+    @property
+    def current(self) -> int:
+        """The shipped set's version."""
+        return self.shipped.current
+
+    @property
+    def newest(self) -> int:
+        return self.shipped.newest
+
+    @property
+    def applied(self) -> list[history.Applied]:
+        return self.shipped.applied
+
+    @property
+    def pending(self) -> list[Migration]:
+        """Pending migrations of every configured set, in the order ``up`` applies them."""
+        return [m for found in self.sets for m in found.pending]
 
     def as_json(self) -> dict[str, object]:
         return {
             "current": self.current,
             "newest": self.newest,
-            "applied": [
-                {
-                    "version": a.version,
-                    "name": a.name,
-                    "checksum": a.checksum,
-                    "applied_at": a.applied_at,
-                    "duration_ms": round(a.duration_ms, 3),
-                    "baselined": a.baselined,
-                }
-                for a in self.applied
-            ],
-            "pending": [{"version": m.version, "name": m.name} for m in self.pending],
+            "sets": [found.as_json() for found in self.sets],
             "problems": self.problems,
             "backup": self.backup,
         }
@@ -68,24 +122,36 @@ class RunResult:
     """What one ``up`` or ``down`` did."""
 
     done: list[int] = field(default_factory=list)
+    """Versions applied or rolled back, in order (see ``steps`` for their sets)."""
+    steps: list[Migration] = field(default_factory=list)
     backup: Path | None = None
     baselined: int | None = None
 
+    def as_json(self) -> dict[str, object]:
+        return {
+            "done": [{"set": m.set_name, "version": m.version, "name": m.name} for m in self.steps],
+            "backup": None if self.backup is None else str(self.backup),
+            "baselined": self.baselined,
+        }
+
 
 class Migrator:
-    """Applies ``migrations/NNNN_slug.sql`` and ``rollback/NNNN_slug.sql`` to one database."""
+    """Applies ``migrations/NNNN_slug.sql`` and ``rollback/NNNN_slug.sql`` of each migration
+    set to one database: rawdb's own set first (``migrations_dir``, default the shipped one),
+    then the application's sets (``sets``, default ``settings.migrations``) in their order."""
 
     def __init__(
         self,
         database: Path | str,
         migrations_dir: Path | str | None = None,
         *,
+        sets: Sequence[MigrationSource] | None = None,
         backup: bool = True,
         settings: Settings | None = None,
-        wait_seconds: float = DEFAULT_WAIT_SECONDS,
+        wait_seconds: float | None = None,
         report: Report | None = None,
     ) -> None:
-        if not 0 <= wait_seconds <= MAX_WAIT_SECONDS:  # also refuses NaN
+        if wait_seconds is not None and not 0 <= wait_seconds <= MAX_WAIT_SECONDS:  # NaN too
             raise UsageError(
                 f"wait_seconds must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}, "
                 f"got {wait_seconds}"
@@ -94,20 +160,34 @@ class Migrator:
         self.root = Path(migrations_dir) if migrations_dir is not None else shipped_root()
         self.backup = backup
         base = settings or Settings.from_env()
-        # A second migrator waits for the first to finish rather than failing at once.
-        timeout_ms = max(base.busy_timeout_ms, int(wait_seconds * 1000))
+        self.sources = tuple(base.migrations if sets is None else sets)
+        # Given: exactly that long. Not given: a second migrator waits for the first to finish
+        # (a migration may take a while) rather than failing at once.
+        timeout_ms = (
+            max(base.busy_timeout_ms, int(DEFAULT_WAIT_SECONDS * 1000))
+            if wait_seconds is None
+            else int(wait_seconds * 1000)
+        )
         self.settings = base.model_copy(update={"busy_timeout_ms": timeout_ms})
         self.report: Report = report or (lambda _line: None)
         self._log = log.get_logger("migrate")
-        self._set: MigrationSet | None = None
+        self._stack: Stack | None = None
 
     # --- reading ----------------------------------------------------------------------------
 
     @property
+    def stack(self) -> Stack:
+        """Every configured set, discovered once, in the order they apply."""
+        if self._stack is None:
+            found = [discover(self.root, SHIPPED_SET)]
+            found += [discover(source.folder, source.name) for source in self.sources]
+            self._stack = Stack(tuple(found))
+        return self._stack
+
+    @property
     def migrations(self) -> MigrationSet:
-        if self._set is None:
-            self._set = discover(self.root)
-        return self._set
+        """The shipped set (rawdb's own)."""
+        return self.stack.sets[0]
 
     def _read_only(self) -> sqlite3.Connection | None:
         """A connection that cannot change the file (None when there is no database yet)."""
@@ -125,32 +205,84 @@ class Migrator:
         finally:
             conn.close()
 
-    def applied(self) -> dict[int, history.Applied]:
-        found = self._read(history.applied)
+    def _applied_in(self, conn: sqlite3.Connection) -> BySet:
+        """Applied versions by set; rows of the old single-set table placed where they will
+        be once it is upgraded."""
+        by_set = history.applied_by_set(conn)
+        if history.layout(conn) != "single":
+            return by_set
+        placed: BySet = {}
+        for row in by_set.get(SHIPPED_SET, {}).values():
+            name, version = self.stack.owner(row.version, row.name, row.checksum)
+            placed.setdefault(name, {})[version] = history.Applied(
+                version,
+                row.name,
+                row.checksum,
+                row.applied_at,
+                row.duration_ms,
+                row.baselined,
+                name,
+            )
+        return placed
+
+    def applied_by_set(self) -> BySet:
+        found = self._read(self._applied_in)
         return found if isinstance(found, dict) else {}
 
-    def current(self) -> int:
-        return max(self.applied(), default=0)
+    def applied(self, set_name: str = SHIPPED_SET) -> dict[int, history.Applied]:
+        return self.applied_by_set().get(set_name, {})
 
-    def pending(self, applied: dict[int, history.Applied] | None = None) -> list[Migration]:
-        done = self.applied() if applied is None else applied
-        return [m for m in self.migrations.migrations if m.version not in done]
+    def current(self, set_name: str = SHIPPED_SET) -> int:
+        return max(self.applied(set_name), default=0)
 
-    def problems(self, applied: dict[int, history.Applied] | None = None) -> list[str]:
-        """Everything ``validate`` reports: naming, missing rollbacks, drift, order."""
-        done = self.applied() if applied is None else applied
-        found = list(self.migrations.problems)
-        files = self.migrations.by_version()
-        for migration in self.migrations.migrations:
+    def pending(
+        self, applied: dict[int, history.Applied] | None = None, set_name: str = SHIPPED_SET
+    ) -> list[Migration]:
+        done = self.applied(set_name) if applied is None else applied
+        return [m for m in self.stack.get(set_name).migrations if m.version not in done]
+
+    def _pending_all(self, by_set: BySet, only: str | None = None) -> list[Migration]:
+        return [
+            m
+            for found in self.stack.sets
+            if only is None or found.name == only
+            for m in found.migrations
+            if m.version not in by_set.get(found.name, {})
+        ]
+
+    def problems(self, by_set: BySet | None = None) -> list[str]:
+        """Everything ``validate`` reports: naming, missing rollbacks, drift, order, needs."""
+        done = self.applied_by_set() if by_set is None else by_set
+        found: list[str] = []
+        for migration_set in self.stack.sets:
+            found += self._set_problems(migration_set, done.get(migration_set.name, {}))
+        return found
+
+    def _set_problems(
+        self, migration_set: MigrationSet, done: dict[int, history.Applied]
+    ) -> list[str]:
+        found = list(migration_set.problems)
+        label = "" if migration_set.name == SHIPPED_SET else f"{migration_set.name} "
+        files = migration_set.by_version()
+        for migration in migration_set.migrations:
             if migration.down is None:
                 found.append(
                     f"{migration.up.path}: no rollback file "
-                    f"({self.root / 'rollback' / migration.up.path.name})"
+                    f"({migration_set.root / 'rollback' / migration.up.path.name})"
                 )
+            for name, version in migration.up.options.requires:
+                if name not in self.stack.names:
+                    found.append(
+                        f"{migration.up.path}: requires {name} {version:04d}, but no migration "
+                        f"set named {name!r} is configured"
+                    )
         for version, row in sorted(done.items()):
             on_disk = files.get(version)
             if on_disk is None:
-                found.append(f"version {version:04d} ({row.name}) is applied but its file is gone")
+                found.append(
+                    f"{label}version {version:04d} ({row.name}) is applied but its file is gone "
+                    f"(set folder {migration_set.root})"
+                )
             elif on_disk.up.checksum != row.checksum:
                 found.append(
                     f"{on_disk.up.path}: edited after it was applied (checksum "
@@ -158,24 +290,37 @@ class Migrator:
                     "released migrations are never edited: revert it and add a new migration"
                 )
         top = max(done, default=0)
-        for migration in self.pending(done):
-            if migration.version < top:
+        for migration in migration_set.migrations:
+            if migration.version not in done and migration.version < top:
                 found.append(
-                    f"{migration.up.path}: pending version {migration.version:04d} is lower than "
-                    f"applied version {top:04d} (out of order); renumber it above {top:04d}"
+                    f"{migration.up.path}: pending {label}version {migration.version:04d} is "
+                    f"lower than applied version {top:04d} (out of order); renumber it above "
+                    f"{top:04d}"
                 )
         return found
 
     def status(self) -> Status:
-        done = self.applied()
+        done = self.applied_by_set()
         last_backup = self._read(history.last_backup)
+        found = [
+            SetStatus(
+                name=migration_set.name,
+                folder=migration_set.root,
+                applied=list(done.get(migration_set.name, {}).values()),
+                pending=self._pending_all(done, migration_set.name),
+                newest=migration_set.newest,
+            )
+            for migration_set in self.stack.sets
+        ]
+        found += [
+            SetStatus(name, None, list(rows.values()), [], max(rows, default=0))
+            for name, rows in sorted(done.items())
+            if name not in self.stack.names
+        ]
         return Status(
-            current=max(done, default=0),
-            applied=list(done.values()),
-            pending=self.pending(done),
+            sets=found,
             problems=self.problems(done),
             backup=last_backup if isinstance(last_backup, str) else None,
-            newest=self.migrations.newest,
         )
 
     def dump_schema(self) -> str:
@@ -187,19 +332,30 @@ class Migrator:
 
     # --- changing ---------------------------------------------------------------------------
 
-    def up(self, to: int | None = None, *, dry_run: bool = False) -> RunResult:
-        """Apply pending migrations up to ``to`` (default: all), each in its own transaction."""
-        done = self.applied()
+    def up(
+        self, to: int | None = None, *, set_name: str | None = None, dry_run: bool = False
+    ) -> RunResult:
+        """Apply pending migrations of every set in order (or of ``set_name`` only), up to
+        ``to`` of that set, each in its own transaction."""
+        if set_name is not None:
+            self.stack.get(set_name)
+        if to is not None and set_name is None and len(self.stack.sets) > 1:
+            raise UsageError(
+                "--to needs --set NAME when application migration sets are configured "
+                f"({', '.join(self.stack.names)})"
+            )
+        done = self.applied_by_set()
         self._refuse_unsafe_state(done)
-        targets = [m for m in self.pending(done) if to is None or m.version <= to]
+        targets = self._targets(done, set_name, to)
+        sets.check_requirements(self.stack, targets, done)
         _preflight(m.up for m in targets)
         if dry_run:
             for migration in targets:
-                self._print_sql(migration.name, "up", migration.up)
+                self._print_sql(migration, "up", migration.up)
             return RunResult()
         result = RunResult()
         needs_adoption = self._needs_adoption()
-        if not targets and not needs_adoption:
+        if not targets and not needs_adoption and not self._needs_upgrade():
             return result
         if needs_adoption:
             self._read(self._check_adoptable)  # refuse before anything touches the file
@@ -210,43 +366,49 @@ class Migrator:
             # The backup comes before the adoption's bookkeeping: it is the file as it was.
             if self.backup and adoption.application_tables(conn):
                 result.backup = self._backup(conn)
+            self._upgrade_bookkeeping(conn)
             result.baselined = self._adopt_if_needed(conn)
-            done = history.applied(conn)
-            targets = [m for m in self.pending(done) if to is None or m.version <= to]
-            for migration in targets:
-                if self._apply(conn, migration, result.backup):
+            done = self._applied_in(conn)
+            for migration in self._targets(done, set_name, to):
+                stands_on = sets.depends_on(self.stack, migration, done)
+                if self._apply(conn, migration, result.backup, stands_on):
                     result.done.append(migration.version)
+                    result.steps.append(migration)
+                    done = self._applied_in(conn)
         finally:
             conn.close()
         return result
 
+    def _targets(self, done: BySet, set_name: str | None, to: int | None) -> list[Migration]:
+        return [m for m in self._pending_all(done, set_name) if to is None or m.version <= to]
+
     def down(
-        self, to: int | None = None, steps: int | None = None, *, dry_run: bool = False
+        self,
+        to: int | None = None,
+        steps: int | None = None,
+        *,
+        set_name: str | None = None,
+        dry_run: bool = False,
     ) -> RunResult:
-        """Run rollback files newest first until ``to`` (or ``steps`` migrations) is reached."""
+        """Run one set's rollback files newest first until ``to`` (or ``steps`` migrations)
+        is reached: ``set_name``'s, by default the top set that has applied versions."""
         if to is not None and steps is not None:
             raise UsageError("give either --to or --steps, not both")
         if (to is not None and to < 0) or (steps is not None and steps < 1):
             raise UsageError("--to must be >= 0 and --steps >= 1")
-        done = self.applied()
-        versions = sorted(done, reverse=True)
+        done = self.applied_by_set()
+        name = set_name or sets.top_set(self.stack, done)
+        files = self.stack.get(name).by_version()
+        versions = sorted(done.get(name, {}), reverse=True)
         targets = versions[: steps or 1] if to is None else [v for v in versions if v > to]
-        files = self.migrations.by_version()
-        plan: list[Migration] = []
-        for version in targets:
-            migration = files.get(version)
-            if migration is None or migration.down is None:
-                raise MigrationStateError(
-                    f"cannot roll back version {version:04d}: its "
-                    f"{'migration' if migration is None else 'rollback'} file is missing; "
-                    "nothing was rolled back"
-                )
-            plan.append(migration)
+        if targets:
+            sets.refuse_dependents(name, min(targets), done)
+        plan = _rollback_plan(name, files, targets)
         _preflight(m.down for m in plan if m.down is not None)
         if dry_run:
             for migration in plan:
                 assert migration.down is not None
-                self._print_sql(migration.name, "down", migration.down)
+                self._print_sql(migration, "down", migration.down)
             return RunResult()
         result = RunResult()
         if not plan:
@@ -257,29 +419,69 @@ class Migrator:
         try:
             if self.backup:
                 result.backup = self._backup(conn)
+            self._upgrade_bookkeeping(conn)
             for migration in plan:
                 if self._rollback(conn, migration, result.backup):
                     result.done.append(migration.version)
+                    result.steps.append(migration)
         finally:
             conn.close()
         return result
 
-    def baseline(self, version: int) -> None:
-        """Record 1..version as applied without running them, after proving the schema matches."""
-        if version < 1 or version > self.migrations.newest:
+    def baseline(self, version: int, *, set_name: str = SHIPPED_SET) -> None:
+        """Record 1..version of a set as applied without running them, after proving the
+        schema matches."""
+        migration_set = self.stack.get(set_name)
+        if version < 1 or version > migration_set.newest:
+            of = "" if set_name == SHIPPED_SET else f" of {set_name}"
             raise UsageError(
-                f"baseline takes a version from 1 to {self.migrations.newest}, got {version}"
+                f"baseline takes a version{of} from 1 to {migration_set.newest}, got {version}"
             )
-        self._read(lambda conn: adoption.check_matches(self.migrations, conn, version))
+        self._read(lambda conn: self._check_baseline(conn, migration_set, version))
         conn = open_sync(self.database, self.settings)
         try:
-            self._baseline(conn, version)
+            self._upgrade_bookkeeping(conn)
+            self._baseline(conn, version, migration_set)
         finally:
             conn.close()
 
+    def new(self, slug: str, set_name: str | None = None) -> tuple[Path, Path]:
+        """Write the next numbered migration and its rollback into an application set (the
+        last configured one unless named); rawdb's own set is never written to."""
+        if not SLUG_PATTERN.match(slug):
+            raise UsageError(f"slug {slug!r}: use lowercase letters, digits and underscores")
+        if set_name == SHIPPED_SET or not self.sources:
+            raise UsageError(
+                "`new` writes into an application migration set, and none is configured"
+                + (" (rawdb's own set is part of the installed package)" if self.sources else "")
+                + ": configure one, e.g. RAWDB_MIGRATIONS=app=db/migrations or "
+                "--migrations app=db/migrations (a folder in your project; it is created)"
+            )
+        source = next((s for s in self.sources if s.name == set_name), None)
+        if source is None:
+            if set_name is not None:
+                self.stack.get(set_name)  # raises, listing the configured sets
+            source = self.sources[-1]
+        (source.folder / "migrations").mkdir(parents=True, exist_ok=True)
+        (source.folder / "rollback").mkdir(parents=True, exist_ok=True)
+        version = discover(source.folder, source.name).newest + 1
+        name = f"{version:04d}_{slug}.sql"
+        up_path = source.folder / "migrations" / name
+        down_path = source.folder / "rollback" / name
+        requires = f"-- rawdb: requires={SHIPPED_SET}:{self.migrations.newest}\n"
+        up_path.write_text(
+            f"-- {slug.replace('_', ' ')}: describe the change in one line\n"
+            "-- Why: the reason, with the measurement when it is about speed.\n"
+            f"{requires}"
+            "-- Add '-- rawdb: foreign_keys=off' here for a table rebuild.\n\n"
+        )
+        down_path.write_text(f"-- undo {source.name} {version:04d}_{slug}\n\n")
+        self._stack = None
+        return up_path, down_path
+
     # --- internals --------------------------------------------------------------------------
 
-    def _refuse_unsafe_state(self, done: dict[int, history.Applied]) -> None:
+    def _refuse_unsafe_state(self, done: BySet) -> None:
         unsafe = [p for p in self.problems(done) if "no rollback file" not in p]
         if unsafe:
             raise MigrationStateError(
@@ -287,53 +489,94 @@ class Migrator:
                 + "\n  - ".join(unsafe)
             )
 
-    def _needs_adoption(self) -> bool:
-        def _check(conn: sqlite3.Connection) -> bool:
-            return not history.exists(conn) and bool(adoption.application_tables(conn))
+    def _needs_upgrade(self) -> bool:
+        return self._read(history.layout) == "single"
 
-        return bool(self._read(_check))
+    def _upgrade_bookkeeping(self, conn: sqlite3.Connection) -> None:
+        """Bring a version table written before sets existed to the current layout."""
+        if history.layout(conn) != "single":
+            return
+        with transaction(conn, "upgrading the migration version table"):
+            moved = history.upgrade(conn, self.stack.owner)
+        self.report(f"upgraded the version table to migration sets ({moved} rows)")
+
+    def _needs_adoption(self) -> bool:
+        return bool(self._read(self._unmanaged_with_shipped_tables))
+
+    def _unmanaged_with_shipped_tables(self, conn: sqlite3.Connection) -> bool:
+        """No version table, and tables the shipped set creates already there: another tool
+        built this database. (Only the application's own tables: rawdb installs beside them.)"""
+        if history.exists(conn):
+            return False
+        present = {name.lower() for name in adoption.application_tables(conn)}
+        if not present:
+            return False
+        shipped = adoption.created_tables(self.migrations)
+        return bool(present & shipped) or adoption.alembic_revisions(conn) is not None
 
     def _check_adoptable(self, conn: sqlite3.Connection) -> None:
         version = adoption.adoptable_version(self.migrations, conn)
         adoption.check_matches(self.migrations, conn, version)
 
+    def _check_baseline(
+        self, conn: sqlite3.Connection, migration_set: MigrationSet, version: int
+    ) -> None:
+        below = [
+            (s, max(self._applied_in(conn).get(s.name, {}), default=0))
+            for s in self.stack.below(migration_set.name)
+        ]
+        adoption.check_matches(migration_set, conn, version, below=below)
+
     def _adopt_if_needed(self, conn: sqlite3.Connection) -> int | None:
-        if history.exists(conn) or not adoption.application_tables(conn):
+        if not self._unmanaged_with_shipped_tables(conn):
             return None
         version = adoption.adoptable_version(self.migrations, conn)
         self.report(f"recognised an existing database; adopting it at version {version:04d}")
-        self._baseline(conn, version)
+        self._baseline(conn, version, self.migrations)
         return version
 
-    def _baseline(self, conn: sqlite3.Connection, version: int) -> None:
-        files = self.migrations.by_version()
-        with transaction(conn, f"baseline {version:04d}"):
-            if history.applied(conn):
+    def _baseline(
+        self, conn: sqlite3.Connection, version: int, migration_set: MigrationSet
+    ) -> None:
+        files = migration_set.by_version()
+        name = migration_set.name
+        with transaction(conn, f"baseline {name} {version:04d}"):
+            done = self._applied_in(conn)
+            if done.get(name):
                 raise AdoptionRefused(
-                    "the database already has applied migrations; baseline is for databases "
-                    "the migrator has never managed"
+                    f"the database already has applied migrations of {name}; baseline is for "
+                    "a set the migrator has never managed on this database"
                 )
-            adoption.check_matches(self.migrations, conn, version)
-            history.ensure(conn)
+            self._check_baseline(conn, migration_set, version)
+            history.ensure(conn, self.stack.owner)
+            stands_on = {
+                s.name: max(done.get(s.name, {}), default=0) for s in self.stack.below(name)
+            }
             for number in range(1, version + 1):
                 migration = files[number]
                 history.record_applied(
                     conn,
+                    set_name=name,
                     version=number,
                     name=migration.name,
                     checksum=migration.up.checksum,
                     duration_ms=0.0,
                     baselined=True,
+                    depends_on={k: v for k, v in stands_on.items() if v > 0},
                 )
                 history.record_event(
                     conn,
+                    set_name=name,
                     version=number,
                     name=migration.name,
                     action="baseline",
                     checksum=migration.up.checksum,
                 )
-        self._log.info(log.MIGRATION_BASELINED, version=version, database=str(self.database))
-        self.report(f"baselined versions 0001..{version:04d}")
+        self._log.info(
+            log.MIGRATION_BASELINED, set=name, version=version, database=str(self.database)
+        )
+        label = "" if name == SHIPPED_SET else f"{name} "
+        self.report(f"baselined {label}versions 0001..{version:04d}")
 
     def _check_room_for_backup(self) -> None:
         """Refuse before anything is touched when the backup cannot fit beside the file."""
@@ -357,15 +600,21 @@ class Migrator:
         self.report(f"backup written to {target}")
         return target
 
-    def _print_sql(self, name: str, direction: str, sql_file: SqlFile) -> None:
+    def _print_sql(self, migration: Migration, direction: str, sql_file: SqlFile) -> None:
         statements = split(sql_file.text, sql_file.path)
         check_allowed(statements, sql_file.path, in_transaction=not sql_file.options.no_transaction)
-        self.report(f"-- {name} ({direction}) from {sql_file.path}")
+        self.report(f"-- {migration.qualified} ({direction}) from {sql_file.path}")
         for stmt in statements:
             self.report(stmt.sql + "\n")
 
-    def _apply(self, conn: sqlite3.Connection, migration: Migration, backup: Path | None) -> bool:
-        return self._step(conn, Step(migration, migration.up, "apply", backup))
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        migration: Migration,
+        backup: Path | None,
+        stands_on: dict[str, int],
+    ) -> bool:
+        return self._step(conn, Step(migration, migration.up, "apply", backup, stands_on))
 
     def _rollback(
         self, conn: sqlite3.Connection, migration: Migration, backup: Path | None
@@ -434,6 +683,22 @@ def _mb(size: int) -> str:
 def _is_disk_full(exc: BaseException) -> bool:
     causes = (exc, exc.__cause__)
     return any(isinstance(c, sqlite3.Error) and refusal_class(c) is DiskFull for c in causes)
+
+
+def _rollback_plan(name: str, files: dict[int, Migration], versions: list[int]) -> list[Migration]:
+    """The migrations to roll back, refused whole when one lacks its files."""
+    plan: list[Migration] = []
+    for version in versions:
+        migration = files.get(version)
+        if migration is None or migration.down is None:
+            label = "" if name == SHIPPED_SET else f"{name} "
+            raise MigrationStateError(
+                f"cannot roll back {label}version {version:04d}: its "
+                f"{'migration' if migration is None else 'rollback'} file is missing; "
+                "nothing was rolled back"
+            )
+        plan.append(migration)
+    return plan
 
 
 def _preflight(files: Iterable[SqlFile]) -> None:

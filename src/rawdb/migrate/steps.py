@@ -6,7 +6,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
@@ -25,6 +25,8 @@ class Step:
     sql_file: SqlFile
     action: history.Action
     backup: Path | None
+    depends_on: dict[str, int] = field(default_factory=dict)
+    """Recorded with an applied version: the other sets' versions it stands on."""
 
     @property
     def backup_text(self) -> str | None:
@@ -52,7 +54,7 @@ def _run_in_transaction(conn: sqlite3.Connection, step: Step, statements: list[S
     started = time.perf_counter()
     with transaction(conn, f"{step.action} {step.migration.name}"):
         history.ensure(conn)
-        applied_now = step.migration.version in history.applied(conn)
+        applied_now = step.migration.version in history.applied(conn, step.migration.set_name)
         if applied_now == (step.action == "apply"):
             return False  # another migrator did it while this one waited for the lock
         before = _schema_rows(conn)
@@ -84,6 +86,7 @@ def record_failure(conn: sqlite3.Connection, step: Step, exc: BaseException) -> 
             history.ensure(conn)
             history.record_event(
                 conn,
+                set_name=step.migration.set_name,
                 version=step.migration.version,
                 name=step.migration.name,
                 action="fail",
@@ -101,15 +104,18 @@ def _record(conn: sqlite3.Connection, step: Step, started: float) -> None:
     if step.action == "apply":
         history.record_applied(
             conn,
+            set_name=migration.set_name,
             version=migration.version,
             name=migration.name,
             checksum=migration.up.checksum,
             duration_ms=elapsed,
+            depends_on=step.depends_on,
         )
     else:
-        history.remove_applied(conn, migration.version)
+        history.remove_applied(conn, migration.version, migration.set_name)
     history.record_event(
         conn,
+        set_name=migration.set_name,
         version=migration.version,
         name=migration.name,
         action=step.action,

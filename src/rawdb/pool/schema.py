@@ -9,40 +9,55 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from rawdb.config import Settings
+from rawdb.config import SHIPPED_SET, Settings
 from rawdb.connection import check_database_path
 from rawdb.errors import SchemaOutOfDate, translate
 from rawdb.migrate import Migrator
+from rawdb.migrate.files import MigrationSet
+from rawdb.migrate.history import Applied
 
 
 def ensure_current(
     database: Path, settings: Settings, *, root: Path | None = None, migrate: bool = False
 ) -> None:
-    """Raise :class:`SchemaOutOfDate` unless every known migration is applied (blocking).
+    """Raise :class:`SchemaOutOfDate` unless every migration of every configured set (rawdb's
+    and ``settings.migrations``) is applied (blocking).
 
-    ``root`` is a folder holding ``migrations/`` (default: the migrations shipped with rawdb).
+    ``root`` is a folder holding rawdb's own ``migrations/`` (default: the shipped ones).
+    Sets recorded in the file but not configured here are the application's business.
     """
     check_database_path(database)
     migrator = Migrator(database, root, settings=settings)
     try:
         if migrate:
             migrator.up()
-        applied = migrator.applied()
+        by_set = migrator.applied_by_set()
     except sqlite3.Error as exc:  # e.g. a corrupt schema page, met while reading the versions
         raise translate(exc, where=f"reading the schema version of {database}") from exc
-    current, newest = max(applied, default=0), migrator.migrations.newest
+    for migration_set in migrator.stack.sets:
+        _check_set(database, migration_set, by_set.get(migration_set.name, {}))
+
+
+def _check_set(database: Path, migration_set: MigrationSet, applied: dict[int, Applied]) -> None:
+    label = "" if migration_set.name == SHIPPED_SET else f"{migration_set.name} "
+    current, newest = max(applied, default=0), migration_set.newest
     if current > newest:
-        raise SchemaOutOfDate(
-            f"{database} is at migration {current:04d}, newer than the newest this rawdb knows "
-            f"({newest:04d}); upgrade rawdb, or point migrations_dir at the newer migrations"
+        fix = (
+            "upgrade rawdb, or point migrations_dir at the newer migrations"
+            if migration_set.name == SHIPPED_SET
+            else f"point the set {migration_set.name!r} at the folder holding them"
         )
-    pending = [m.version for m in migrator.pending(applied)]
+        raise SchemaOutOfDate(
+            f"{database} is at {label}migration {current:04d}, newer than the newest "
+            f"{label or 'this rawdb '}knows ({newest:04d}); {fix}"
+        )
+    pending = [m.version for m in migration_set.migrations if m.version not in applied]
     if pending and not database.exists():  # a mistyped path, not a database to migrate
         check_database_path(database, must_exist=True)
     if pending:
         listed = ", ".join(f"{v:04d}" for v in pending[:5]) + (" …" if len(pending) > 5 else "")
         raise SchemaOutOfDate(
-            f"{database} is at migration {current:04d} but the newest is {newest:04d} "
-            f"(not applied: {listed}); run `python -m rawdb.migrate up` or open the pool "
+            f"{database} is at {label}migration {current:04d} but the newest is {newest:04d} "
+            f"(not applied: {listed}); run `rawdb migrate up` or open the pool "
             "with Pool.open(settings, migrate=True)"
         )
