@@ -14,6 +14,7 @@ from rawdb.config import SHIPPED_SET, MigrationSource, Settings
 from rawdb.connection import check_database_path, open_read_only, open_sync, transaction
 from rawdb.errors import (
     AdoptionRefused,
+    DatabaseBusy,
     DiskFull,
     MigrationFailed,
     MigrationStateError,
@@ -627,8 +628,9 @@ class Migrator:
         try:
             done = run_step(conn, step)
         except BaseException as exc:
-            self._log.error(log.MIGRATION_FAILED, migration=step.migration.name, error=str(exc))
-            record_failure(conn, step, exc)
+            # Recorded in the history and raised; not also logged (the caller reports it once).
+            if not isinstance(exc, DatabaseBusy):  # recording it would wait for the lock again
+                record_failure(conn, step, exc)
             full = self._disk_full(step, exc)
             if full is not None:
                 raise full from exc
