@@ -126,6 +126,21 @@ def _command(toks: list[Token]) -> list[Token]:
     return toks
 
 
+def dropped_table(sql: str) -> str | None:
+    """The table a ``DROP TABLE`` statement drops from the main schema, lower-cased (None for
+    any other statement)."""
+    toks = tokens(sql)
+    words = [t.text if t.kind == "word" else "" for t in toks[:4]]
+    if words[:2] != ["DROP", "TABLE"]:
+        return None
+    rest = toks[4:] if words[2:4] == ["IF", "EXISTS"] else toks[2:]
+    if len(rest) >= 3 and rest[1].text == ".":
+        if rest[0].text.lower() != "main":
+            return None
+        rest = rest[2:]
+    return rest[0].text.lower() if rest and rest[0].kind in _NAME_KINDS else None
+
+
 def pragma_name(toks: list[Token]) -> Token | None:
     """The pragma a PRAGMA statement names, past any ``schema.`` prefix (None otherwise)."""
     if not toks or toks[0].kind != "word" or toks[0].text != "PRAGMA":

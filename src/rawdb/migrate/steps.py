@@ -14,7 +14,8 @@ from rawdb.connection import transaction
 from rawdb.errors import InternalError, MigrationFailed, RawdbError
 from rawdb.migrate import history
 from rawdb.migrate.files import Migration, SqlFile
-from rawdb.migrate.splitter import Statement, check_allowed, split
+from rawdb.migrate.fk_actions import rows_changed_by_drop
+from rawdb.migrate.splitter import Statement, check_allowed, dropped_table, split
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,9 @@ def _record(conn: sqlite3.Connection, step: Step, started: float) -> None:
 
 def _execute_all(conn: sqlite3.Connection, statements: list[Statement], step: Step) -> None:
     for stmt in statements:
+        dropped = dropped_table(stmt.sql)
+        if dropped is not None:
+            _refuse_cascading_drop(conn, dropped, stmt, step)
         try:
             conn.execute(stmt.sql).fetchall()
         except sqlite3.Error as exc:
@@ -139,6 +143,27 @@ def _execute_all(conn: sqlite3.Connection, statements: list[Statement], step: St
                 line=stmt.line,
                 version=step.migration.version,
             ) from exc
+
+
+def _refuse_cascading_drop(
+    conn: sqlite3.Connection, table: str, stmt: Statement, step: Step
+) -> None:
+    """A DROP TABLE that would delete or change other tables' rows through their foreign
+    keys' actions is refused (the migration rolls back whole): nobody asked for that."""
+    hits = rows_changed_by_drop(conn, table)
+    if not hits:
+        return
+    raise MigrationFailed(
+        f"{step.sql_file.path}:{stmt.line}: DROP TABLE {table} with foreign keys on: "
+        f"{'; '.join(h.describe() for h in hits)}. {step.migration.name} ({step.action}) was "
+        "rolled back whole; nothing was changed. A table rebuild (new table, copy, drop, "
+        "rename) must run with foreign keys off: add '-- rawdb: foreign_keys=off' to the "
+        "file's header (the migrator then checks every foreign key before commit). To delete "
+        "those rows on purpose, DELETE them before the DROP",
+        path=str(step.sql_file.path),
+        line=stmt.line,
+        version=step.migration.version,
+    )
 
 
 def _set_foreign_keys(conn: sqlite3.Connection, *, on: bool) -> None:
