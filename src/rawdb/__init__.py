@@ -4,7 +4,9 @@ The root offers what an application needs to open a database, write and read tic
 errors apart; everything else lives in its module (``rawdb.queries``, ``rawdb.migrate``, ...).
 """
 
-from rawdb.config import Settings
+from importlib.metadata import PackageNotFoundError, version
+
+from rawdb.config import MigrationSource, Settings
 from rawdb.errors import (
     DatabaseRefused,
     ForeignKeyViolation,
@@ -20,11 +22,17 @@ from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.migrate import Migrator
 from rawdb.pool import Pool, PoolConfig
 
+try:
+    __version__ = version("rawdb")
+except PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
+
 __all__ = [
     "DatabaseRefused",
     "ForeignKeyViolation",
     "InvalidInput",
     "MigrationError",
+    "MigrationSource",
     "Migrator",
     "Pool",
     "PoolConfig",
@@ -36,4 +44,5 @@ __all__ = [
     "TickStream",
     "UniqueViolation",
     "UsageError",
+    "__version__",
 ]
