@@ -31,10 +31,12 @@ def test_up_status_down_round_trip(two: MigrationDir, run_cli: RunCli, db_path: 
     assert "applied 0001_a" in up.stdout
     assert "applied 0002_b" in up.stdout
     status = json.loads(run_cli(*common, "status", "--json").stdout)
-    assert set(status) >= {"current", "applied", "pending", "problems"}
+    assert set(status) >= {"current", "sets", "problems"}
     assert status["current"] == 2
-    assert [a["name"] for a in status["applied"]] == ["0001_a", "0002_b"]
-    assert all(len(a["checksum"]) == 64 and a["duration_ms"] >= 0 for a in status["applied"])
+    shipped = status["sets"][0]  # the set --dir names, in place of the shipped one
+    assert set(shipped) >= {"current", "applied", "pending"}
+    assert [a["name"] for a in shipped["applied"]] == ["0001_a", "0002_b"]
+    assert all(len(a["checksum"]) == 64 and a["duration_ms"] >= 0 for a in shipped["applied"])
     down = run_cli(*common, "down", "--to", "0")
     assert down.returncode == 0, down.stderr
     assert "backup written to" in down.stdout
@@ -107,12 +109,16 @@ def test_bad_usage_exits_2(
 
 
 def test_new_creates_the_next_pair(two: MigrationDir, run_cli: RunCli) -> None:
-    """new SLUG writes 0003_slug.sql in migrations/ and rollback/, and validate accepts them."""
-    result = run_cli("--dir", str(two.root), "new", "add_trades")
+    """new SLUG writes the app set's 0003_slug.sql in migrations/ and rollback/, and validate
+    accepts them; with no application set it is a usage error that writes nothing."""
+    refused = run_cli("--dir", str(two.root), "new", "add_trades")
+    assert refused.returncode == 2 and "RAWDB_MIGRATIONS=app=" in refused.stderr
+    assert not (two.root / "migrations" / "0003_add_trades.sql").exists()
+    result = run_cli("new", "add_trades", "--migrations", f"app={two.root}")
     assert result.returncode == 0, result.stderr
     assert (two.root / "migrations" / "0003_add_trades.sql").is_file()
     assert (two.root / "rollback" / "0003_add_trades.sql").is_file()
-    assert run_cli("--dir", str(two.root), "validate").returncode == 0
+    assert run_cli("--migrations", f"app={two.root}", "validate").returncode == 0
 
 
 def test_dump_schema_writes_a_file(two: MigrationDir, run_cli: RunCli, db_path: Path) -> None:
@@ -131,7 +137,7 @@ def test_dry_run_cli_prints_sql(two: MigrationDir, run_cli: RunCli, db_path: Pat
     """up --dry-run prints each pending file's statements and creates no database."""
     result = run_cli("--db", str(db_path), "--dir", str(two.root), "up", "--dry-run")
     assert result.returncode == 0
-    assert "-- 0001_a (up)" in result.stdout
+    assert "-- rawdb 0001_a (up)" in result.stdout  # the set's name, then the migration
     assert "CREATE TABLE b (x);" in result.stdout
     assert not db_path.exists()
 

@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -108,18 +109,22 @@ def test_cli_prometheus(tmp_path: Path) -> None:
     assert "# TYPE rawdb_health_status gauge" in out.getvalue()
 
 
-def test_cli_missing_schema_exits_3(tmp_path: Path) -> None:
-    """A database that is not migrated exits 3 with the fix in the message (real process)."""
+def test_cli_missing_schema_exits_1(tmp_path: Path) -> None:
+    """A database that is not migrated exits 1 (the report could not be made) with the fix in
+    the message, once (real process)."""
+    empty = tmp_path / "new.sqlite3"
+    sqlite3.connect(empty).close()  # an SQLite file without rawdb's schema
     result = subprocess.run(
-        [sys.executable, "-m", "rawdb.monitor", "--database", str(tmp_path / "new.sqlite3")],
+        [sys.executable, "-m", "rawdb.monitor", "--database", str(empty)],
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
         env={**os.environ, "RAWDB_LOG_LEVEL": "warning"},
     )
-    assert result.returncode == 3
-    assert "rawdb.migrate up" in result.stderr
+    assert result.returncode == 1
+    assert "migrate up" in result.stderr
+    assert result.stderr.count("error:") == 1 and "Traceback" not in result.stderr
 
 
 def test_cli_shows_stored_samples(tmp_path: Path) -> None:

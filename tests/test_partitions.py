@@ -322,7 +322,7 @@ async def test_cli_status_maintain_move_and_merge_for_rollback(tmp_path: Path) -
     async with Pool.open(Settings(database=path), migrate=True) as pool:
         es = (await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})).id
         await ticks.insert_ticks(pool, [TickRow(es, datetime(2019, 5, 1, tzinfo=UTC), 1.0)])
-    shown = run_cli(path, "--now", NOW.isoformat(), "maintain")
+    shown = run_cli(path, "--now", NOW.isoformat(), "maintain", "--json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["analyzed"] == ["market_data_default"]  # it holds a row
     assert "market_data_2026_06" in shown.stdout
@@ -331,8 +331,10 @@ async def test_cli_status_maintain_move_and_merge_for_rollback(tmp_path: Path) -
     assert "market_data_2026_03" in listed.stdout
     dry = run_cli(path, "move", "--family", "market_data", "--dry-run")
     assert dry.returncode == 0 and count(path, "market_data_default") == 1
+    assert "would move 1 row(s)" in dry.stdout and "moved" not in dry.stdout
     moved = run_cli(path, "move", "--family", "market_data")
     assert moved.returncode == 0, moved.stderr
+    assert "market_data: moved 1 row(s)" in moved.stdout
     assert count(path, "market_data_2019_05") == 1 and count(path) == 1
     refused = subprocess.run(
         [sys.executable, "-m", "rawdb.migrate", "--db", str(path), "--no-backup", "down"],

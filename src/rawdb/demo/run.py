@@ -1,13 +1,18 @@
 """The demo: rawdb doing its job the way a trading application uses it.
 
-Create (or adopt) the database, migrate it, register instruments and alert rules, stream a
-simulated feed through the streaming writer, evaluate the rules into alert logs, query latest
-prices and 1-minute bars, soft-delete and restore a bad tick, and report.
+Create the demo's own database (or reuse one an earlier run made), migrate it, register
+instruments and alert rules, stream a simulated feed through the streaming writer, evaluate
+the rules into alert logs, query latest prices and 1-minute bars, soft-delete and restore a
+bad tick, archive the oldest month, and report.
+
+The demo never writes into a database it did not make: it marks the file it creates (the
+header's application_id) and refuses any existing file without that mark.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,14 +21,27 @@ from typing import Any
 
 from rawdb.archive import archive_period
 from rawdb.config import Settings
+from rawdb.connection import check_database_path
 from rawdb.demo.feed import CONTRACTS, simulate, spike
 from rawdb.demo.progress import Progress
+from rawdb.errors import CannotOpen, RawdbError
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.models import AlertLogIn, AlertRuleIn, InstrumentIn, from_db_time
 from rawdb.monitor import Metrics, Monitor
 from rawdb.partitions import Period, status
+from rawdb.partitions.policy import Policy, using
 from rawdb.pool import Pool
 from rawdb.queries import alerts, instruments, ticks
+
+DEMO_DATABASE = Path("rawdb-demo.sqlite3")
+"""The demo's file when no --db is given, in the working directory (never RAWDB_DATABASE)."""
+DEMO_APPLICATION_ID = int.from_bytes(b"rdmo", "big")
+"""The mark in the SQLite header (PRAGMA application_id) of a database the demo made."""
+_HEADER = b"SQLite format 3\x00"
+
+
+class NotADemoDatabase(RawdbError):
+    """The file exists and the demo did not make it; the demo leaves it untouched."""
 
 
 @dataclass
@@ -34,6 +52,40 @@ class DemoOptions:
     days: int = 45
     seed: int = 7
     end: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
+    progress: bool = True
+    """Draw the progress bar (it shows only when stderr is a terminal in any case)."""
+
+
+def demo_mark(database: Path) -> int | None:
+    """The header's application_id, read from the file's bytes (nothing is opened through
+    SQLite, so nothing can be written); None when the file is not an SQLite database."""
+    try:
+        with database.open("rb") as file:
+            header = file.read(100)
+    except OSError as exc:
+        raise CannotOpen(f"{database}: cannot read it ({exc.strerror}); nothing written") from exc
+    if len(header) < 100 or not header.startswith(_HEADER):
+        return None
+    return int.from_bytes(header[68:72], "big")
+
+
+def claim(database: Path) -> None:
+    """Make a new, marked demo database, or accept one the demo made; refuse anything else
+    before a byte is written."""
+    check_database_path(database)  # a directory, or a folder that does not exist
+    if database.exists():
+        if not database.is_file() or demo_mark(database) != DEMO_APPLICATION_ID:
+            raise NotADemoDatabase(
+                f"{database} exists and was not made by the demo; the demo writes only into "
+                f"its own database. Pass --db with a new file name (or remove {database} if "
+                "it is an old demo file). Nothing was written."
+            )
+        return
+    conn = sqlite3.connect(database)
+    try:
+        conn.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+    finally:
+        conn.close()
 
 
 async def ensure_instruments(pool: Pool) -> dict[str, int]:
@@ -87,6 +139,7 @@ async def stream_feed(
 ) -> dict[str, Any]:
     """Put every simulated tick through the streaming writer, one at a time."""
     progress = Progress(options.ticks, "streaming ticks")
+    progress.enabled = progress.enabled and options.progress
     config = StreamConfig(batch_size=5_000, max_delay=0.05)
     started = time.perf_counter()
     async with TickStream(pool, config, metrics=metrics) as stream:
@@ -204,7 +257,17 @@ def partition_summary(settings: Settings) -> list[dict[str, Any]]:
 
 
 async def run_demo(settings: Settings, options: DemoOptions) -> dict[str, Any]:
-    """Every step in order; returns what each did."""
+    """Every step in order, on the demo's own database; returns what each did.
+
+    The partition policy is the default one, whatever RAWDB_PARTITIONS_* say: the archive
+    goes beside the demo's file, never into an application's archive folder.
+    """
+    claim(Path(settings.database))
+    with using(policy=Policy()):
+        return await _run_steps(settings, options)
+
+
+async def _run_steps(settings: Settings, options: DemoOptions) -> dict[str, Any]:
     report: dict[str, Any] = {"database": str(settings.database)}
     async with Pool.open(settings, migrate=True) as pool:
         monitor = Monitor(pool)

@@ -1,6 +1,14 @@
-"""``python -m rawdb.migrate [--db PATH] [--dir DIR] COMMAND``.
+"""rawdb migrate: apply, roll back, check and adopt the database's migrations.
 
-Exit codes: 0 done, 1 a migration failed or validation found problems, 2 usage error.
+    rawdb migrate [--db PATH] [--migrations NAME=FOLDER] [--no-backup] [--wait SECONDS]
+                  [--json] COMMAND [--set NAME]
+
+rawdb's own migrations are the set "rawdb"; the application's sets (--migrations or
+RAWDB_MIGRATIONS) apply after it, each with its own versions. --set NAME picks the set that
+up, down, new and baseline act on.
+
+The options may also follow the command. Exit codes: 0 done, 1 a migration failed or
+validate found problems, 2 usage error (see docs/cli.md).
 """
 
 from __future__ import annotations
@@ -8,24 +16,24 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from rawdb import log
-from rawdb.config import Settings
-from rawdb.errors import MigrationFileError, RawdbError, UsageError
+from rawdb import cli_common
+from rawdb.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, say
+from rawdb.connection import check_database_path
+from rawdb.errors import RawdbError
 from rawdb.migrate.files import SLUG_PATTERN
-from rawdb.migrate.runner import DEFAULT_WAIT_SECONDS, Migrator, Status
+from rawdb.migrate.runner import DEFAULT_WAIT_SECONDS, Migrator, RunResult, Status
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run"]
 
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.print_usage(sys.stderr)
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
-        raise SystemExit(EXIT_USAGE)
+PROG = "rawdb migrate"
+COMMON = cli_common.Common(
+    wait_default=DEFAULT_WAIT_SECONDS,
+    wait_help=f"seconds to wait for another migrator's lock (default: {DEFAULT_WAIT_SECONDS:g})",
+)
 
 
 def _non_negative(text: str) -> int:
@@ -41,168 +49,233 @@ def _positive(text: str) -> int:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m rawdb.migrate", description=__doc__.split("\n")[0])
-    parser.add_argument("--db", type=Path, help="database file (default: $RAWDB_DATABASE)")
-    parser.add_argument("--dir", type=Path, help="folder holding migrations/ and rollback/")
-    parser.add_argument("--no-backup", action="store_true", help="skip the backup before changes")
+def _slug(text: str) -> str:
+    if not SLUG_PATTERN.match(text):
+        raise argparse.ArgumentTypeError(
+            f"slug {text!r}: use lowercase letters, digits and underscores"
+        )
+    return text
+
+
+def _own_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """migrate's own options, like the common ones accepted before or after the command."""
     parser.add_argument(
-        "--wait",
-        type=float,
-        default=DEFAULT_WAIT_SECONDS,
-        help="seconds to wait for another migrator's lock (default: %(default)s)",
+        "--dir",
+        type=Path,
+        default=None if top else argparse.SUPPRESS,
+        help="a folder holding migrations/ and rollback/ to use in place of rawdb's own set "
+        "(for developing rawdb; an application adds its set with --migrations)",
     )
     parser.add_argument(
-        "--log-json", action="store_true", help="also log each event as a JSON line on stderr"
+        "--no-backup",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="skip the backup before changes",
     )
+
+
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = cli_common.Parser(prog=prog, description=__doc__)
+    COMMON.add(parser, top=True)
+    _own_options(parser, top=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    up = commands.add_parser("up", help="apply pending migrations")
-    up.add_argument("--to", type=_non_negative, help="stop after this version")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=text, description=text)
+        COMMON.add(sub)
+        _own_options(sub, top=False)
+        return sub
+
+    up = command("up", "apply pending migrations of every set, in order")
+    up.add_argument("--set", dest="set_name", metavar="NAME", help="only this set")
+    up.add_argument("--to", type=_non_negative, help="stop after this version (of --set)")
     up.add_argument("--dry-run", action="store_true", help="print the SQL; change nothing")
 
-    down = commands.add_parser("down", help="roll back applied migrations, newest first")
+    down = command("down", "roll back one set's applied migrations, newest first")
+    down.add_argument(
+        "--set",
+        dest="set_name",
+        metavar="NAME",
+        help="the set to roll back (default: the last configured set with applied versions)",
+    )
     target = down.add_mutually_exclusive_group()
     target.add_argument("--to", type=_non_negative, help="roll back until this version")
     target.add_argument("--steps", type=_positive, help="roll back this many (default 1)")
     down.add_argument("--dry-run", action="store_true", help="print the SQL; change nothing")
 
-    status = commands.add_parser("status", help="applied, pending and problems")
-    status.add_argument("--json", action="store_true", help="one JSON object")
-
-    commands.add_parser("validate", help="exit 1 on any problem with files or history")
-
-    baseline = commands.add_parser("baseline", help="adopt an existing database at version N")
+    command("status", "applied, pending and problems per set (the database must exist)")
+    command("validate", "exit 1 on any problem with files or history")
+    baseline = command("baseline", "adopt an existing database at version N of a set")
     baseline.add_argument("version", type=_positive)
-
-    new = commands.add_parser("new", help="create the next numbered migration and rollback")
-    new.add_argument("slug", help="lowercase words joined by underscores, e.g. add_trades")
-
-    dump = commands.add_parser("dump-schema", help="write the canonical schema")
+    baseline.add_argument("--set", dest="set_name", metavar="NAME", default="rawdb")
+    new = command("new", "create the next numbered migration and rollback of an app set")
+    new.add_argument(
+        "slug", type=_slug, help="lowercase words joined by underscores, e.g. add_trades"
+    )
+    new.add_argument(
+        "--set", dest="set_name", metavar="NAME", help="the set (default: the last one)"
+    )
+    dump = command("dump-schema", "write the canonical schema")
     dump.add_argument("path", nargs="?", type=Path, help="file to write (default: stdout)")
     return parser
 
 
-def _print(line: str) -> None:
-    print(line, flush=True)
+def _print_json(value: Any) -> None:
+    cli_common.emit(json.dumps(value, indent=2, default=str) + "\n")
 
 
-def _show_status(status: Status, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(status.as_json(), indent=2))
-        return
-    print(f"current version: {status.current:04d} (newest: {status.newest:04d})")
-    for row in status.applied:
-        mark = " baselined" if row.baselined else ""
-        print(
-            f"  applied  {row.name:<40} {row.applied_at}  {row.duration_ms:9.1f} ms  "
-            f"{row.checksum[:12]}{mark}"
-        )
-    for migration in status.pending:
-        print(f"  pending  {migration.name}")
+def _show_status(status: Status) -> None:
+    for found in status.sets:
+        where = "not configured here" if found.folder is None else str(found.folder)
+        say(f"{found.name}: version {found.current:04d} (newest: {found.newest:04d}) — {where}")
+        for row in found.applied:
+            mark = " baselined" if row.baselined else ""
+            say(
+                f"  applied  {row.name:<40} {row.applied_at}  {row.duration_ms:9.1f} ms  "
+                f"{row.checksum[:12]}{mark}"
+            )
+        for migration in found.pending:
+            say(f"  pending  {migration.name}")
     if status.backup:
-        print(f"last backup: {status.backup}")
+        say(f"last backup: {status.backup}")
     for problem in status.problems:
-        print(f"problem: {problem}")
+        say(f"problem: {problem}")
 
 
-def _new(migrator: Migrator, slug: str) -> int:
-    if not SLUG_PATTERN.match(slug):
-        raise UsageError(f"slug {slug!r}: use lowercase letters, digits and underscores")
-    version = migrator.migrations.newest + 1
-    name = f"{version:04d}_{slug}.sql"
-    up_path = migrator.root / "migrations" / name
-    down_path = migrator.root / "rollback" / name
-    down_path.parent.mkdir(parents=True, exist_ok=True)
-    up_path.write_text(
-        f"-- {slug.replace('_', ' ')}: describe the change in one line\n"
-        "-- Why: the reason, with the measurement when it is about speed.\n"
-        "-- Add '-- rawdb: foreign_keys=off' here for a table rebuild.\n\n"
+def _new(migrator: Migrator, args: argparse.Namespace) -> int:
+    up_path, down_path = migrator.new(args.slug, args.set_name)
+    if args.json:
+        _print_json({"created": [str(up_path), str(down_path)]})
+    else:
+        say(f"created {up_path}\ncreated {down_path}")
+    return EXIT_OK
+
+
+def _run_json(
+    migrator: Migrator, args: argparse.Namespace, result: RunResult, lines: list[str]
+) -> None:
+    """What up or down did, as one JSON object."""
+    done: dict[str, Any] = {"command": args.command, "dry_run": args.dry_run}
+    done |= result.as_json()  # done (set, version, name of each), backup, baselined
+    if args.dry_run:
+        done["sql"] = "\n".join(lines)
+    else:
+        done["current"] = migrator.current()
+        done["versions"] = _versions(migrator)
+    _print_json(done)
+
+
+def _versions(migrator: Migrator) -> dict[str, int]:
+    """Each configured set's applied version."""
+    by_set = migrator.applied_by_set()
+    return {found.name: max(by_set.get(found.name, {}), default=0) for found in migrator.stack.sets}
+
+
+def _versions_text(migrator: Migrator) -> str:
+    versions = _versions(migrator)
+    if len(versions) == 1:
+        return f"version {versions['rawdb']:04d}"
+    return ", ".join(f"{name} {version:04d}" for name, version in versions.items())
+
+
+def _up(migrator: Migrator, args: argparse.Namespace, lines: list[str]) -> int:
+    result = migrator.up(to=args.to, set_name=args.set_name, dry_run=args.dry_run)
+    if args.json:
+        _run_json(migrator, args, result, lines)
+    elif not args.dry_run and not result.done:
+        say(f"nothing to apply; at {_versions_text(migrator)}")
+    return EXIT_OK
+
+
+def _down(migrator: Migrator, args: argparse.Namespace, lines: list[str]) -> int:
+    result = migrator.down(
+        to=args.to, steps=args.steps, set_name=args.set_name, dry_run=args.dry_run
     )
-    down_path.write_text(f"-- undo {version:04d}_{slug}\n\n")
-    _print(f"created {up_path}\ncreated {down_path}")
-    return EXIT_OK
-
-
-def _up(migrator: Migrator, args: argparse.Namespace) -> int:
-    result = migrator.up(to=args.to, dry_run=args.dry_run)
-    if not args.dry_run and not result.done:
-        _print(f"nothing to apply; at version {migrator.current():04d}")
-    return EXIT_OK
-
-
-def _down(migrator: Migrator, args: argparse.Namespace) -> int:
-    result = migrator.down(to=args.to, steps=args.steps, dry_run=args.dry_run)
-    if not args.dry_run and not result.done:
-        _print(f"nothing to roll back; at version {migrator.current():04d}")
+    if args.json:
+        _run_json(migrator, args, result, lines)
+    elif not args.dry_run and not result.done:
+        say(f"nothing to roll back; at {_versions_text(migrator)}")
     return EXIT_OK
 
 
 def _status(migrator: Migrator, args: argparse.Namespace) -> int:
-    _show_status(migrator.status(), args.json)
+    # A mistyped path is named as missing, not reported as an empty database at version 0.
+    check_database_path(migrator.database, must_exist=True)
+    status = migrator.status()
+    if args.json:
+        _print_json(status.as_json())
+    else:
+        _show_status(status)
     return EXIT_OK
 
 
-def _validate(migrator: Migrator, _args: argparse.Namespace) -> int:
+def _validate(migrator: Migrator, args: argparse.Namespace) -> int:
     problems = migrator.problems()
-    for problem in problems:
-        print(f"problem: {problem}")
-    if problems:
-        return EXIT_FAILED
-    _print(f"ok: {len(migrator.migrations.migrations)} migrations, no problems")
-    return EXIT_OK
+    count = sum(len(found.migrations) for found in migrator.stack.sets)
+    if args.json:
+        _print_json({"ok": not problems, "migrations": count, "problems": problems})
+    else:
+        for problem in problems:
+            say(f"problem: {problem}")
+        if not problems:
+            say(f"ok: {count} migrations, no problems")
+    return EXIT_FAILED if problems else EXIT_OK
 
 
 def _baseline(migrator: Migrator, args: argparse.Namespace) -> int:
-    migrator.baseline(args.version)
+    migrator.baseline(args.version, set_name=args.set_name)
+    if args.json:
+        _print_json({"baselined": args.version, "set": args.set_name})
     return EXIT_OK
 
 
 def _dump(migrator: Migrator, args: argparse.Namespace) -> int:
     text = migrator.dump_schema()
-    if args.path is None:
-        sys.stdout.write(text)
-    else:
+    if args.path is not None:
         args.path.write_text(text)
+    if args.json:
+        _print_json({"schema": text} if args.path is None else {"written": str(args.path)})
+    elif args.path is None:
+        cli_common.emit(text)
     return EXIT_OK
 
 
-COMMANDS = {
-    "up": _up,
-    "down": _down,
-    "status": _status,
-    "validate": _validate,
-    "baseline": _baseline,
-    "new": lambda migrator, args: _new(migrator, args.slug),
-    "dump-schema": _dump,
-}
-
-
 def run(args: argparse.Namespace) -> int:
-    settings = Settings.from_env(database=args.db)
-    # The CLI prints its own readable lines; structured events go to stderr when asked for.
-    log.configure(
-        "json" if args.log_json else settings.log_format,
-        settings.log_level if args.log_json else "warning",
-    )
+    """Run the parsed command; rawdb's errors propagate (``main`` reports them)."""
+    # --wait goes to the migrator, which waits for another migrator as well as for the lock.
+    settings = cli_common.settings_for(args, wait_is_busy_timeout=False)
+    lines: list[str] = []
+    report = lines.append if args.json else say  # JSON mode: one object on stdout, no lines
     migrator = Migrator(
         settings.database,
         args.dir,
         backup=not args.no_backup,
         settings=settings,
         wait_seconds=args.wait,
-        report=_print,
+        report=report,
     )
-    return COMMANDS[args.command](migrator, args)
+    if args.command == "up":
+        return _up(migrator, args, lines)
+    if args.command == "down":
+        return _down(migrator, args, lines)
+    commands = {
+        "status": _status,
+        "validate": _validate,
+        "baseline": _baseline,
+        "new": _new,
+        "dump-schema": _dump,
+    }
+    return commands[args.command](migrator, args)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _main(argv: Sequence[str] | None, prog: str) -> int:
+    args = cli_common.parse(build_parser(prog), argv)
     try:
         return run(args)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except (RawdbError, MigrationFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+    except RawdbError as exc:
+        return cli_common.fail(exc, prog)
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
+    """``rawdb migrate``; returns the exit code (a usage error raises SystemExit(2))."""
+    return cli_common.run(lambda given: _main(given, prog), argv)

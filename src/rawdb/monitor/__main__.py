@@ -1,4 +1,4 @@
-"""``python -m rawdb.monitor``: see :mod:`rawdb.monitor.cli`."""
+"""``python -m rawdb.monitor``: ``rawdb monitor`` (see :mod:`rawdb.monitor.cli`)."""
 
 import sys
 

@@ -1,11 +1,14 @@
-"""``python -m rawdb.monitor``: the health report as a readable table or JSON, once or watching.
+"""rawdb monitor: the health report as a readable table or JSON, once or watching.
 
-    python -m rawdb.monitor [--database PATH] [--json | --prometheus] [--advise]
-                            [--watch SECONDS [--count N]]
+    rawdb monitor [--db PATH] [--json | --prometheus] [--advise] [--wait SECONDS]
+                  [--watch SECONDS [--count N]]
 
 The report of a separate process has no statement timings of its own: the table shows the
-samples the application stored in ``query_performance`` (see ``rawdb.monitor.persist``).
-Exit status: 0 healthy, 1 degraded, 2 unhealthy, 3 the database could not be opened.
+samples the application stored in query_performance (see rawdb.monitor.persist). The database
+must exist and be migrated.
+
+Exit codes: 0 healthy, 3 degraded, 4 unhealthy, 1 the report could not be made (the database
+is missing or refused), 2 usage error; see docs/cli.md.
 """
 
 from __future__ import annotations
@@ -13,13 +16,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any, TextIO
 
-from rawdb import log
+from rawdb import cli_common
+from rawdb.cli_common import HEALTH_EXIT
 from rawdb.config import Settings
 from rawdb.errors import RawdbError
 from rawdb.monitor import prometheus
@@ -29,39 +31,45 @@ from rawdb.monitor.persist import recent_summary
 from rawdb.monitor.upkeep import advise_pool
 from rawdb.pool import Pool
 
-EXIT = {"healthy": 0, "degraded": 1, "unhealthy": 2}
-CANNOT_OPEN = 3
+PROG = "rawdb monitor"
+EXIT = HEALTH_EXIT
+COMMON = cli_common.Common(database_alias=True, json=False)
 
 
-def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m rawdb.monitor", description=__doc__.split("\n")[0])
-    p.add_argument("--database", type=Path, help="database file (default: RAWDB_DATABASE)")
+def parser(prog: str = PROG) -> argparse.ArgumentParser:
+    p = cli_common.Parser(prog=prog, description=__doc__)
+    COMMON.add(p, top=True)
     form = p.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true", help="print the report as JSON")
     form.add_argument("--prometheus", action="store_true", help="print Prometheus text")
     p.add_argument("--advise", action="store_true", help="also run the query advisor")
     p.add_argument("--watch", type=float, metavar="SECONDS", help="refresh every SECONDS")
-    p.add_argument("--count", type=int, help="with --watch: stop after this many reports")
+    p.add_argument(
+        "--count", type=cli_common.positive_int, help="with --watch: stop after this many reports"
+    )
     return p
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    args = parser().parse_args(argv)
-    if args.watch is not None and args.watch <= 0:
-        parser().error("--watch needs a number of seconds greater than 0")
-    log.configure(level="warning")
-    stream = out or sys.stdout
-    settings = Settings.from_env(database=args.database)
+def _main(argv: Sequence[str] | None, out: TextIO | None, prog: str) -> int:
+    p = parser(prog)
+    args = cli_common.parse(p, argv)
+    if args.watch is not None and not args.watch > 0:  # also refuses NaN
+        p.error("--watch needs a number of seconds greater than 0")
     try:
-        return asyncio.run(_run(settings, args, stream))
+        settings = cli_common.settings_for(args)
+        return asyncio.run(_run(settings, args, out))
     except RawdbError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return CANNOT_OPEN
-    except KeyboardInterrupt:
+        return cli_common.fail(exc, prog)
+    except KeyboardInterrupt:  # the way to stop --watch
         return 0
 
 
-async def _run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, *, prog: str = PROG) -> int:
+    """``rawdb monitor``; returns the health's exit code (a usage error raises SystemExit(2))."""
+    return cli_common.run(lambda given: _main(given, out, prog), argv)
+
+
+async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None) -> int:
     async with Pool.open(settings) as pool:
         monitor = Monitor(pool)
         shown = 0
@@ -74,14 +82,15 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO) -> int
                 data["stored_statements"] = stored
                 if advice is not None:
                     data["advice"] = asdict(advice)
-                out.write(json.dumps(data, indent=2) + "\n")
+                text = json.dumps(data, indent=2) + "\n"
             elif args.prometheus:
-                out.write(prometheus.render(report))
+                text = prometheus.render(report)
             else:
-                out.write(render_table(report, stored, advice))
-            out.flush()
+                text = render_table(report, stored, advice)
+            written = cli_common.emit(text, out)
             shown += 1
-            if args.watch is None or (args.count is not None and shown >= args.count):
+            done = args.count is not None and shown >= args.count
+            if args.watch is None or done or not written:  # not written: the reader has gone
                 return EXIT[report.status]
             await asyncio.sleep(args.watch)
 

@@ -1,4 +1,4 @@
-"""``python -m rawdb.partitions``."""
+"""``python -m rawdb.partitions``: ``rawdb partitions`` (see :mod:`rawdb.partitions.cli`)."""
 
 import sys
 

@@ -1,12 +1,14 @@
-"""``python -m rawdb.partitions``: status, maintain, move, archive, restore, purge, merge.
+"""rawdb partitions: status, maintain, move, archive, restore, purge, merge.
 
-The database is ``--database`` or ``RAWDB_DATABASE``; the policy comes from
-``RAWDB_PARTITIONS_*`` (see ``rawdb.partitions.policy``). ``--now`` sets the clock (ISO time
-with a zone), for replaying retention. Long work shows progress on stderr; ``--dry-run``
-reports what would be done and changes nothing.
+    rawdb partitions [--db PATH] [--now TIME] [--wait SECONDS] [--json] COMMAND
+
+The options may also follow the command. The database must exist and be migrated. The
+policy comes from RAWDB_PARTITIONS_* (see rawdb.partitions.policy). --now sets the clock
+(an ISO time with a zone), for replaying retention. --dry-run reports what would be done and
+changes nothing. Long steps show progress on stderr when it is a terminal.
 
 Exit codes: 0 done, 1 the database refused or a check failed, 2 usage error (a bad option,
-period or setting).
+period or setting); see docs/cli.md.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
-from collections.abc import Sequence
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from rawdb import archive, log
+from rawdb import archive, cli_common
+from rawdb.cli_common import EXIT_OK, say
 from rawdb.config import Settings
 from rawdb.errors import RawdbError, UsageError
 from rawdb.partitions import maintain, policy
@@ -29,37 +32,8 @@ from rawdb.partitions.status import status
 from rawdb.pool import Pool
 from rawdb.pool.schema import ensure_current
 
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m rawdb.partitions", description=__doc__)
-    parser.add_argument(
-        "--db", "--database", dest="database", type=Path, help="database file (RAWDB_DATABASE)"
-    )
-    parser.add_argument("--now", help="the clock, e.g. 2026-11-01T00:00:00+00:00")
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("status", help="rows, bytes, bounds and state per table")
-    sub.add_parser(
-        "maintain",
-        help="premake tables up to the policy's horizon; sampled statistics for new tables",
-    )
-    for name, text in (("move", "default table rows into period tables"), ("merge", "")):
-        cmd = sub.add_parser(name, help=text or "period tables back into the default table")
-        cmd.add_argument("--family", choices=FAMILIES, action="append")
-        cmd.add_argument("--batch", type=int, default=10_000)
-        if name == "move":
-            cmd.add_argument("--dry-run", action="store_true")
-    for name in ("archive", "restore"):
-        cmd = sub.add_parser(name, help=f"{name} one period, e.g. --family market_data 2025-01")
-        cmd.add_argument("--family", choices=FAMILIES, default="market_data")
-        cmd.add_argument("period", nargs="?", help="2025-01 (months) or 2025-q1 (quarters)")
-        cmd.add_argument("--dry-run", action="store_true")
-        if name == "archive":
-            cmd.add_argument("--expired", action="store_true", help="every period past retention")
-    purge = sub.add_parser("purge", help="delete soft-deleted rows older than a cutoff")
-    purge.add_argument("--older-than", required=True, help="ISO time with a zone")
-    purge.add_argument("--family", choices=FAMILIES, action="append")
-    return parser
+PROG = "rawdb partitions"
+COMMON = cli_common.Common(database_alias=True)
 
 
 def _time(text: str, flag: str) -> datetime:
@@ -74,43 +48,88 @@ def _time(text: str, flag: str) -> datetime:
     return moment
 
 
-def _progress(label: str) -> maintain.Progress:
-    def show(done: int, total: int) -> None:
-        share = f" ({100 * done // total}%)" if total else ""
-        print(f"\r{label}: {done}/{total} rows{share}", end="", file=sys.stderr, flush=True)
+def _own_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    parser.add_argument(
+        "--now",
+        default=None if top else argparse.SUPPRESS,
+        metavar="TIME",
+        help="the clock, e.g. 2026-11-01T00:00:00+00:00",
+    )
 
-    return show
+
+def _parser(prog: str = PROG) -> argparse.ArgumentParser:
+    parser = cli_common.Parser(prog=prog, description=__doc__)
+    COMMON.add(parser, top=True)
+    _own_options(parser, top=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=text, description=text)
+        COMMON.add(cmd)
+        _own_options(cmd, top=False)
+        return cmd
+
+    command("status", "rows, bytes, bounds and state per table")
+    command("maintain", "premake tables up to the policy's horizon; statistics for new tables")
+    for name, text in (
+        ("move", "default table rows into period tables"),
+        ("merge", "period tables back into the default table"),
+    ):
+        cmd = command(name, text)
+        cmd.add_argument("--family", choices=FAMILIES, action="append")
+        cmd.add_argument("--batch", type=cli_common.positive_int, default=10_000)
+        if name == "move":
+            cmd.add_argument("--dry-run", action="store_true", help="report; change nothing")
+    for name in ("archive", "restore"):
+        cmd = command(name, f"{name} one period, e.g. --family market_data 2025-01")
+        cmd.add_argument("--family", choices=FAMILIES, default="market_data")
+        cmd.add_argument("period", nargs="?", help="2025-01 (months) or 2025-q1 (quarters)")
+        cmd.add_argument("--dry-run", action="store_true", help="report; change nothing")
+        if name == "archive":
+            cmd.add_argument("--expired", action="store_true", help="every period past retention")
+    purge = command("purge", "delete soft-deleted rows older than a cutoff")
+    purge.add_argument("--older-than", required=True, help="ISO time with a zone")
+    purge.add_argument("--family", choices=FAMILIES, action="append")
+    return parser
 
 
 def _families(chosen: list[str] | None) -> list[Family]:
     return [check_family(f) for f in chosen] if chosen else list(FAMILIES)
 
 
-async def _with_pool(database: Path, args: argparse.Namespace) -> Any:
-    async with Pool.open(Settings.from_env(database=database)) as pool:
+async def _move(pool: Pool, args: argparse.Namespace) -> dict[str, Any]:
+    action = "would move" if args.dry_run else "moved"
+    found: dict[str, Any] = {}
+    for family in _families(args.family):
+        progress = cli_common.TtyProgress(f"move {family}")
+        report = await maintain.move_default(
+            pool, family, batch=args.batch, progress=progress, dry_run=args.dry_run
+        )
+        progress.close()
+        found[family] = {"action": action, "rows": report.moved, "skipped": report.skipped}
+    return found
+
+
+async def _merge(pool: Pool, args: argparse.Namespace) -> dict[str, int]:
+    merged: dict[str, int] = {}
+    for family in _families(args.family):
+        progress = cli_common.TtyProgress(f"merge {family}")
+        merged[family] = await maintain.merge_into_default(
+            pool, family, batch=args.batch, progress=progress
+        )
+        progress.close()
+    return merged
+
+
+async def _with_pool(settings: Settings, args: argparse.Namespace) -> Any:
+    async with Pool.open(settings) as pool:
         if args.command == "maintain":
             created = await maintain.premake(pool)
             return {"created": created, "analyzed": await maintain.analyze_recent(pool)}
         if args.command == "move":
-            moved = {}
-            for family in _families(args.family):
-                report = await maintain.move_default(
-                    pool,
-                    family,
-                    batch=args.batch,
-                    progress=_progress(f"move {family}"),
-                    dry_run=args.dry_run,
-                )
-                print(file=sys.stderr)
-                moved[family] = {"moved": report.moved, "skipped": report.skipped}
-            return moved
+            return await _move(pool, args)
         if args.command == "merge":
-            return {
-                family: await maintain.merge_into_default(
-                    pool, family, batch=args.batch, progress=_progress(f"merge {family}")
-                )
-                for family in _families(args.family)
-            }
+            return await _merge(pool, args)
         cutoff = _time(args.older_than, "--older-than")
         return {
             family: await archive.purge_deleted(pool, family, cutoff)
@@ -118,61 +137,127 @@ async def _with_pool(database: Path, args: argparse.Namespace) -> Any:
         }
 
 
-def _archive(database: Path, args: argparse.Namespace) -> Any:
+@contextmanager
+def _busy_timeout(settings: Settings, args: argparse.Namespace) -> Iterator[None]:
+    """--wait for the archive steps, which read their settings from the environment."""
+    if args.wait is None:
+        yield
+        return
+    key, before = "RAWDB_BUSY_TIMEOUT_MS", os.environ.get("RAWDB_BUSY_TIMEOUT_MS")
+    os.environ[key] = str(settings.busy_timeout_ms)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = before
+
+
+def _archive(settings: Settings, args: argparse.Namespace) -> list[dict[str, Any]]:
+    database = settings.database
     if args.command == "archive" and args.expired:
-        outcomes = archive.apply_retention(database, dry_run=args.dry_run)
-    else:
-        if not args.period:
-            raise UsageError(f"{args.command}: name a period (e.g. 2025-01), or use --expired")
-        period = Period.parse(args.family, args.period)
-        run = archive.archive_period if args.command == "archive" else archive.restore_period
-        outcomes = [run(database, period, dry_run=args.dry_run)]
-    return [vars(o) for o in outcomes]
+        with _busy_timeout(settings, args):
+            outcomes = archive.apply_retention(database, dry_run=args.dry_run)
+        return [vars(o) for o in outcomes]
+    if not args.period:
+        raise UsageError(f"{args.command}: name a period (e.g. 2025-01), or use --expired")
+    period = Period.parse(args.family, args.period)
+    run_one = archive.archive_period if args.command == "archive" else archive.restore_period
+    with _busy_timeout(settings, args):
+        return [vars(run_one(database, period, dry_run=args.dry_run))]
 
 
-def run(argv: Sequence[str] | None = None) -> Any:
-    """Run one command; returns what it reports (printed by :func:`main`)."""
-    args = _parser().parse_args(argv)
-    database = args.database or Settings.from_env().database
+def run(args: argparse.Namespace) -> Any:
+    """Run one parsed command; returns what it reports (printed by :func:`main`)."""
     if args.now:
         moment = _time(args.now, "--now")
         policy.configure(clock=lambda: moment)
+    settings = cli_common.settings_for(args)
     if args.command in {"status", "archive", "restore"}:
         # The pool checks this itself; these commands open the file without a pool.
-        ensure_current(database, Settings.from_env(database=database))
+        ensure_current(settings.database, settings)
     if args.command == "status":
-        return [f.as_json() for f in status(database)]
+        return [f.as_json() for f in status(settings.database)]
     if args.command in {"archive", "restore"}:
-        return _archive(database, args)
-    return asyncio.run(_with_pool(database, args))
+        return _archive(settings, args)
+    return asyncio.run(_with_pool(settings, args))
+
+
+# --- text output --------------------------------------------------------------------------
 
 
 def _print_status(found: list[dict[str, Any]]) -> None:
     for family in found:
-        print(f"{family['family']}:")
+        say(f"{family['family']}:")
         for t in family["tables"]:
             size = "-" if t["bytes"] is None else f"{t['bytes'] / 1e6:.1f} MB"
             rows = "-" if t["rows"] is None else f"{t['rows']:,}"
             bounds = f"[{t['period_start']}, {t['period_end']})" if t["period_start"] else ""
-            print(f"  {t['name']:<24} {t['state']:<10} {rows:>12} rows {size:>10}  {bounds}")
+            say(f"  {t['name']:<24} {t['state']:<10} {rows:>12} rows {size:>10}  {bounds}")
             for month, count in t["by_month"].items():
-                print(f"    default holds {count:,} row(s) of {month}")
+                say(f"    default holds {count:,} row(s) of {month}")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    log.configure(level="warning")
-    try:
-        result = run(argv)
-    except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except RawdbError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    if "--json" in (argv if argv is not None else sys.argv[1:]):
-        print(json.dumps(result, indent=2, default=str))
-    elif isinstance(result, list) and result and "tables" in result[0]:
+def _print_maintain(found: dict[str, list[str]]) -> None:
+    for table in found["created"]:
+        say(f"created {table}")
+    for table in found["analyzed"]:
+        say(f"analyzed {table}")
+    if not found["created"] and not found["analyzed"]:
+        say("nothing to do: every table up to the horizon exists")
+
+
+def _print_move(found: dict[str, Any]) -> None:
+    for family, done in found.items():
+        say(f"{family}: {done['action']} {sum(done['rows'].values()):,} row(s)")
+        for table, rows in done["rows"].items():
+            say(f"  {table:<24} {rows:>12,}")
+        for why, rows in done["skipped"].items():
+            say(f"  left in the default table: {rows:,} ({why})")
+
+
+def _print_outcomes(found: list[dict[str, Any]]) -> None:
+    if not found:
+        say("nothing to archive: no period is past retention")
+    for outcome in found:
+        rows = "" if outcome["rows"] is None else f", {outcome['rows']:,} rows"
+        where = f" -> {outcome['archive_file']}" if outcome["archive_file"] else ""
+        say(f"{outcome['table']}: {outcome['action']}{rows}{where}")
+
+
+def _print_text(command: str, result: Any) -> None:
+    if command == "status":
         _print_status(result)
+    elif command == "maintain":
+        _print_maintain(result)
+    elif command == "move":
+        _print_move(result)
+    elif command in {"archive", "restore"}:
+        _print_outcomes(result)
+    elif command == "merge":
+        for family, rows in result.items():
+            say(f"{family}: merged {rows:,} row(s) into the default table")
     else:
-        print(json.dumps(result, indent=2, default=str))
-    return 0
+        for family, tables in result.items():
+            say(f"{family}: purged {sum(tables.values()):,} row(s)")
+            for table, rows in tables.items():
+                say(f"  {table:<24} {rows:>12,}")
+
+
+def _main(argv: Sequence[str] | None, prog: str) -> int:
+    args = cli_common.parse(_parser(prog), argv)
+    try:
+        result = run(args)
+    except RawdbError as exc:
+        return cli_common.fail(exc, prog)
+    if args.json:
+        cli_common.emit(json.dumps(result, indent=2, default=str) + "\n")
+    else:
+        _print_text(args.command, result)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None, *, prog: str = PROG) -> int:
+    """``rawdb partitions``; returns the exit code (a usage error raises SystemExit(2))."""
+    return cli_common.run(lambda given: _main(given, prog), argv)
