@@ -17,12 +17,14 @@ statement cache hits; the ``/* rawdb:<name> */`` tag at the start is kept.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
 from rawdb.errors import InternalError
 from rawdb.migrate.files import shipped_root
-from rawdb.migrate.splitter import split
+from rawdb.migrate.splitter import split, tokens
 from rawdb.partitions.periods import Family, Period, default_table
 
 TEMPLATE_FILES: dict[Family, str] = {
@@ -33,40 +35,74 @@ PLACEHOLDERS: dict[Family, str] = {
     "market_data": "market_data_yyyy_mm",
     "alert_logs": "alert_logs_yyyy_qn",
 }
-COLUMNS: dict[Family, tuple[str, ...]] = {
-    "market_data": (
-        "id",
-        "timestamp",
-        "instrument_id",
-        "price",
-        "volume",
-        "bid",
-        "ask",
-        "bid_size",
-        "ask_size",
-        "open_price",
-        "high_price",
-        "low_price",
-        "deleted_at",
-    ),
-    "alert_logs": (
-        "id",
-        "timestamp",
-        "rule_id",
-        "instrument_id",
-        "trigger_value",
-        "threshold_value",
-        "fired_status",
-        "delivery_status",
-        "evaluation_time_ms",
-        "rule_condition",
-        "alert_message",
-        "error_message",
-        "delivery_attempted_at",
-        "delivery_completed_at",
-        "deleted_at",
-    ),
-}
+CONSTRAINT_WORDS = {"CONSTRAINT", "PRIMARY", "FOREIGN", "UNIQUE", "CHECK"}
+
+
+class _Columns(Mapping[Family, tuple[str, ...]]):
+    """Each family's columns, in order, read from its DDL template: the template is the one
+    source, so a column added there is created, copied, compared, archived and restored."""
+
+    def __getitem__(self, family: Family) -> tuple[str, ...]:
+        return columns_of(template_text(family, _folder), PLACEHOLDERS[family])
+
+    def __iter__(self) -> Iterator[Family]:
+        return iter(TEMPLATE_FILES)
+
+    def __len__(self) -> int:
+        return len(TEMPLATE_FILES)
+
+
+COLUMNS: Mapping[Family, tuple[str, ...]] = _Columns()
+_folder: Path | None = None  # where the templates are read from; None: the shipped sql/
+
+
+@contextmanager
+def templates_from(folder: Path) -> Iterator[None]:
+    """Read the templates from ``folder`` (a folder holding ``partitions/``) for a while: a
+    schema change tried before it ships."""
+    global _folder  # noqa: PLW0603 -- the templates are process-wide, like the shipped files
+    before, _folder = _folder, folder
+    template_text.cache_clear()
+    try:
+        yield
+    finally:
+        _folder = before
+        template_text.cache_clear()
+
+
+@lru_cache(maxsize=16)
+def columns_of(ddl: str, table: str) -> tuple[str, ...]:
+    """The column names of ``CREATE TABLE <table> (...)`` in ``ddl``, in order: the first name
+    of each top-level item of the list that is not a table constraint."""
+    for stmt in split(ddl, table):
+        toks = tokens(stmt.sql)
+        words = [t.text for t in toks[:3]]
+        if words[:2] != ["CREATE", "TABLE"] or words[2].lower() != table:
+            continue
+        found: list[str] = []
+        depth, starts_item = 0, False
+        for tok in toks[3:]:
+            if tok.text == "(":
+                depth += 1
+                starts_item = depth == 1
+                continue
+            if tok.text == ")":
+                depth -= 1
+                if depth == 0:
+                    break
+                continue
+            if depth == 1 and tok.text == ",":
+                starts_item = True
+                continue
+            if depth == 1 and starts_item:
+                starts_item = False
+                if not (tok.kind == "word" and tok.text in CONSTRAINT_WORDS):
+                    found.append(tok.text.lower())
+        if found:
+            return tuple(found)
+    raise InternalError(f"no CREATE TABLE {table} (...) with columns in its template")
+
+
 MAX_TERMS = 500
 """SQLite's limit on the terms of one compound SELECT (SQLITE_MAX_COMPOUND_SELECT)."""
 EACH, END = "/* each partition */", "/* end */"
@@ -93,7 +129,7 @@ def template_text(family: Family, root: Path | None = None) -> str:
 
 def table_ddl(period: Period, root: Path | None = None) -> list[str]:
     """The statements creating one period table and its indexes."""
-    text = template_text(period.family, root)
+    text = template_text(period.family, root or _folder)
     text = text.replace(PLACEHOLDERS[period.family], period.table)
     text = text.replace("'PERIOD_START'", f"'{period.start_text}'")
     text = text.replace("'PERIOD_END'", f"'{period.end_text}'")
