@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint types sqlcheck schema bench clean
+.PHONY: demo test lint format types sqlcheck schema bench upgrade-dev clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m ruff check src tests tools
 	$(PY) -m ruff format --check src tests tools
+
+# Rewrite the code in the house style (what `lint` checks).
+format: $(STAMP)
+	$(PY) -m ruff check --fix src tests tools
+	$(PY) -m ruff format src tests tools
 
 types: $(STAMP)
 	$(PY) -m mypy
@@ -36,6 +41,10 @@ test: lint types $(STAMP)
 
 bench: $(STAMP)
 	$(PY) tools/bench.py $(ARGS)
+
+# The dev tools are pinned in pyproject.toml; this lists the ones with a newer release.
+upgrade-dev: $(STAMP)
+	$(PY) -m pip list --outdated
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build dist
