@@ -19,6 +19,58 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from rawdb.errors import ConfigError
 
 ENV_PREFIX = "RAWDB_"
+_EXPECTED = {
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "float_parsing": "a number",
+    "float_type": "a number of seconds",
+    "finite_number": "finite",
+    "bool_type": "true or false",
+    "extra_forbidden": "one of the known options",
+}
+
+
+def _problem(error: Mapping[str, Any]) -> str:
+    """One pydantic error as rawdb says it: 'must be at least 1, got 0'."""
+    ctx = error.get("ctx") or {}
+    kind = str(error["type"])
+    bounds = {"greater_than": ("greater than", "gt"), "greater_than_equal": ("at least", "ge")}
+    bounds |= {"less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+    if kind in bounds:
+        words, key = bounds[kind]
+        want = f"{words} {ctx[key]:g}"
+    elif kind in _EXPECTED:
+        want = _EXPECTED[kind]
+    else:
+        return f"is wrong: {error['msg']}"
+    return f"must be {want}, got {error.get('input')!r}"
+
+
+def config_error(owner: str, exc: ValidationError, env_prefix: str | None = None) -> ConfigError:
+    """A ConfigError naming each bad field (and its environment variable, for settings)."""
+    problems = []
+    for error in exc.errors():
+        name = ".".join(map(str, error["loc"]))
+        variable = f" ({env_prefix}{str(error['loc'][0]).upper()})" if env_prefix else ""
+        problems.append(f"{owner}.{name}{variable} {_problem(error)}")
+    return ConfigError("; ".join(problems))
+
+
+class Checked(BaseModel):
+    """A frozen set of options checked when built: numbers are numbers (no bools, no text,
+    nothing infinite), and a bad one is a ConfigError naming the class and the field."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rawdb_error(cls, values: Any, handler: Callable[[Any], Any]) -> Any:
+        try:
+            return handler(values)
+        except ValidationError as exc:  # a ConfigError is no ValueError: it passes as it is
+            raise config_error(cls.__name__, exc) from exc
+
+
 SHIPPED_SET = "rawdb"
 """The name of the migration set shipped with rawdb, always applied first."""
 SET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -130,12 +182,7 @@ class Settings(BaseSettings):
         try:
             return handler(values)
         except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc']))} ({ENV_PREFIX}{str(e['loc'][0]).upper()}): "
-                f"{e['msg']}"
-                for e in exc.errors()
-            )
-            raise ConfigError(f"invalid rawdb settings: {problems}") from exc
+            raise config_error("Settings", exc, ENV_PREFIX) from exc
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -19,11 +19,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pydantic import Field, model_validator
+
 from rawdb import log
+from rawdb.config import Checked
 from rawdb.errors import (
+    ConfigError,
     ForeignKeyViolation,
     InternalError,
     InvalidInput,
@@ -55,28 +58,26 @@ class StreamMetrics(Protocol):
     def set_queue_depth(self, depth: int) -> None: ...
 
 
-@dataclass(frozen=True)
-class StreamConfig:
+class StreamConfig(Checked):
     """How the streaming writer batches; checked when built."""
 
-    batch_size: int = 5_000
-    max_delay: float = 0.05
-    queue_limit: int = 200_000
-    retry_base_delay: float = 0.05
-    retry_max_delay: float = 2.0
+    batch_size: int = Field(default=5_000, ge=1)
+    max_delay: float = Field(default=0.05, gt=0)
+    """Seconds a queued tick may wait for its batch to fill before it is written anyway."""
+    queue_limit: int = Field(default=200_000, ge=1)
+    retry_base_delay: float = Field(default=0.05, gt=0)
+    retry_max_delay: float = Field(default=2.0, gt=0)
 
-    def __post_init__(self) -> None:
-        if self.batch_size < 1:
-            raise UsageError(f"batch_size must be >= 1, got {self.batch_size}")
-        if self.max_delay <= 0:
-            raise UsageError(f"max_delay must be > 0 seconds, got {self.max_delay}")
+    @model_validator(mode="after")
+    def _consistent(self) -> StreamConfig:
         if self.queue_limit < self.batch_size:
-            raise UsageError(
-                f"queue_limit ({self.queue_limit}) is smaller than batch_size "
+            raise ConfigError(
+                f"StreamConfig.queue_limit ({self.queue_limit}) is smaller than batch_size "
                 f"({self.batch_size}); raise queue_limit or lower batch_size"
             )
-        if not 0 < self.retry_base_delay <= self.retry_max_delay:
-            raise UsageError("need 0 < retry_base_delay <= retry_max_delay")
+        if self.retry_base_delay > self.retry_max_delay:
+            raise ConfigError("StreamConfig: need retry_base_delay <= retry_max_delay")
+        return self
 
 
 class TickStream:

@@ -7,14 +7,17 @@ Each value is also ``RAWDB_PARTITIONS_<NAME>`` in the environment.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
-from rawdb.errors import ConfigError
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rawdb.config import config_error
 from rawdb.partitions.periods import MAX_YEAR, Family, Period
 
 Clock = Callable[[], datetime]
@@ -25,28 +28,47 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Premake, the on-demand window and retention, per family, counted in periods."""
+class Policy(BaseSettings):
+    """Premake, the on-demand window and retention, per family, counted in periods.
 
-    market_months_ahead: int = 3
+    Like :class:`rawdb.Settings`, each field not given is read from
+    ``RAWDB_PARTITIONS_<FIELD>``; a bad value is a ConfigError naming the variable.
+    """
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, frozen=True, extra="forbid", case_sensitive=False
+    )
+
+    market_months_ahead: int = Field(default=3, ge=1)
     """Months after the current one made in advance (pg_partman's premake, from the clock)."""
-    alert_quarters_ahead: int = 1
-    market_months_kept: int = 12
+    alert_quarters_ahead: int = Field(default=1, ge=1)
+    market_months_kept: int = Field(default=12, ge=1)
     """Months online, the current one included; older months are archived by retention, and a
     row for an older month with no table goes to the default table rather than making one."""
-    alert_quarters_kept: int = 8
-    archive_dir: Path | None = None
+    alert_quarters_kept: int = Field(default=8, ge=1)
+    archive_dir: Path | None = Field(default=None)
     """Where archive files go; default: ``<database>.archive/`` beside the database."""
 
-    def __post_init__(self) -> None:
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if item.name != "archive_dir" and (not isinstance(value, int) or value < 1):
-                raise ConfigError(
-                    f"partition policy {item.name} must be a whole number >= 1, got {value!r} "
-                    f"(set {ENV_PREFIX}{item.name.upper()} or pass Policy({item.name}=...))"
-                )
+    @field_validator(
+        "market_months_ahead",
+        "alert_quarters_ahead",
+        "market_months_kept",
+        "alert_quarters_kept",
+        mode="before",
+    )
+    @classmethod
+    def _whole(cls, value: Any) -> Any:
+        if isinstance(value, bool | float):
+            raise ValueError(f"expected a whole number, got {value!r}")
+        return value
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rawdb_error(cls, values: Any, handler: Callable[[Any], Policy]) -> Policy:
+        try:
+            return handler(values)
+        except ValidationError as exc:
+            raise config_error("Policy", exc, ENV_PREFIX) from exc
 
     def ahead(self, family: Family) -> int:
         return self.market_months_ahead if family == "market_data" else self.alert_quarters_ahead
@@ -68,20 +90,14 @@ class Policy:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Policy:
-        env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
-        for item in fields(cls):
-            key = ENV_PREFIX + item.name.upper()
-            if key not in env:
-                continue
-            if item.name == "archive_dir":
-                values[item.name] = Path(env[key])
-                continue
-            try:
-                values[item.name] = int(env[key])
-            except ValueError as exc:
-                raise ConfigError(f"{key}={env[key]!r}: expected a whole number") from exc
-        return cls(**values)  # type: ignore[arg-type]
+        """The policy from ``environ`` only (default: the process's environment)."""
+        if environ is None:
+            return cls()
+        names = {ENV_PREFIX + name.upper(): name for name in cls.model_fields}
+        given = {
+            names[key.upper()]: value for key, value in environ.items() if key.upper() in names
+        }
+        return cls.model_validate(given)
 
 
 def _shift(period: Period, periods: int) -> Period:
