@@ -60,16 +60,21 @@ def test_option_after_sql_is_refused(tmp_path: Path) -> None:
 
 
 def test_discover_reports_bad_names_duplicates_and_orphans(mdir: MigrationDir) -> None:
-    """Bad names, duplicate numbers and rollbacks without migrations are all problems."""
+    """Bad names, duplicate numbers (of any width) and rollbacks without migrations are all
+    problems."""
     mdir.add("0001_ok.sql", "SELECT 1;\n")
     mdir.add("0001_again.sql", "SELECT 1;\n")
-    mdir.add("2_short.sql", "SELECT 1;\n")
-    mdir.add("0003_Bad-Name.sql", "SELECT 1;\n")
+    mdir.add("1_same_number.sql", "SELECT 1;\n")
+    mdir.add("short.sql", "SELECT 1;\n")
+    mdir.add("0003_.sql", "SELECT 1;\n")
+    mdir.add("0004_with space.sql", "SELECT 1;\n")
     (mdir.root / "rollback" / "0009_orphan.sql").write_text("SELECT 1;\n")
     found = discover(mdir.root)
     text = "\n".join(found.problems)
     assert [m.name for m in found.migrations] == ["0001_again"]
-    assert "duplicate version 0001" in text
-    assert "2_short.sql: file name does not match" in text
-    assert "0003_Bad-Name.sql: file name does not match" in text
+    assert "0001_ok.sql: duplicate version 0001" in text
+    assert "1_same_number.sql: duplicate version 0001" in text
+    assert "short.sql: file name does not match" in text
+    assert "0003_.sql: file name does not match" in text
+    assert "0004_with space.sql: file name does not match" in text
     assert "0009_orphan.sql: rollback without a migration" in text

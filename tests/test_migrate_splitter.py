@@ -37,9 +37,22 @@ def test_comment_only_file_has_no_statements() -> None:
 
 
 def test_unterminated_statement_names_the_line() -> None:
-    """A statement without its ';' is refused with the line it starts on."""
+    """A statement left open (an unclosed string) is refused with the line it starts on."""
     with pytest.raises(MigrationFileError, match=r"f\.sql:3: statement is not complete"):
-        split("CREATE TABLE a (x);\n\nCREATE TABLE b (y)\n", "f.sql")
+        split("CREATE TABLE a (x);\n\nINSERT INTO a VALUES ('x);\n", "f.sql")
+
+
+def test_a_final_statement_without_its_semicolon_is_accepted() -> None:
+    """SQLite runs a last statement that lacks its ';' (so does the migrator), a trailing
+    comment or not; a trigger missing its END is still refused."""
+    statements = split("CREATE TABLE a (x);\n\nCREATE TABLE b (y) -- no semicolon\n", "f.sql")
+    assert [(s.sql, s.line) for s in statements] == [
+        ("CREATE TABLE a (x);", 1),
+        ("CREATE TABLE b (y) -- no semicolon", 3),
+    ]
+    assert len(split("CREATE TRIGGER x AFTER INSERT ON a BEGIN SELECT 1; END")) == 1
+    with pytest.raises(MigrationFileError, match="not complete"):
+        split("CREATE TRIGGER x AFTER INSERT ON a BEGIN SELECT 1;", "f.sql")
 
 
 def test_unclosed_trigger_is_refused() -> None:

@@ -1,4 +1,11 @@
-"""Adopting a database the migrator did not create: prove it matches, then record a baseline."""
+"""Adopting a database the migrator did not create: prove it matches, then record a baseline.
+
+A database built by Alembic is recognised by its revision (a migration's
+``-- rawdb: adopt alembic=<revision>`` header); one built by golang-migrate, dbmate, goose,
+Diesel or Flyway by that tool's bookkeeping table (:mod:`rawdb.migrate.foreign`), matched to
+the set converted from the tool's files: by a migration's ``-- rawdb: adopt TOOL=VERSION``
+header, else by its version number.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,7 @@ from collections.abc import Sequence
 from rawdb.errors import AdoptionRefused
 from rawdb.migrate import schema
 from rawdb.migrate.files import MigrationSet
+from rawdb.migrate.foreign import Foreign, version_key
 from rawdb.migrate.splitter import split
 
 MAX_LISTED = 12
@@ -98,17 +106,17 @@ def check_matches(
 ) -> None:
     """Refuse, listing the differences, unless the database holds what 1..upto create (on
     top of the sets ``below``)."""
-    by_version = migrations.by_version()
-    missing = [v for v in range(1, upto + 1) if v not in by_version]
-    if missing:
-        raise AdoptionRefused(f"cannot baseline at {upto}: no migration files for {missing}")
-    for version in range(1, upto + 1):
-        revision = by_version[version].up.options.adopt_alembic
+    if upto not in migrations.by_version():
+        raise AdoptionRefused(f"cannot baseline at {upto}: no migration file has version {upto}")
+    for migration in migrations.migrations:
+        if migration.version > upto:
+            break
+        revision = migration.up.options.adopt_alembic
         found = alembic_revisions(conn)
         if revision is not None and found is not None and found != [revision]:
             raise AdoptionRefused(
-                f"migration {version:04d} adopts Alembic revision {revision}, but the database "
-                f"is at {found}; nothing was changed"
+                f"migration {migration.name} adopts Alembic revision {revision}, but the "
+                f"database is at {found}; nothing was changed"
             )
     expected = expected_snapshot(migrations, upto, below)
     diff = schema.differences(expected, schema.snapshot(conn))
@@ -119,3 +127,50 @@ def check_matches(
             f"the database does not match migrations 1..{upto}; nothing was changed. "
             f"Differences:\n  - {listed}{more}"
         )
+
+
+def _by_foreign_version(migrations: MigrationSet, tool: str) -> dict[tuple[int, ...], int]:
+    """The set's versions by the other tool's versions they stand for: from the migrations'
+    ``adopt TOOL=VERSION`` headers when the set has any, else the version numbers themselves."""
+    by_header = {
+        version_key(m.up.options.adopt_from[1]): m.version
+        for m in migrations.migrations
+        if m.up.options.adopt_from is not None and m.up.options.adopt_from[0] == tool
+    }
+    return by_header or {(m.version,): m.version for m in migrations.migrations}
+
+
+def foreign_version(migrations: MigrationSet, found: Foreign) -> int | None:
+    """The version of ``migrations`` a database bookkept by another tool is at (None when the
+    tool applied nothing). Refused when the database is dirty or half failed, when the set
+    lacks a version the tool applied, or when the tool applied versions out of order, so
+    that a baseline up to that version would record as applied a file that never ran."""
+    if found.problem is not None:
+        raise AdoptionRefused(found.problem)
+    current = found.current
+    if current is None:
+        return None
+    mapping = _by_foreign_version(migrations, found.tool)
+    unknown = [v for v in (*found.applied, current) if version_key(v) not in mapping]
+    if unknown:
+        newest = migrations.migrations[-1].name if migrations.migrations else "none"
+        raise AdoptionRefused(
+            f"the database records {found.tool} versions the set {migrations.name!r} has no "
+            f"migration for ({', '.join(dict.fromkeys(unknown))}, in {found.table}; the "
+            f"set's newest is {newest}). Convert the tool's newer files into the set too "
+            "(`rawdb migrate convert`). Nothing was changed"
+        )
+    version = mapping[version_key(current)]
+    floor = mapping[version_key(found.floor)] if found.floor is not None else 0
+    applied = {mapping[version_key(v)] for v in found.applied}
+    expected = {m.version for m in migrations.migrations if m.version <= version}
+    skipped = sorted(v for v in expected if v not in applied and v > floor)
+    if skipped:
+        names = {m.version: m.name for m in migrations.migrations}
+        listed = ", ".join(names[v] for v in skipped[:MAX_LISTED])
+        raise AdoptionRefused(
+            f"{found.tool} applied {migrations.name} up to {names[version]} but not {listed} "
+            f"(applied out of order, per {found.table}); apply them with {found.tool} first, "
+            "then run this again. Nothing was changed"
+        )
+    return version

@@ -2,10 +2,12 @@
 
     rawdb migrate [--db PATH] [--migrations NAME=FOLDER] [--no-backup] [--wait SECONDS]
                   [--json] COMMAND [--set NAME]
+    rawdb migrate convert --from TOOL SOURCE_DIR DEST_DIR
 
 rawdb's own migrations are the set "rawdb"; the application's sets (--migrations or
 RAWDB_MIGRATIONS) apply after it, each with its own versions. --set NAME picks the set that
-up, down, new and baseline act on.
+up, down, new and baseline act on. convert writes another tool's set (golang-migrate, dbmate,
+goose, diesel, flyway, yoyo) as a rawdb set, saying what it changed and what needs a human.
 
 The options may also follow the command. Exit codes: 0 done, 1 a migration failed or
 validate found problems, 2 usage error (see docs/cli.md).
@@ -24,8 +26,10 @@ from rawdb import cli_common
 from rawdb.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, say
 from rawdb.connection import check_database_path
 from rawdb.errors import RawdbError
+from rawdb.migrate.convert import Report, convert
 from rawdb.migrate.files import SLUG_PATTERN
 from rawdb.migrate.runner import DEFAULT_WAIT_SECONDS, Migrator, RunResult, Status
+from rawdb.migrate.upstream import TOOLS
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run"]
 
@@ -117,6 +121,20 @@ def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
     )
     dump = command("dump-schema", "write the canonical schema")
     dump.add_argument("path", nargs="?", type=Path, help="file to write (default: stdout)")
+    conv = command(
+        "convert", "write another tool's migration set as a rawdb set (migrations/, rollback/)"
+    )
+    conv.add_argument(
+        "--from",
+        dest="tool",
+        choices=[*TOOLS, "auto"],
+        default="auto",
+        help="the tool that wrote SOURCE_DIR (default: auto, told by the files)",
+    )
+    conv.add_argument("source", type=Path, metavar="SOURCE_DIR", help="the tool's migrations")
+    conv.add_argument(
+        "dest", type=Path, metavar="DEST_DIR", help="a new or empty folder for the rawdb set"
+    )
     return parser
 
 
@@ -240,8 +258,40 @@ def _dump(migrator: Migrator, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _show_conversion(report: Report) -> None:
+    say(
+        f"converted {len(report.migrations)} {report.tool} migrations from {report.source} "
+        f"into {report.dest}"
+    )
+    for item in report.migrations:
+        rollback = "" if item.rollback is not None else " (no rollback)"
+        say(f"  {item.name}{rollback}  <- {', '.join(item.source)}")
+        for change in item.changes:
+            say(f"      changed: {change}")
+        for need in item.needs_human:
+            say(f"      needs a human: {need}")
+    for skipped in report.skipped:
+        say(f"  not converted (needs a human): {skipped}")
+    if report.needs_human:
+        say(f"{report.needs_human} item(s) need a human (listed above)")
+    else:
+        say("nothing needs a human; check the set with `rawdb migrate validate`")
+
+
+def _convert(args: argparse.Namespace) -> int:
+    cli_common.settings_for(args, wait_is_busy_timeout=False)  # logging, as every command
+    report = convert(args.source, args.dest, args.tool)
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        _show_conversion(report)
+    return EXIT_FAILED if report.needs_human else EXIT_OK
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the parsed command; rawdb's errors propagate (``main`` reports them)."""
+    if args.command == "convert":  # files only: no database, no migrator
+        return _convert(args)
     # --wait goes to the migrator, which waits for another migrator as well as for the lock.
     settings = cli_common.settings_for(args, wait_is_busy_timeout=False)
     lines: list[str] = []

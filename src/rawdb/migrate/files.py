@@ -8,16 +8,30 @@ import os
 import re
 import stat
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 from rawdb.config import SHIPPED_SET
 from rawdb.errors import MigrationFileError
 
-NAME_PATTERN = re.compile(r"^(?P<version>\d{4})_(?P<slug>[a-z0-9]+(?:_[a-z0-9]+)*)\.sql$")
+# Any width of version (0001, 1, a 14-digit timestamp), ordered numerically; the slug as the
+# ecosystem writes it (case, dots, hyphens). The recorded name is the stem as written.
+NAME_PATTERN = re.compile(r"^(?P<version>\d+)_(?P<slug>[A-Za-z0-9][A-Za-z0-9_.\-]*)\.sql$")
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:_[a-z0-9]+)*$")
+"""What ``new`` writes: rawdb's own convention, lowercase words joined by underscores."""
+MAX_VERSION = 2**63 - 1  # an SQLite INTEGER
 OPTION_PREFIX = "-- rawdb:"
-KNOWN_OPTIONS = {"foreign_keys": {"off"}, "transaction": {"off"}, "adopt": None, "requires": None}
+KNOWN_OPTIONS = {
+    "foreign_keys": {"off"},
+    "transaction": {"off"},
+    "adopt": None,
+    "requires": None,
+    "irreversible": None,
+}
+ADOPT_TOOLS = ("golang-migrate", "dbmate", "goose", "diesel", "flyway")
+"""Tools whose bookkeeping table rawdb reads when it adopts a database (besides Alembic)."""
+_ADOPT_TOOL = re.compile(r"^(?P<tool>[a-z-]+)=(?P<version>\d+(?:[._]\d+)*)$")
 REQUIRES_PATTERN = re.compile(r"^[a-z][a-z0-9_]*:\d+(?:,[a-z][a-z0-9_]*:\d+)*$")
 UTF8_BOM = "\ufeff"
 MIB = 1024 * 1024
@@ -41,6 +55,10 @@ class Options:
     adopt_alembic: str | None = None
     requires: tuple[tuple[str, int], ...] = ()
     """Versions of other sets this migration needs applied first, e.g. (("rawdb", 9),)."""
+    adopt_from: tuple[str, str] | None = None
+    """(tool, version): a database another tool left at that version is at this migration."""
+    irreversible: str | None = None
+    """Why this migration cannot be rolled back ("" when no reason is given); None: it can."""
 
 
 @dataclass(frozen=True)
@@ -63,10 +81,13 @@ class Migration:
     up: SqlFile
     down: SqlFile | None
     set_name: str = SHIPPED_SET
+    version_text: str = ""
+    """The version's digits as the file name writes them (``0001``, ``1``, ``20240731203656``)."""
 
     @property
     def name(self) -> str:
-        return f"{self.version:04d}_{self.slug}"
+        """The file's stem as written: what the version table records."""
+        return f"{self.version_text or f'{self.version:04d}'}_{self.slug}"
 
     @property
     def qualified(self) -> str:
@@ -150,11 +171,14 @@ def parse_options(path: Path, text: str) -> tuple[str, Options]:
         key, value = _parse_option(path, number, stripped[len(OPTION_PREFIX) :].strip())
         values[key] = value
     adopt = values.get("adopt")
+    tool, _, adopt_version = (adopt or "").partition("=")
     requires = values.get("requires")
     return description, Options(
         foreign_keys_off=values.get("foreign_keys") == "off",
         no_transaction=values.get("transaction") == "off",
-        adopt_alembic=adopt.removeprefix("alembic=") if adopt else None,
+        adopt_alembic=adopt_version if adopt and tool == "alembic" else None,
+        adopt_from=(tool, adopt_version) if adopt and tool != "alembic" else None,
+        irreversible=values.get("irreversible"),
         requires=tuple(
             (name, int(version))
             for name, version in (item.split(":") for item in requires.split(","))
@@ -166,21 +190,19 @@ def parse_options(path: Path, text: str) -> tuple[str, Options]:
 
 def _parse_option(path: Path, number: int, body: str) -> tuple[str, str]:
     if body.startswith("adopt "):
-        value = body.removeprefix("adopt ").strip()
-        if not re.fullmatch(r"alembic=[0-9a-f]{12}", value):
-            raise MigrationFileError(
-                f"{path}:{number}: write '-- rawdb: adopt alembic=<12-hex revision>', "
-                f"not '-- rawdb: {body}'"
-            )
-        return "adopt", value
+        return "adopt", _parse_adopt(path, number, body)
     key, sep, value = body.partition("=")
-    key, value = key.strip().lower(), value.strip().lower()
+    key, value = key.strip().lower(), value.strip()
+    if key == "irreversible":
+        return key, value  # the reason, as written (may be empty)
+    value = value.lower()
     allowed = KNOWN_OPTIONS.get(key)
     if not sep or key not in KNOWN_OPTIONS or (allowed is not None and value not in allowed):
         raise MigrationFileError(
             f"{path}:{number}: unknown option '-- rawdb: {body}'; known options are "
             "'-- rawdb: foreign_keys=off', '-- rawdb: transaction=off', "
-            "'-- rawdb: requires=SET:VERSION' and '-- rawdb: adopt alembic=<revision>'"
+            "'-- rawdb: requires=SET:VERSION', '-- rawdb: irreversible=REASON' and "
+            "'-- rawdb: adopt alembic=<revision>' (or adopt TOOL=VERSION)"
         )
     value = value.replace(" ", "")
     if key == "requires" and not REQUIRES_PATTERN.match(value):
@@ -189,6 +211,21 @@ def _parse_option(path: Path, number: int, body: str) -> tuple[str, str]:
             f"version; several separated by commas), not '-- rawdb: {body}'"
         )
     return key, value
+
+
+def _parse_adopt(path: Path, number: int, body: str) -> str:
+    """``alembic=<12-hex revision>``, or ``TOOL=VERSION`` for another tool's bookkeeping."""
+    value = body.removeprefix("adopt ").strip()
+    if re.fullmatch(r"alembic=[0-9a-f]{12}", value):
+        return value
+    match = _ADOPT_TOOL.match(value)
+    if match is not None and match["tool"] in ADOPT_TOOLS:
+        return value
+    raise MigrationFileError(
+        f"{path}:{number}: write '-- rawdb: adopt alembic=<12-hex revision>' or "
+        f"'-- rawdb: adopt TOOL=VERSION' (TOOL one of {', '.join(ADOPT_TOOLS)}), "
+        f"not '-- rawdb: {body}'"
+    )
 
 
 def read_sql_file(path: Path) -> SqlFile:
@@ -266,8 +303,8 @@ def read_bounded(path: Path) -> bytes:
 
 
 def discover(root: Path, name: str = SHIPPED_SET) -> MigrationSet:
-    """Every ``migrations/NNNN_slug.sql`` under ``root`` paired with its ``rollback/`` file,
-    as the set ``name``.
+    """Every ``migrations/VERSION_slug.sql`` under ``root`` paired with its ``rollback/`` file,
+    as the set ``name``, in version order (numeric: ``2_b`` before ``10_a``).
 
     An entry named ``*.sql`` in either folder that is not a regular file (a directory, FIFO,
     device, dangling symlink) is an error: skipping it would hide a migration, and reading a
@@ -285,13 +322,16 @@ def discover(root: Path, name: str = SHIPPED_SET) -> MigrationSet:
         match = NAME_PATTERN.match(path.name)
         if match is None:
             found.problems.append(
-                f"{path}: file name does not match NNNN_slug.sql (four digits, underscore, "
-                "lowercase letters/digits/underscores)"
+                f"{path}: file name does not match VERSION_slug.sql (digits, an underscore, "
+                "then letters, digits, '_', '.' or '-'; e.g. 0001_add_trades.sql)"
             )
             continue
         version = int(match["version"])
         if version == 0:
-            found.problems.append(f"{path}: version 0000 is reserved for 'nothing applied'")
+            found.problems.append(f"{path}: version 0 is reserved for 'nothing applied'")
+            continue
+        if version > MAX_VERSION:
+            found.problems.append(f"{path}: version {version} is too large (at most 19 digits)")
             continue
         if version in seen:
             found.problems.append(f"{path}: duplicate version {version:04d} (also {seen[version]})")
@@ -305,6 +345,7 @@ def discover(root: Path, name: str = SHIPPED_SET) -> MigrationSet:
                 up=read_sql_file(path),
                 down=read_sql_file(down_path) if _lexists(down_path) else None,
                 set_name=name,
+                version_text=match["version"],
             )
         )
     if down_dir.is_dir():
@@ -335,3 +376,19 @@ def _entries(folder: Path) -> list[Path]:
 def _lexists(path: Path) -> bool:
     """True for anything at ``path``, a dangling symlink included (``exists`` says False)."""
     return path.exists() or path.is_symlink()
+
+
+TIMESTAMP_DIGITS = 14  # YYYYMMDDHHMMSS, as dbmate, goose and golang-migrate write them
+
+
+def next_version_text(migration_set: MigrationSet, now: datetime) -> str:
+    """The version ``new`` gives the next file, in the style the set's files use: the next
+    UTC timestamp in a set of 14-digit versions, else the next number as wide as the newest
+    file's (four digits in an empty set)."""
+    newest = max(migration_set.migrations, key=lambda m: m.version, default=None)
+    width = len(newest.version_text) if newest is not None and newest.version_text else 4
+    following = (newest.version if newest is not None else 0) + 1
+    if width == TIMESTAMP_DIGITS:
+        stamp = int(now.astimezone(UTC).strftime("%Y%m%d%H%M%S"))
+        return str(max(stamp, following))
+    return f"{following:0{width}d}"

@@ -3,7 +3,9 @@ history.
 
 A database migrated before sets existed has a version table without ``set_name``; its rows
 are rawdb's, and :func:`upgrade` rewrites the table in place (inside the caller's write
-transaction) the first time a command that writes runs on it. Readers understand both layouts.
+transaction) the first time a command that writes runs on it. A version table of sets written
+before rollback checksums were recorded gets its ``rollback_checksum`` column the same way
+(:func:`add_rollback_checksums`). Readers understand every layout.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ Action = Literal["apply", "rollback", "baseline", "fail"]
 Layout = Literal["none", "single", "sets"]
 Owner = Callable[[int, str, str], tuple[str, int]]
 """Where a row of the old single-set table belongs: (version, name, checksum) → (set, version)."""
+RollbackOf = Callable[[str, int, str], str | None]
+"""The rollback checksum to record for an applied row: (set, version, checksum) → checksum,
+None when the applied file is no longer the one on disk (or it has no rollback)."""
 
 VERSIONS_DDL = """CREATE TABLE IF NOT EXISTS rawdb_migrations (
     set_name TEXT NOT NULL DEFAULT 'rawdb',
@@ -31,8 +36,10 @@ VERSIONS_DDL = """CREATE TABLE IF NOT EXISTS rawdb_migrations (
     duration_ms REAL NOT NULL,
     baselined INTEGER NOT NULL DEFAULT 0 CHECK (baselined IN (0, 1)),
     depends_on TEXT NOT NULL DEFAULT '{}',
+    rollback_checksum TEXT,
     PRIMARY KEY (set_name, version)
 )"""
+ROLLBACK_COLUMN = "rollback_checksum"
 HISTORY_DDL = """CREATE TABLE IF NOT EXISTS rawdb_migration_history (
     id INTEGER PRIMARY KEY,
     version INTEGER NOT NULL,
@@ -60,6 +67,8 @@ class Applied:
     set_name: str = SHIPPED_SET
     depends_on: dict[str, int] = field(default_factory=dict)
     """The versions of other sets this one was applied on (what rolling them back would break)."""
+    rollback_checksum: str | None = None
+    """The rollback file's checksum when the migration was applied (None: not recorded)."""
 
 
 def now() -> str:
@@ -78,13 +87,55 @@ def layout(conn: sqlite3.Connection) -> Layout:
     return "sets" if "set_name" in _columns(conn, "rawdb_migrations") else "single"
 
 
-def ensure(conn: sqlite3.Connection, owner: Owner | None = None) -> None:
+def ensure(
+    conn: sqlite3.Connection, owner: Owner | None = None, rollback_of: RollbackOf | None = None
+) -> None:
     """Create the bookkeeping tables, or bring old ones to the current layout (inside the
     caller's write transaction)."""
     if layout(conn) == "single":
         upgrade(conn, owner)
     conn.execute(VERSIONS_DDL)
     conn.execute(HISTORY_DDL)
+    add_rollback_checksums(conn, rollback_of)
+
+
+def needs_upgrade(conn: sqlite3.Connection) -> bool:
+    """Whether the version table is of an older layout (no sets, or no rollback checksums)."""
+    kind = layout(conn)
+    return kind == "single" or (
+        kind == "sets" and ROLLBACK_COLUMN not in _columns(conn, "rawdb_migrations")
+    )
+
+
+def add_rollback_checksums(conn: sqlite3.Connection, rollback_of: RollbackOf | None) -> int:
+    """Give a version table of sets its rollback_checksum column, in place, filled for the
+    rows whose applied file is still on disk (``rollback_of``); the rows filled (inside the
+    caller's write transaction). What is recorded then is the rollback as it is at that
+    moment: edits after it are reported, earlier ones cannot be known."""
+    if layout(conn) != "sets" or ROLLBACK_COLUMN in _columns(conn, "rawdb_migrations"):
+        return 0
+    conn.execute(f"ALTER TABLE rawdb_migrations ADD COLUMN {ROLLBACK_COLUMN} TEXT")
+    return fill_rollback_checksums(conn, rollback_of)
+
+
+def fill_rollback_checksums(conn: sqlite3.Connection, rollback_of: RollbackOf | None) -> int:
+    """Record the rollback checksum of rows that have none, where ``rollback_of`` knows it."""
+    if rollback_of is None:
+        return 0
+    rows = conn.execute(
+        f"SELECT set_name, version, checksum FROM rawdb_migrations WHERE {ROLLBACK_COLUMN} IS NULL"
+    ).fetchall()
+    filled = 0
+    for set_name, version, checksum in rows:
+        found = rollback_of(str(set_name), int(version), str(checksum))
+        if found is not None:
+            conn.execute(
+                f"UPDATE rawdb_migrations SET {ROLLBACK_COLUMN} = ? "
+                "WHERE set_name = ? AND version = ?",
+                (found, set_name, version),
+            )
+            filled += 1
+    return filled
 
 
 def upgrade(conn: sqlite3.Connection, owner: Owner | None = None) -> int:
@@ -127,17 +178,34 @@ def applied_by_set(conn: sqlite3.Connection) -> dict[str, dict[int, Applied]]:
     kind = layout(conn)
     if kind == "none":
         return found
-    extra = ", set_name, depends_on" if kind == "sets" else ""
+    extra = ", set_name, depends_on" if kind == "sets" else ", 'rawdb', '{}'"
+    with_rollback = kind == "sets" and ROLLBACK_COLUMN in _columns(conn, "rawdb_migrations")
+    extra += f", {ROLLBACK_COLUMN}" if with_rollback else ", NULL"
     rows = conn.execute(
         "SELECT version, name, checksum, applied_at, duration_ms, baselined"
         f"{extra} FROM rawdb_migrations ORDER BY version"
     ).fetchall()
     for r in rows:
-        set_name = str(r[6]) if kind == "sets" else SHIPPED_SET
-        depends = json.loads(r[7]) if kind == "sets" else {}
+        set_name = str(r[6])
         found.setdefault(set_name, {})[r[0]] = Applied(
-            r[0], r[1], r[2], r[3], r[4], bool(r[5]), set_name, depends
+            r[0], r[1], r[2], r[3], r[4], bool(r[5]), set_name, json.loads(r[7]), r[8]
         )
+    return found
+
+
+def managed_sets(conn: sqlite3.Connection) -> set[str]:
+    """Every set the migrator has ever recorded anything of in this file (applied versions
+    or history events), rolled back to nothing included."""
+    kind = layout(conn)
+    if kind == "none":
+        return set()
+    found = set(applied_by_set(conn))
+    columns = _columns(conn, "rawdb_migration_history")  # empty: no history table
+    if "set_name" in columns:
+        rows = conn.execute("SELECT DISTINCT set_name FROM rawdb_migration_history")
+        found |= {str(r[0]) for r in rows}
+    elif columns and conn.execute("SELECT count(*) FROM rawdb_migration_history").fetchone()[0]:
+        found.add(SHIPPED_SET)
     return found
 
 
@@ -161,10 +229,12 @@ def record_applied(
     baselined: bool = False,
     set_name: str = SHIPPED_SET,
     depends_on: dict[str, int] | None = None,
+    rollback_checksum: str | None = None,
 ) -> None:
     conn.execute(
         "INSERT INTO rawdb_migrations (set_name, version, name, checksum, applied_at, "
-        "duration_ms, baselined, depends_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        f"duration_ms, baselined, depends_on, {ROLLBACK_COLUMN}) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             set_name,
             version,
@@ -174,6 +244,7 @@ def record_applied(
             duration_ms,
             int(baselined),
             json.dumps(depends_on or {}, sort_keys=True),
+            rollback_checksum,
         ),
     )
 

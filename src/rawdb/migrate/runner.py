@@ -5,8 +5,10 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rawdb import log
@@ -22,13 +24,14 @@ from rawdb.errors import (
     refusal_class,
     translate,
 )
-from rawdb.migrate import adoption, backup, history, schema, sets
+from rawdb.migrate import adoption, backup, checks, foreign, history, lock, schema, sets
 from rawdb.migrate.files import (
     SLUG_PATTERN,
     Migration,
     MigrationSet,
     SqlFile,
     discover,
+    next_version_text,
     shipped_root,
 )
 from rawdb.migrate.sets import BySet, Stack
@@ -45,11 +48,22 @@ def _applied_json(a: history.Applied) -> dict[str, object]:
         "version": a.version,
         "name": a.name,
         "checksum": a.checksum,
+        "rollback_checksum": a.rollback_checksum,
         "applied_at": a.applied_at,
         "duration_ms": round(a.duration_ms, 3),
         "baselined": a.baselined,
         "depends_on": a.depends_on,
     }
+
+
+@dataclass(frozen=True)
+class Adoption:
+    """A set to baseline before anything runs: the database already holds its versions."""
+
+    migration_set: MigrationSet
+    version: int
+    source: str
+    """What showed it: an Alembic revision, or another tool's table."""
 
 
 @dataclass
@@ -127,12 +141,18 @@ class RunResult:
     steps: list[Migration] = field(default_factory=list)
     backup: Path | None = None
     baselined: int | None = None
+    """The version the first adopted set was baselined at (rawdb's, for an Alembic database)."""
+    adopted: list[Adoption] = field(default_factory=list)
 
     def as_json(self) -> dict[str, object]:
         return {
             "done": [{"set": m.set_name, "version": m.version, "name": m.name} for m in self.steps],
             "backup": None if self.backup is None else str(self.backup),
             "baselined": self.baselined,
+            "adopted": [
+                {"set": a.migration_set.name, "version": a.version, "from": a.source}
+                for a in self.adopted
+            ],
         }
 
 
@@ -252,52 +272,18 @@ class Migrator:
         ]
 
     def problems(self, by_set: BySet | None = None) -> list[str]:
-        """Everything ``validate`` reports: naming, missing rollbacks, drift, order, needs."""
-        done = self.applied_by_set() if by_set is None else by_set
-        found: list[str] = []
-        for migration_set in self.stack.sets:
-            found += self._set_problems(migration_set, done.get(migration_set.name, {}))
-        return found
+        """Everything ``validate`` reports: naming, rollbacks, drift, order, needs, and every
+        file ``up`` or ``down`` would refuse."""
+        return [f.text for f in self._findings(by_set)]
 
-    def _set_problems(
-        self, migration_set: MigrationSet, done: dict[int, history.Applied]
-    ) -> list[str]:
-        found = list(migration_set.problems)
-        label = "" if migration_set.name == SHIPPED_SET else f"{migration_set.name} "
-        files = migration_set.by_version()
-        for migration in migration_set.migrations:
-            if migration.down is None:
-                found.append(
-                    f"{migration.up.path}: no rollback file "
-                    f"({migration_set.root / 'rollback' / migration.up.path.name})"
-                )
-            for name, version in migration.up.options.requires:
-                if name not in self.stack.names:
-                    found.append(
-                        f"{migration.up.path}: requires {name} {version:04d}, but no migration "
-                        f"set named {name!r} is configured"
-                    )
-        for version, row in sorted(done.items()):
-            on_disk = files.get(version)
-            if on_disk is None:
-                found.append(
-                    f"{label}version {version:04d} ({row.name}) is applied but its file is gone "
-                    f"(set folder {migration_set.root})"
-                )
-            elif on_disk.up.checksum != row.checksum:
-                found.append(
-                    f"{on_disk.up.path}: edited after it was applied (checksum "
-                    f"{row.checksum[:12]} applied, {on_disk.up.checksum[:12]} now); "
-                    "released migrations are never edited: revert it and add a new migration"
-                )
-        top = max(done, default=0)
-        for migration in migration_set.migrations:
-            if migration.version not in done and migration.version < top:
-                found.append(
-                    f"{migration.up.path}: pending {label}version {migration.version:04d} is "
-                    f"lower than applied version {top:04d} (out of order); renumber it above "
-                    f"{top:04d}"
-                )
+    def _findings(
+        self, by_set: BySet | None = None, *, file_checks: bool = True
+    ) -> list[checks.Finding]:
+        done = self.applied_by_set() if by_set is None else by_set
+        found: list[checks.Finding] = []
+        for migration_set in self.stack.sets:
+            rows = done.get(migration_set.name, {})
+            found += checks.set_findings(self.stack, migration_set, rows, file_checks=file_checks)
         return found
 
     def status(self) -> Status:
@@ -337,7 +323,7 @@ class Migrator:
         self, to: int | None = None, *, set_name: str | None = None, dry_run: bool = False
     ) -> RunResult:
         """Apply pending migrations of every set in order (or of ``set_name`` only), up to
-        ``to`` of that set, each in its own transaction."""
+        ``to`` of that set, each in its own transaction, holding the migrator lock."""
         if set_name is not None:
             self.stack.get(set_name)
         if to is not None and set_name is None and len(self.stack.sets) > 1:
@@ -345,21 +331,34 @@ class Migrator:
                 "--to needs --set NAME when application migration sets are configured "
                 f"({', '.join(self.stack.names)})"
             )
-        done = self.applied_by_set()
-        self._refuse_unsafe_state(done)
-        targets = self._targets(done, set_name, to)
-        sets.check_requirements(self.stack, targets, done)
-        _preflight(m.up for m in targets)
+        targets = self._plan_up(self.applied_by_set(), set_name, to)
         if dry_run:
             for migration in targets:
                 self._print_sql(migration, "up", migration.up)
             return RunResult()
+        if not targets and not self._needs_adoption() and not self._needs_upgrade():
+            return RunResult()
+        with self._locked("up"):
+            # What was read before the lock may be another migrator's run half done.
+            return self._up_locked(set_name, to)
+
+    def _plan_up(self, done: BySet, set_name: str | None, to: int | None) -> list[Migration]:
+        """The migrations ``up`` would apply, refused before anything is touched when the
+        state or a file is not safe to go on with."""
+        self._refuse_unsafe_state(done)
+        targets = self._targets(done, set_name, to)
+        sets.check_requirements(self.stack, targets, done)
+        _preflight(m.up for m in targets)
+        return targets
+
+    def _up_locked(self, set_name: str | None, to: int | None) -> RunResult:
         result = RunResult()
-        needs_adoption = self._needs_adoption()
-        if not targets and not needs_adoption and not self._needs_upgrade():
+        targets = self._plan_up(self.applied_by_set(), set_name, to)
+        # Refuse an adoption before anything touches the file.
+        planned = self._read(self._adoptions)
+        adoptions = planned if isinstance(planned, list) else []
+        if not targets and not adoptions and not self._needs_upgrade():
             return result
-        if needs_adoption:
-            self._read(self._check_adoptable)  # refuse before anything touches the file
         if self.backup:
             self._check_room_for_backup()
         conn = open_sync(self.database, self.settings)
@@ -368,7 +367,11 @@ class Migrator:
             if self.backup and adoption.application_tables(conn):
                 result.backup = self._backup(conn)
             self._upgrade_bookkeeping(conn)
-            result.baselined = self._adopt_if_needed(conn)
+            for planned_adoption in self._adoptions(conn):
+                self._adopt(conn, planned_adoption)
+                result.adopted.append(planned_adoption)
+                if result.baselined is None:
+                    result.baselined = planned_adoption.version
             done = self._applied_in(conn)
             for migration in self._targets(done, set_name, to):
                 stands_on = sets.depends_on(self.stack, migration, done)
@@ -397,21 +400,33 @@ class Migrator:
             raise UsageError("give either --to or --steps, not both")
         if (to is not None and to < 0) or (steps is not None and steps < 1):
             raise UsageError("--to must be >= 0 and --steps >= 1")
-        done = self.applied_by_set()
+        plan = self._plan_down(self.applied_by_set(), to, steps, set_name)
+        if dry_run:
+            for migration in plan:
+                assert migration.down is not None
+                self._print_sql(migration, "down", migration.down)
+            return RunResult()
+        if not plan:
+            return RunResult()
+        with self._locked("down"):
+            return self._down_locked(to, steps, set_name)
+
+    def _plan_down(
+        self, done: BySet, to: int | None, steps: int | None, set_name: str | None
+    ) -> list[Migration]:
         name = set_name or sets.top_set(self.stack, done)
         files = self.stack.get(name).by_version()
         versions = sorted(done.get(name, {}), reverse=True)
         targets = versions[: steps or 1] if to is None else [v for v in versions if v > to]
         if targets:
             sets.refuse_dependents(name, min(targets), done)
-        plan = _rollback_plan(name, files, targets)
+        plan = _rollback_plan(name, files, targets, done.get(name, {}))
         _preflight(m.down for m in plan if m.down is not None)
-        if dry_run:
-            for migration in plan:
-                assert migration.down is not None
-                self._print_sql(migration, "down", migration.down)
-            return RunResult()
+        return plan
+
+    def _down_locked(self, to: int | None, steps: int | None, set_name: str | None) -> RunResult:
         result = RunResult()
+        plan = self._plan_down(self.applied_by_set(), to, steps, set_name)
         if not plan:
             return result
         if self.backup:
@@ -433,18 +448,25 @@ class Migrator:
         """Record 1..version of a set as applied without running them, after proving the
         schema matches."""
         migration_set = self.stack.get(set_name)
+        of = "" if set_name == SHIPPED_SET else f" of {set_name}"
         if version < 1 or version > migration_set.newest:
-            of = "" if set_name == SHIPPED_SET else f" of {set_name}"
             raise UsageError(
                 f"baseline takes a version{of} from 1 to {migration_set.newest}, got {version}"
             )
-        self._read(lambda conn: self._check_baseline(conn, migration_set, version))
-        conn = open_sync(self.database, self.settings)
-        try:
-            self._upgrade_bookkeeping(conn)
-            self._baseline(conn, version, migration_set)
-        finally:
-            conn.close()
+        if version not in migration_set.by_version():
+            below = [m.version for m in migration_set.migrations if m.version < version][-1:]
+            nearest = f"; the nearest below is {below[0]}" if below else ""
+            raise UsageError(
+                f"baseline takes the version of a migration{of}: none is {version}{nearest}"
+            )
+        with self._locked("baseline"):
+            self._read(lambda conn: self._check_baseline(conn, migration_set, version))
+            conn = open_sync(self.database, self.settings)
+            try:
+                self._upgrade_bookkeeping(conn)
+                self._baseline(conn, version, migration_set)
+            finally:
+                conn.close()
 
     def new(self, slug: str, set_name: str | None = None) -> tuple[Path, Path]:
         """Write the next numbered migration and its rollback into an application set (the
@@ -465,8 +487,8 @@ class Migrator:
             source = self.sources[-1]
         (source.folder / "migrations").mkdir(parents=True, exist_ok=True)
         (source.folder / "rollback").mkdir(parents=True, exist_ok=True)
-        version = discover(source.folder, source.name).newest + 1
-        name = f"{version:04d}_{slug}.sql"
+        version = next_version_text(discover(source.folder, source.name), datetime.now(UTC))
+        name = f"{version}_{slug}.sql"
         up_path = source.folder / "migrations" / name
         down_path = source.folder / "rollback" / name
         requires = f"-- rawdb: requires={SHIPPED_SET}:{self.migrations.newest}\n"
@@ -476,33 +498,74 @@ class Migrator:
             f"{requires}"
             "-- Add '-- rawdb: foreign_keys=off' here for a table rebuild.\n\n"
         )
-        down_path.write_text(f"-- undo {source.name} {version:04d}_{slug}\n\n")
+        down_path.write_text(f"-- undo {source.name} {version}_{slug}\n\n")
         self._stack = None
         return up_path, down_path
 
     # --- internals --------------------------------------------------------------------------
 
     def _refuse_unsafe_state(self, done: BySet) -> None:
-        unsafe = [p for p in self.problems(done) if "no rollback file" not in p]
+        # The files themselves: _preflight checks those up is about to run.
+        unsafe = [f.text for f in self._findings(done, file_checks=False) if f.blocks_up]
         if unsafe:
             raise MigrationStateError(
                 "refusing to migrate; fix these first (see `validate`):\n  - "
                 + "\n  - ".join(unsafe)
             )
 
+    @contextmanager
+    def _locked(self, what: str) -> Iterator[None]:
+        """Hold the migrator lock (``<db>.migrate-lock``) for a command that writes."""
+        check_database_path(self.database)
+        if str(self.database) in {"", ":memory:"}:  # nothing another process could share
+            yield
+            return
+        wait = self.settings.busy_timeout_ms / 1000
+        with lock.held(self.database, wait, f"rawdb migrate {what}", self.report):
+            yield
+
     def _needs_upgrade(self) -> bool:
-        return self._read(history.layout) == "single"
+        return bool(self._read(history.needs_upgrade))
 
     def _upgrade_bookkeeping(self, conn: sqlite3.Connection) -> None:
-        """Bring a version table written before sets existed to the current layout."""
-        if history.layout(conn) != "single":
+        """Bring a version table of an older layout to the current one: one written before
+        sets existed, or before rollback checksums were recorded."""
+        if not history.needs_upgrade(conn):
             return
+        moved: int | None = None
         with transaction(conn, "upgrading the migration version table"):
-            moved = history.upgrade(conn, self.stack.owner)
-        self.report(f"upgraded the version table to migration sets ({moved} rows)")
+            if history.layout(conn) == "single":
+                moved = history.upgrade(conn, self.stack.owner)
+                history.fill_rollback_checksums(conn, self._rollback_of)
+            else:
+                history.add_rollback_checksums(conn, self._rollback_of)
+        if moved is not None:
+            self.report(f"upgraded the version table to migration sets ({moved} rows)")
+
+    def _rollback_of(self, set_name: str, version: int, checksum: str) -> str | None:
+        """The rollback checksum to record for a row written before they were recorded: the
+        rollback on disk, when the applied file is still the one on disk."""
+        if set_name not in self.stack.names:
+            return None
+        migration = self.stack.get(set_name).by_version().get(version)
+        if migration is None or migration.down is None or migration.up.checksum != checksum:
+            return None
+        return migration.down.checksum
 
     def _needs_adoption(self) -> bool:
-        return bool(self._read(self._unmanaged_with_shipped_tables))
+        """Whether an adoption may be due (cheap, and never raises: it runs before the lock,
+        when another migrator may be half way through a run)."""
+        return bool(self._read(self._may_adopt))
+
+    def _may_adopt(self, conn: sqlite3.Connection) -> bool:
+        if self._unmanaged_with_shipped_tables(conn):
+            return True
+        if not foreign.detect(conn):
+            return False
+        managed = history.managed_sets(conn) | set(self._applied_in(conn))
+        return any(
+            s.name not in managed and self._holds_tables_of(conn, s) for s in self.stack.sets
+        )
 
     def _unmanaged_with_shipped_tables(self, conn: sqlite3.Connection) -> bool:
         """No version table, and tables the shipped set creates already there: another tool
@@ -515,9 +578,37 @@ class Migrator:
         shipped = adoption.created_tables(self.migrations)
         return bool(present & shipped) or adoption.alembic_revisions(conn) is not None
 
-    def _check_adoptable(self, conn: sqlite3.Connection) -> None:
-        version = adoption.adoptable_version(self.migrations, conn)
-        adoption.check_matches(self.migrations, conn, version)
+    @staticmethod
+    def _holds_tables_of(conn: sqlite3.Connection, migration_set: MigrationSet) -> bool:
+        present = {name.lower() for name in adoption.application_tables(conn)}
+        return bool(present & adoption.created_tables(migration_set))
+
+    def _adoptions(self, conn: sqlite3.Connection) -> list[Adoption]:
+        """The sets a database built by another tool is already at, each proved to match
+        (AdoptionRefused, listing what differs, otherwise): rawdb's set by an Alembic
+        revision; any set the migrator never managed here whose tables are there, by another
+        tool's bookkeeping table."""
+        found: list[Adoption] = []
+        others = foreign.detect(conn)
+        placed = self._applied_in(conn)  # an old single-set table's rows where they belong
+        managed = history.managed_sets(conn) | set(placed)
+        reached = {name: max(rows, default=0) for name, rows in placed.items()}
+        for migration_set in self.stack.sets:
+            planned = None
+            by_alembic = adoption.alembic_revisions(conn) is not None or not others
+            if migration_set is self.migrations and by_alembic:
+                if self._unmanaged_with_shipped_tables(conn):
+                    version = adoption.adoptable_version(self.migrations, conn)
+                    planned = Adoption(self.migrations, version, "Alembic")
+            elif migration_set.name not in managed and self._holds_tables_of(conn, migration_set):
+                planned = _foreign_adoption(migration_set, others)
+            if planned is None:
+                continue
+            below = [(s, reached.get(s.name, 0)) for s in self.stack.below(migration_set.name)]
+            adoption.check_matches(migration_set, conn, planned.version, below=below)
+            reached[migration_set.name] = planned.version
+            found.append(planned)
+        return found
 
     def _check_baseline(
         self, conn: sqlite3.Connection, migration_set: MigrationSet, version: int
@@ -528,18 +619,22 @@ class Migrator:
         ]
         adoption.check_matches(migration_set, conn, version, below=below)
 
-    def _adopt_if_needed(self, conn: sqlite3.Connection) -> int | None:
-        if not self._unmanaged_with_shipped_tables(conn):
-            return None
-        version = adoption.adoptable_version(self.migrations, conn)
-        self.report(f"recognised an existing database; adopting it at version {version:04d}")
-        self._baseline(conn, version, self.migrations)
-        return version
+    def _adopt(self, conn: sqlite3.Connection, planned: Adoption) -> None:
+        if planned.source == "Alembic":
+            self.report(
+                f"recognised an existing database; adopting it at version {planned.version:04d}"
+            )
+        else:
+            name = planned.migration_set.by_version()[planned.version].name
+            self.report(
+                f"recognised a database migrated by {planned.source}; adopting set "
+                f"{planned.migration_set.name} at {name}"
+            )
+        self._baseline(conn, planned.version, planned.migration_set)
 
     def _baseline(
         self, conn: sqlite3.Connection, version: int, migration_set: MigrationSet
     ) -> None:
-        files = migration_set.by_version()
         name = migration_set.name
         with transaction(conn, f"baseline {name} {version:04d}"):
             done = self._applied_in(conn)
@@ -549,26 +644,27 @@ class Migrator:
                     "a set the migrator has never managed on this database"
                 )
             self._check_baseline(conn, migration_set, version)
-            history.ensure(conn, self.stack.owner)
+            history.ensure(conn, self.stack.owner, self._rollback_of)
             stands_on = {
                 s.name: max(done.get(s.name, {}), default=0) for s in self.stack.below(name)
             }
-            for number in range(1, version + 1):
-                migration = files[number]
+            covered = [m for m in migration_set.migrations if m.version <= version]
+            for migration in covered:
                 history.record_applied(
                     conn,
                     set_name=name,
-                    version=number,
+                    version=migration.version,
                     name=migration.name,
                     checksum=migration.up.checksum,
                     duration_ms=0.0,
                     baselined=True,
                     depends_on={k: v for k, v in stands_on.items() if v > 0},
+                    rollback_checksum=migration.down.checksum if migration.down else None,
                 )
                 history.record_event(
                     conn,
                     set_name=name,
-                    version=number,
+                    version=migration.version,
                     name=migration.name,
                     action="baseline",
                     checksum=migration.up.checksum,
@@ -577,7 +673,7 @@ class Migrator:
             log.MIGRATION_BASELINED, set=name, version=version, database=str(self.database)
         )
         label = "" if name == SHIPPED_SET else f"{name} "
-        self.report(f"baselined {label}versions 0001..{version:04d}")
+        self.report(f"baselined {label}versions {covered[0].name}..{covered[-1].name}")
 
     def _check_room_for_backup(self) -> None:
         """Refuse before anything is touched when the backup cannot fit beside the file."""
@@ -687,17 +783,34 @@ def _is_disk_full(exc: BaseException) -> bool:
     return any(isinstance(c, sqlite3.Error) and refusal_class(c) is DiskFull for c in causes)
 
 
-def _rollback_plan(name: str, files: dict[int, Migration], versions: list[int]) -> list[Migration]:
-    """The migrations to roll back, refused whole when one lacks its files."""
+def _rollback_plan(
+    name: str, files: dict[int, Migration], versions: list[int], done: dict[int, history.Applied]
+) -> list[Migration]:
+    """The migrations to roll back, refused whole (before anything runs) when one lacks its
+    files, is marked irreversible, or has a rollback edited since it was applied."""
     plan: list[Migration] = []
+    label = "" if name == SHIPPED_SET else f"{name} "
     for version in versions:
         migration = files.get(version)
+        reason = migration.up.options.irreversible if migration is not None else None
+        if migration is not None and reason is not None:
+            why = f" ({reason})" if reason else ""
+            raise MigrationStateError(
+                f"cannot roll back {label}{migration.name}: {migration.up.path} is marked "
+                f"irreversible{why}; nothing was rolled back. Roll back to {version} or later "
+                "only, or restore the backup taken before it was applied"
+            )
         if migration is None or migration.down is None:
-            label = "" if name == SHIPPED_SET else f"{name} "
             raise MigrationStateError(
                 f"cannot roll back {label}version {version:04d}: its "
                 f"{'migration' if migration is None else 'rollback'} file is missing; "
                 "nothing was rolled back"
+            )
+        row = done.get(version)
+        edited = checks.rollback_edited(migration, row) if row is not None else None
+        if edited is not None:
+            raise MigrationStateError(
+                f"cannot roll back {label}{migration.name}: {edited}. Nothing was rolled back"
             )
         plan.append(migration)
     return plan
@@ -712,3 +825,14 @@ def _preflight(files: Iterable[SqlFile]) -> None:
     for sql_file in files:
         statements = split(sql_file.text, sql_file.path)
         check_allowed(statements, sql_file.path, in_transaction=not sql_file.options.no_transaction)
+
+
+def _foreign_adoption(
+    migration_set: MigrationSet, others: list[foreign.Foreign]
+) -> Adoption | None:
+    """The first other tool's table that puts ``migration_set`` at a version."""
+    for found in others:
+        version = adoption.foreign_version(migration_set, found)
+        if version is not None:
+            return Adoption(migration_set, version, found.describe())
+    return None

@@ -2,6 +2,8 @@
 
 SQLite's own tokenizer decides where a statement ends (``sqlite3.complete_statement``), so a
 ``;`` inside a string, a comment, a ``CASE … END`` or a trigger's ``BEGIN … END`` never splits.
+The last statement may lack its ``;``, as SQLite itself accepts (the sqlite3 shell and
+``sqlite3_exec`` run it); an unclosed string, comment or ``BEGIN … END`` is still refused.
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class Statement:
 
     sql: str
     line: int
+    start: int = 0
+    """Offsets of the statement in the file's text (``text[start:end]`` is ``sql``)."""
+    end: int = 0
 
 
 @dataclass(frozen=True)
@@ -63,12 +68,31 @@ def split(text: str, path: Path | str = "<sql>") -> list[Statement]:
         pos = text.find(";", pos + 1)
     rest = text[start:]
     if _LEADING_NOISE.sub("", rest, count=1).strip():
-        line = _line_of(text, start + _noise_length(rest))
-        raise MigrationFileError(
-            f"{path}:{line}: statement is not complete (missing ';', or an unclosed string, "
-            "comment or BEGIN…END); end every statement with ';'"
-        )
+        # A final statement without its ';' is complete once one is added after it (on a
+        # line of its own, past a trailing comment); an unclosed string or BEGIN is not.
+        if not sqlite3.complete_statement(rest + "\n;"):
+            line = _line_of(text, start + _noise_length(rest))
+            raise MigrationFileError(
+                f"{path}:{line}: statement is not complete (an unclosed string, quoted name, "
+                "comment or BEGIN…END); close it and end the statement with ';'"
+            )
+        _append(statements, text, start, rest)
     return statements
+
+
+def unterminated_end(text: str, path: Path | str = "<sql>") -> int | None:
+    """Where the ``;`` of a final statement written without one belongs (the end of its last
+    token, before any trailing comment); None when every statement ends with ``;``."""
+    statements = split(text, path)
+    if not statements or statements[-1].sql.rstrip().endswith(";"):
+        return None
+    last = statements[-1]
+    toks = tokens(last.sql)
+    if not toks:
+        return None
+    final = toks[-1]
+    match = _TOKEN.match(last.sql, final.offset)
+    return last.start + (match.end() if match else len(last.sql))
 
 
 def _noise_length(chunk: str) -> int:
@@ -85,7 +109,10 @@ def _append(statements: list[Statement], text: str, start: int, chunk: str) -> N
     body = chunk[skip:].strip()
     if body in {"", ";"}:
         return
-    statements.append(Statement(sql=body, line=_line_of(text, start + skip)))
+    begin = start + skip
+    statements.append(
+        Statement(sql=body, line=_line_of(text, begin), start=begin, end=begin + len(body))
+    )
 
 
 def first_words(sql: str) -> tuple[str, str]:

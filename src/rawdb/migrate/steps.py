@@ -51,13 +51,18 @@ def run_step(conn: sqlite3.Connection, step: Step) -> bool:
             _set_foreign_keys(conn, on=True)
 
 
+def _done_already(conn: sqlite3.Connection, step: Step) -> bool:
+    """Whether another migrator did this step while this one waited for the lock."""
+    applied_now = step.migration.version in history.applied(conn, step.migration.set_name)
+    return applied_now == (step.action == "apply")
+
+
 def _run_in_transaction(conn: sqlite3.Connection, step: Step, statements: list[Statement]) -> bool:
     started = time.perf_counter()
     with transaction(conn, f"{step.action} {step.migration.name}"):
         history.ensure(conn)
-        applied_now = step.migration.version in history.applied(conn, step.migration.set_name)
-        if applied_now == (step.action == "apply"):
-            return False  # another migrator did it while this one waited for the lock
+        if _done_already(conn, step):
+            return False
         before = _schema_rows(conn)
         with _watching_writes(conn) as written:
             _execute_all(conn, statements, step)
@@ -69,12 +74,19 @@ def _run_in_transaction(conn: sqlite3.Connection, step: Step, statements: list[S
 def _run_outside_transaction(
     conn: sqlite3.Connection, step: Step, statements: list[Statement]
 ) -> bool:
+    # The migrator lock keeps other rawdb migrators out for the whole run; these reads are
+    # for a migrator that does not take it (an older rawdb), so it never records a version
+    # twice (the statements themselves cannot be kept from running twice by such a one).
+    if _done_already(conn, step):
+        return False
     started = time.perf_counter()
     before = _schema_rows(conn)
     with _watching_writes(conn) as written:
         _execute_all(conn, statements, step)
     with transaction(conn, f"{step.action} {step.migration.name}: recording its version"):
         history.ensure(conn)
+        if _done_already(conn, step):
+            return False
         _verify(conn, step, _touched(conn, written, before))
         _record(conn, step, started)
     return True
@@ -111,6 +123,7 @@ def _record(conn: sqlite3.Connection, step: Step, started: float) -> None:
             checksum=migration.up.checksum,
             duration_ms=elapsed,
             depends_on=step.depends_on,
+            rollback_checksum=migration.down.checksum if migration.down else None,
         )
     else:
         history.remove_applied(conn, migration.version, migration.set_name)
