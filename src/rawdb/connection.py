@@ -9,12 +9,17 @@ Whether a file is an SQLite database, and whether a connection can write, is ask
 
 from __future__ import annotations
 
+import contextlib
+import math
+import os
 import sqlite3
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from rawdb import pragmas
+from rawdb import log, pragmas
 from rawdb.config import Settings
 from rawdb.errors import (
     CannotOpen,
@@ -25,6 +30,20 @@ from rawdb.errors import (
     refusal_class,
     translate,
 )
+
+WAIT_SETTING = "RAWDB_BUSY_TIMEOUT_MS (--wait on rawdb's commands)"
+"""What sets a connection's wait for the write lock, as the notices name it by default."""
+wait_notice: Callable[[str], None] | None = None
+"""Also given the sentence of each write-lock wait notice, for a person watching (a command
+prints it on stderr where its console log is quiet). None: the warning event only, to the
+logging in force."""
+RETRY_PAUSE_S = 0.01
+"""Pause between tries when SQLite answers busy before its wait is over (never a busy loop)."""
+PROC_LOCKS = Path("/proc/locks")
+WAL_WRITE_BYTE = 120
+"""The -shm byte whose fcntl lock is WAL mode's write lock (sqlite.org/walformat.html)."""
+RESERVED_BYTE = 0x40000001
+"""The database file's RESERVED lock byte in rollback-journal mode (PENDING_BYTE + 1)."""
 
 
 def check_database_path(path: Path, *, must_exist: bool = False) -> None:
@@ -168,20 +187,25 @@ def open_read_only(path: Path) -> sqlite3.Connection:
 
 
 @contextmanager
-def transaction(conn: sqlite3.Connection, what: str, *, write: bool = True) -> Iterator[None]:
+def transaction(
+    conn: sqlite3.Connection,
+    what: str,
+    *,
+    write: bool = True,
+    component: str = "connection",
+    wait_set_by: str = WAIT_SETTING,
+) -> Iterator[None]:
     """``BEGIN IMMEDIATE`` (or a deferred read transaction) … ``COMMIT``; rolled back when the
-    block raises. Driver errors become rawdb errors naming ``what``; a write lock another
-    process held past busy_timeout says so and what to do."""
-    try:
-        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    except sqlite3.Error as exc:
-        if refusal_class(exc) is DatabaseBusy:
-            raise DatabaseBusy(
-                f"{what}: another connection held the database's write lock for longer than "
-                f"busy_timeout ({_busy_timeout_ms(conn)} ms; RAWDB_BUSY_TIMEOUT_MS); nothing "
-                "was changed. Run it again once the other writer is done, or wait longer."
-            ) from exc
-        raise translate(exc, where=what) from exc
+    block raises. Driver errors become rawdb errors naming ``what``. A write waits for the lock
+    as :func:`begin_write` says; ``component`` names the logger of its notice and
+    ``wait_set_by`` what sets the wait (both for the messages only)."""
+    if write:
+        begin_write(conn, what, component=component, wait_set_by=wait_set_by)
+    else:
+        try:
+            conn.execute("BEGIN")
+        except sqlite3.Error as exc:
+            raise translate(exc, where=what) from exc
     try:
         yield
         conn.execute("COMMIT")
@@ -193,5 +217,170 @@ def transaction(conn: sqlite3.Connection, what: str, *, write: bool = True) -> I
         raise
 
 
-def _busy_timeout_ms(conn: sqlite3.Connection) -> int:
+def begin_write(
+    conn: sqlite3.Connection,
+    what: str,
+    *,
+    component: str = "connection",
+    wait_set_by: str = WAIT_SETTING,
+) -> None:
+    """``BEGIN IMMEDIATE``, waiting for the write lock at most the connection's busy timeout.
+
+    The first try does not wait. When another connection holds the lock, one warning says so
+    (SQLite's own wait is silent), then tries follow, each with the time that remains, so the
+    whole wait is the busy timeout whatever SQLite's busy handler does. Still held after that:
+    :class:`DatabaseBusy` naming the file, the wait and what to do. The busy timeout is the
+    connection's own again afterwards.
+    """
+    try:
+        timeout_ms = busy_timeout_ms(conn)
+        _set_busy_timeout(conn, 0)
+    except sqlite3.Error as exc:  # e.g. a closed connection
+        raise translate(exc, where=what) from exc
+    started = time.monotonic()
+    deadline = started + timeout_ms / 1000
+    try:
+        if _try_begin(conn, what):
+            return
+        path = database_file(conn)
+        if timeout_ms > 0:
+            announce_wait(log.get_logger(component), what, path, timeout_ms, wait_set_by)
+        while (left := deadline - time.monotonic()) > 0:
+            _set_busy_timeout(conn, math.ceil(left * 1000))
+            if _try_begin(conn, what):
+                return
+            time.sleep(max(0.0, min(RETRY_PAUSE_S, deadline - time.monotonic())))
+        message = busy_message(
+            what,
+            path,
+            waited_s=time.monotonic() - started,
+            timeout_ms=timeout_ms,
+            holder=write_lock_holder(path) if path else None,
+            wait_set_by=wait_set_by,
+        )
+        raise DatabaseBusy(message)
+    finally:
+        with contextlib.suppress(sqlite3.Error):  # a closed connection: the error above matters
+            _set_busy_timeout(conn, timeout_ms)
+
+
+def _try_begin(conn: sqlite3.Connection, what: str) -> bool:
+    """``BEGIN IMMEDIATE``: True when it began, False when the lock is held elsewhere."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as exc:
+        if refusal_class(exc) is DatabaseBusy:
+            return False
+        raise translate(exc, where=what) from exc
+    return True
+
+
+def announce_wait(
+    logger: Any, what: str, path: Path | None, timeout_ms: int, wait_set_by: str
+) -> None:
+    """The one notice of a wait for the write lock: a :data:`~rawdb.log.WRITE_LOCK_WAITING`
+    warning on ``logger`` (its ``note`` a sentence for a person), and :data:`wait_notice`."""
+    where = str(path) if path else "the database"
+    holder = write_lock_holder(path) if path else None
+    note = (
+        f"waiting up to {timeout_ms / 1000:g} s for the write lock on {where}, held by "
+        f"{_held_by(holder)}; {wait_set_by} sets how long"
+    )
+    logger.warning(
+        log.WRITE_LOCK_WAITING, what=what, database=where, wait_s=timeout_ms / 1000, note=note
+    )
+    if wait_notice is not None:
+        wait_notice(f"{what}: {note}")
+
+
+def busy_message(
+    what: str,
+    path: Path | None,
+    *,
+    waited_s: float,
+    timeout_ms: int,
+    holder: str | None,
+    wait_set_by: str,
+) -> str:
+    """What :class:`DatabaseBusy` says when the write lock stayed held for the whole wait."""
+    where = str(path) if path else "the database"
+    return (
+        f"{what}: {_held_by(holder)} held the write lock on {where} for the whole wait "
+        f"({waited_s:.1f} s; the wait is {timeout_ms} ms, set by {wait_set_by}); nothing was "
+        "changed. Find the process holding the lock (another rawdb command, a sqlite3 shell "
+        "left inside BEGIN, a backup tool) and let it finish, or raise the wait; then run it "
+        "again."
+    )
+
+
+def _held_by(holder: str | None) -> str:
+    return f"another connection ({holder})" if holder else "another connection"
+
+
+def database_file(conn: sqlite3.Connection) -> Path | None:
+    """The main database file of ``conn`` (None for an in-memory database)."""
+    for row in conn.execute("PRAGMA database_list").fetchall():
+        if row[1] == "main":
+            return Path(row[2]) if row[2] else None
+    return None
+
+
+def write_lock_holder(database: Path) -> str | None:
+    """The process holding the write lock on ``database``, as Linux's /proc/locks shows it;
+    None when it cannot tell (another system, a holder in another container, no lock seen).
+
+    SQLite cannot say who holds a lock; the kernel can: in WAL mode the write lock is an
+    fcntl lock on one byte of the ``-shm`` file, in rollback-journal mode on the RESERVED byte
+    of the database file. Only ``stat`` and /proc are read, never the database's files.
+    """
+    wanted: dict[str, int] = {}
+    for path, byte in ((Path(f"{database}-shm"), WAL_WRITE_BYTE), (database, RESERVED_BYTE)):
+        with contextlib.suppress(OSError):
+            info = os.stat(path)
+            wanted[f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"] = byte
+    try:
+        lines = PROC_LOCKS.read_text().splitlines() if wanted else []
+    except OSError:
+        return None
+    for line in lines:
+        pid = _holder_pid(line.split(), wanted)
+        if pid is not None:
+            return _describe(pid)
+    return None
+
+
+def _holder_pid(fields: list[str], wanted: dict[str, int]) -> int | None:
+    """The pid of a /proc/locks line ``N: POSIX ADVISORY WRITE pid maj:min:inode start end``
+    holding an exclusive lock over a wanted byte (waiters' lines start ``N: ->``)."""
+    if len(fields) < 8 or fields[1] != "POSIX" or fields[3] != "WRITE":
+        return None
+    byte = wanted.get(fields[5])
+    pid, start, end = fields[4], fields[6], fields[7]
+    if byte is None or not pid.isdigit() or not start.isdigit():
+        return None
+    if int(start) <= byte and (end == "EOF" or (end.isdigit() and byte <= int(end))):
+        return int(pid) or None  # 0: a process this one cannot see
+    return None
+
+
+def _describe(pid: int) -> str:
+    if pid == os.getpid():
+        return f"this process, pid {pid}"
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return f"pid {pid}"
+    # One line, short: an argument may hold newlines (python -c with a script).
+    command = " ".join(raw.replace(b"\0", b" ").decode(errors="replace").split())
+    if len(command) > 80:
+        command = command[:79] + "…"
+    return f"pid {pid}: {command}" if command else f"pid {pid}"
+
+
+def busy_timeout_ms(conn: sqlite3.Connection) -> int:
+    """The connection's busy timeout (how long SQLite waits for a lock), in milliseconds."""
     return int(conn.execute("PRAGMA busy_timeout").fetchone()[0])
+
+
+def _set_busy_timeout(conn: sqlite3.Connection, ms: int) -> None:
+    conn.execute(f"PRAGMA busy_timeout={int(ms)}").fetchall()

@@ -29,6 +29,9 @@ MONITOR_OPTIMIZED = "monitor.optimized"
 MONITOR_ANALYZED = "monitor.analyzed"
 MONITOR_SAMPLES_WRITTEN = "monitor.samples_written"
 MONITOR_UPKEEP_FAILED = "monitor.upkeep_failed"
+WRITE_LOCK_WAITING = "database.write_lock_waiting"
+"""Warned once per wait when another connection holds the write lock (then DatabaseBusy
+if it is not released within the busy timeout)."""
 
 _configured = False  # by rawdb's programs, through configure()
 

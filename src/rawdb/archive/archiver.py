@@ -35,6 +35,7 @@ the write lock). The checksum pass is what remains to make faster.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -94,8 +95,14 @@ def _lookup(conn: sqlite3.Connection, period: Period) -> tuple[registry.Partitio
     return parts, info
 
 
+def _write(conn: sqlite3.Connection, what: str) -> AbstractContextManager[None]:
+    """A write transaction: waits for the write lock up to RAWDB_BUSY_TIMEOUT_MS, saying so
+    once on the archive logger, then refuses with DatabaseBusy."""
+    return transaction(conn, what, component="archive")
+
+
 def _transaction(conn: sqlite3.Connection, steps: list[Step], what: str) -> None:
-    with transaction(conn, what):
+    with _write(conn, what):
         run_plan_sync(conn, steps)
 
 
@@ -214,7 +221,7 @@ def _drop(
     """Under the write lock, check that the frozen table and the copy are as verified (row
     count and largest id of both), then drop the table and record the archive."""
     rows = seen[0]
-    with transaction(conn, f"archive {period.table}: dropping the archived table"):
+    with _write(conn, f"archive {period.table}: dropping the archived table"):
         found = (shape(conn, "main", period), shape(conn, "archive", period))
         if not frozen(conn, period) or found != (seen, seen):
             raise DatabaseRefused(
@@ -295,7 +302,7 @@ def _copy_in(
     path: Path,
 ) -> None:
     cols = ", ".join(templates.COLUMNS[period.family])
-    with transaction(conn, f"restore {period.table}: copying it in"):
+    with _write(conn, f"restore {period.table}: copying it in"):
         # Read again under the write lock: another process may have made a table since.
         tables = (*registry.load_sync(conn, period.family).present_tables(), period.table)
         ordered = (tables[0], *sorted(tables[1:], key=Period.from_name))

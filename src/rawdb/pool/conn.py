@@ -22,7 +22,7 @@ import aiosqlite
 
 from rawdb import pragmas
 from rawdb.config import Settings
-from rawdb.connection import open_sync
+from rawdb.connection import announce_wait, busy_message, open_sync, write_lock_holder
 from rawdb.errors import CannotOpen, ConfigError, DatabaseBusy, RawdbError, UsageError, translate
 
 T = TypeVar("T")
@@ -38,6 +38,11 @@ BUSY_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED")
 OBSERVED_CONTROL = frozenset({"BEGIN IMMEDIATE", "COMMIT"})
 # What aiosqlite says when its worker thread or the sqlite3 connection underneath is gone.
 GONE_MESSAGES = ("Connection closed", "no active connection")
+WAIT_NOTICE_AFTER = 0.1
+"""Seconds ``pool.write()`` waits for the write lock before it warns: a shorter wait (another
+process's commit) is routine, a longer one deserves its line."""
+WAIT_SET_BY = "Settings.busy_timeout_ms (RAWDB_BUSY_TIMEOUT_MS; --wait on rawdb's commands)"
+WAITING_WHAT = "pool.write() (BEGIN IMMEDIATE)"
 
 
 @dataclass(eq=False, slots=True)
@@ -149,12 +154,24 @@ async def close_handle(handle: Handle, *, optimize: bool) -> None:
         return
     try:
         if optimize and not handle.broken:
-            if handle.role == "reader":
-                await raw.execute("PRAGMA query_only=OFF")
-            await raw.execute("PRAGMA analysis_limit=1000")
-            await raw.execute("PRAGMA optimize")
+            await _optimize(raw, handle.role)
     finally:
         await raw.close()
+
+
+async def _optimize(raw: aiosqlite.Connection, role: pragmas.Role) -> None:
+    """``PRAGMA optimize`` without waiting for the write lock its ANALYZE takes: at close it is
+    a chance, not a duty (the next close, or ``Upkeep``, runs it), and a lock another process
+    holds must not delay a shutdown by busy_timeout for each connection."""
+    await raw.execute("PRAGMA busy_timeout=0")
+    if role == "reader":
+        await raw.execute("PRAGMA query_only=OFF")
+    await raw.execute("PRAGMA analysis_limit=1000")
+    try:
+        await raw.execute("PRAGMA optimize")
+    except sqlite3.OperationalError as exc:
+        if not is_busy(exc):
+            raise
 
 
 def in_transaction(handle: Handle) -> bool:
@@ -181,6 +198,42 @@ async def control(handle: Handle, sql: str) -> None:
         raise translate(exc, statement=sql) from exc
     if observer is not None:
         observer(sql, time.perf_counter() - started, None, None, ())
+
+
+async def begin_immediate(handle: Handle, database: Path, timeout_ms: int, logger: Any) -> None:
+    """``BEGIN IMMEDIATE`` on the writer, waiting for the write lock at most ``timeout_ms``.
+
+    SQLite's busy handler does the waiting, in the connection's thread (the event loop runs
+    on), and spends the whole busy timeout before it gives up. A wait longer than
+    :data:`WAIT_NOTICE_AFTER` is announced once on ``logger`` (see
+    :func:`rawdb.connection.announce_wait`); a lock still held at the end raises
+    :class:`DatabaseBusy` naming the file and what to do.
+    """
+    notice = None
+    if timeout_ms > WAIT_NOTICE_AFTER * 1000:
+        notice = asyncio.get_running_loop().call_later(
+            WAIT_NOTICE_AFTER, _warn_waiting, logger, database, timeout_ms
+        )
+    started = time.perf_counter()
+    try:
+        await control(handle, "BEGIN IMMEDIATE")
+    except DatabaseBusy as exc:
+        message = busy_message(
+            WAITING_WHAT,
+            database,
+            waited_s=time.perf_counter() - started,
+            timeout_ms=timeout_ms,
+            holder=write_lock_holder(database),
+            wait_set_by=WAIT_SET_BY,
+        )
+        raise DatabaseBusy(message, statement="BEGIN IMMEDIATE") from exc
+    finally:
+        if notice is not None:
+            notice.cancel()
+
+
+def _warn_waiting(logger: Any, database: Path, timeout_ms: int) -> None:
+    announce_wait(logger, WAITING_WHAT, database, timeout_ms, WAIT_SET_BY)
 
 
 async def with_busy_retry(op: Callable[[], Awaitable[T]], retry: Retry) -> T:

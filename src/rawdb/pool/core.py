@@ -2,8 +2,11 @@
 
 Writes are serialised through the one writer: ``async with pool.write() as conn`` waits its
 turn, starts ``BEGIN IMMEDIATE`` (so a lock held by another process is waited for up to
-busy_timeout, never failed at once on upgrade), commits when the block ends and rolls back when
-it raises. Nested ``pool.write()`` in the same task, and ``conn.atomic()``, become SAVEPOINTs.
+busy_timeout, warned of once, then refused with DatabaseBusy; never failed at once on upgrade),
+commits when the block ends and rolls back when it raises. Nested ``pool.write()`` in the same
+task, and ``conn.atomic()``, become SAVEPOINTs; ``pool.read(own_writes=True)`` in the same task
+reads on the writer, inside its transaction, so the block's own rows are seen (read your
+writes).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from rawdb.pool.conn import (
     Handle,
     Observer,
     Retry,
+    begin_immediate,
     close_handle,
     control,
     in_transaction,
@@ -108,8 +112,24 @@ class Pool:
     # --- lending ------------------------------------------------------------------------------
 
     @asynccontextmanager
-    async def read(self, *, snapshot: bool = False) -> AsyncIterator[Connection]:
-        """A reader connection (query_only); ``snapshot=True`` makes every query see one state."""
+    async def read(
+        self, *, snapshot: bool = False, own_writes: bool = False
+    ) -> AsyncIterator[Connection]:
+        """A reader connection (query_only); ``snapshot=True`` makes every query see one state.
+
+        ``own_writes=True`` inside ``pool.write()`` of the same task lends the writer instead,
+        in the open transaction: the block's own rows are seen (a reader sees them only after
+        COMMIT), and the transaction already is one state. The typed query functions read so;
+        other tasks, and ``own_writes=False``, get readers.
+        """
+        joined = self._joined_writer() if own_writes else None
+        if joined is not None:
+            view = Connection(joined, None)  # its own lease: it stops working with the block
+            try:
+                yield view
+            finally:
+                view._release()
+            return
         handle, lease = await self._acquire(self._reader_slots)
         try:
             if snapshot:
@@ -132,7 +152,9 @@ class Pool:
             return
         handle, lease = await self._acquire(self._writer_slots)
         try:
-            await control(handle, "BEGIN IMMEDIATE")
+            await begin_immediate(
+                handle, Path(self.settings.database), self.settings.busy_timeout_ms, self._log
+            )
         except BaseException:
             await asyncio.shield(self._end_write(handle, lease, commit=False))
             raise
@@ -218,6 +240,17 @@ class Pool:
         await self.close()
 
     # --- internals ------------------------------------------------------------------------------
+
+    def _joined_writer(self) -> Handle | None:
+        """The writer, when the calling task is inside its ``pool.write()``; else None.
+
+        The owning task, not a ContextVar, decides: a task started inside the block copies the
+        block's context but is another task, and must neither share the writer with it (nor
+        reach it after the block) nor see its rows before they are committed.
+        """
+        if self._writer_lease is not None and self._writer_task is asyncio.current_task():
+            return self._writer
+        return None
 
     async def _start(self, *, migrate: bool, migrations_dir: Path | None) -> Pool:
         database = Path(self.settings.database)

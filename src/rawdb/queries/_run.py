@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable
-from typing import Any, TypeVar, cast
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter
 
 from rawdb.pool.conn import Connection, ExecResult, Params
 from rawdb.queries import STATEMENTS
 
+if TYPE_CHECKING:
+    from rawdb.pool import Pool
+
 M = TypeVar("M", bound=BaseModel)
+
+
+def reading(pool: Pool) -> AbstractAsyncContextManager[Connection]:
+    """The connection a typed function reads on: inside ``pool.write()`` of the calling task
+    the writer, in its transaction, so the block's own rows are found; else a reader."""
+    return pool.read(own_writes=True)
 
 
 async def fetch_all(conn: Connection, name: str, params: Params = ()) -> list[sqlite3.Row]:

@@ -25,7 +25,7 @@ from rawdb.partitions import reads, routing
 from rawdb.partitions.periods import Family
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS
-from rawdb.queries._run import execute, fetch_all, fetch_one, to_model, to_models
+from rawdb.queries._run import execute, fetch_all, fetch_one, reading, to_model, to_models
 
 FAMILY: Family = "alert_logs"
 INSERTS = routing.Inserts(
@@ -52,13 +52,13 @@ async def add_alert_rule(pool: Pool, rule: AlertRuleIn | dict[str, Any]) -> Aler
 
 async def get_alert_rule(pool: Pool, rule_id: int) -> AlertRule | None:
     """One rule by id, or None."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         return to_model(AlertRule, await fetch_one(conn, "get_alert_rule", (rule_id,)))
 
 
 async def active_alert_rules(pool: Pool, instrument_id: int | None = None) -> list[AlertRule]:
     """Active rules of one instrument, or of all when ``instrument_id`` is None."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         return to_models(AlertRule, await fetch_all(conn, "active_alert_rules", (instrument_id,)))
 
 
@@ -139,7 +139,7 @@ async def alert_logs_by_status(
 ) -> list[AlertLog]:
     """Live logs in a fired and delivery status (e.g. 'fired', 'pending'), oldest first."""
     params = {"fired_status": fired_status, "delivery_status": delivery_status}
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await reads.over_range(
             conn, FAMILY, STATEMENTS["alert_logs_by_status"], params, limit=limit
         )
@@ -172,7 +172,7 @@ async def _logs(
 ) -> list[AlertLog]:
     """Live logs in ``[start, end)`` newest first, from the quarters overlapping the range."""
     low, high = db_time(start, "start"), db_time(end, "end")
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await reads.over_range(
             conn, FAMILY, STATEMENTS[name], params, low, high, newest_first=True, limit=limit
         )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from rawdb.errors import ForeignKeyViolation
 from rawdb.models import Instrument, InstrumentIn, to_db_time, validate_one
 from rawdb.pool import Pool
-from rawdb.queries._run import execute, fetch_all, fetch_one, to_model, to_models
+from rawdb.queries._run import execute, fetch_all, fetch_one, reading, to_model, to_models
 
 
 async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object]) -> Instrument:
@@ -30,19 +30,19 @@ async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object
 
 async def get_instrument(pool: Pool, instrument_id: int) -> Instrument | None:
     """One instrument by id, or None."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         return to_model(Instrument, await fetch_one(conn, "get_instrument", (instrument_id,)))
 
 
 async def get_instrument_by_symbol(pool: Pool, symbol: str) -> Instrument | None:
     """One instrument by symbol, or None."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         return to_model(Instrument, await fetch_one(conn, "get_instrument_by_symbol", (symbol,)))
 
 
 async def list_instruments(pool: Pool) -> list[Instrument]:
     """Every instrument, ordered by symbol."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         return to_models(Instrument, await fetch_all(conn, "list_instruments"))
 
 

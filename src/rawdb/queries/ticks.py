@@ -25,7 +25,7 @@ from rawdb.partitions.periods import Family
 from rawdb.pool import Pool
 from rawdb.pool.conn import Connection
 from rawdb.queries import STATEMENTS
-from rawdb.queries._run import fetch_all, to_model, to_models
+from rawdb.queries._run import fetch_all, reading, to_model, to_models
 
 FAMILY: Family = "market_data"
 INSERTS = routing.Inserts(
@@ -108,7 +108,7 @@ async def _unknown_instruments(
     pool: Pool, ticks: Sequence[TickInput], exc: ForeignKeyViolation
 ) -> Exception:
     ids = sorted({_instrument_of(t) for t in ticks})
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await fetch_all(conn, "known_instrument_ids", (json.dumps(ids),))
     known = {r[0] for r in rows}
     for index, tick in enumerate(ticks):
@@ -138,7 +138,7 @@ async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
     """The newest live tick of one instrument, or None; rows later than the wall clock plus
     the future tolerance are not live."""
     horizon = _horizon(pool)
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await reads.newest(
             conn,
             FAMILY,
@@ -154,7 +154,7 @@ async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) 
     """The newest live tick of each instrument (all instruments when ``instrument_ids`` is None);
     rows later than the wall clock plus the future tolerance are not live."""
     horizon = _horizon(pool)
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         if instrument_ids is None:
             wanted = {r[0] for r in await fetch_all(conn, "instrument_ids")}
         else:
@@ -206,7 +206,7 @@ async def tick_range(
     """Ticks of one instrument in ``[start, end)``, oldest first."""
     low, high = _window(start, end)
     params = {"instrument_id": instrument_id, "include_deleted": int(include_deleted)}
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await reads.over_range(
             conn, FAMILY, STATEMENTS["tick_range"], params, low, high, limit=limit
         )
@@ -221,7 +221,7 @@ async def ohlc_bars(
         raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
     low, high = _window(start, end)
     params = {"instrument_id": instrument_id, "seconds": INTERVALS[interval]}
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         # Spans are cut at month starts (UTC midnight), which every bucket size divides.
         rows = await reads.over_range(conn, FAMILY, STATEMENTS["ohlc_bars"], params, low, high)
     return [
@@ -244,7 +244,7 @@ async def price_range(pool: Pool, instrument_id: int, since: datetime) -> PriceR
     clock plus the future tolerance: a far-future bad print would skew every evaluation)."""
     params = {"instrument_id": instrument_id}
     low, high = db_time(since, "since"), _horizon(pool)
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await reads.over_range(conn, FAMILY, STATEMENTS["price_range"], params, low, high)
     count = sum(r["ticks"] for r in rows)
     lows = [r["low"] for r in rows if r["low"] is not None]

@@ -3,7 +3,8 @@
 Prices, quantities and money are :class:`~decimal.Decimal` at the API and scaled integers in
 the database (see :mod:`rawdb.trading.units`); a value with more decimal places than its column
 holds is refused, never rounded. Every function takes the :class:`~rawdb.pool.Pool`; inside
-``pool.write()`` of the same task the writing ones join the open transaction.
+``pool.write()`` of the same task the writing ones join the open transaction and the reading
+ones see its rows.
 
     order = await trading.place_order(pool, {"client_order_id": "c1", "user_id": 1, ...})
     result = await trading.record_fill(pool, {"order_id": order.id, "execution_id": "x1", ...})

@@ -16,7 +16,7 @@ from typing import Any, Final
 from rawdb.errors import UniqueViolation, UsageError
 from rawdb.models import validate_one
 from rawdb.pool import Connection, Pool
-from rawdb.queries._run import execute, fetch_all, fetch_one
+from rawdb.queries._run import execute, fetch_all, fetch_one, reading
 from rawdb.trading.errors import OrderStateError
 from rawdb.trading.models import Order, OrderIn, OrderStatus
 from rawdb.trading.units import check_limit, now_us, to_e8, to_us
@@ -81,14 +81,14 @@ async def place_order(
 
 async def get_order(pool: Pool, order_id: int) -> Order | None:
     """One order by id, or None."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         row = await fetch_one(conn, "get_order", (order_id,))
     return None if row is None else Order.from_row(row)
 
 
 async def get_order_by_client_id(pool: Pool, client_order_id: str) -> Order | None:
     """One order by its ``client_order_id``, or None."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         row = await fetch_one(conn, "get_order_by_client_id", (client_order_id,))
     return None if row is None else Order.from_row(row)
 
@@ -155,7 +155,7 @@ async def open_orders(pool: Pool, *, user_id: int | None = None, limit: int = 10
     Of one user when ``user_id`` is given; reads the ``(status, created_at)`` index.
     """
     params = {"user_id": user_id, "limit": check_limit(limit)}
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await fetch_all(conn, "open_orders", params)
     return [Order.from_row(r) for r in rows]
 

@@ -7,13 +7,13 @@ the fill that changes them.
 from __future__ import annotations
 
 from rawdb.pool import Pool
-from rawdb.queries._run import fetch_all, fetch_one
+from rawdb.queries._run import fetch_all, fetch_one, reading
 from rawdb.trading.models import Position
 
 
 async def get_position(pool: Pool, user_id: int, symbol: str) -> Position | None:
     """The position of ``user_id`` in ``symbol`` (possibly flat), or None if never traded."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         row = await fetch_one(conn, "get_position", (user_id, symbol))
     return None if row is None else Position.from_row(row)
 
@@ -23,6 +23,6 @@ async def positions_of_user(
 ) -> list[Position]:
     """A user's positions by symbol; flat ones (kept for their realized P&L) when asked."""
     params = {"user_id": user_id, "include_flat": int(include_flat)}
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await fetch_all(conn, "positions_of_user", params)
     return [Position.from_row(r) for r in rows]

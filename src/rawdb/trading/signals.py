@@ -10,7 +10,7 @@ from typing import Any
 from rawdb.errors import InvalidInput
 from rawdb.models import validate_one
 from rawdb.pool import Pool
-from rawdb.queries._run import execute, fetch_all, fetch_one
+from rawdb.queries._run import execute, fetch_all, fetch_one, reading
 from rawdb.trading.models import Signal, SignalIn
 from rawdb.trading.units import check_limit, to_e8, to_us
 
@@ -44,7 +44,7 @@ async def record_signal(pool: Pool, signal: SignalIn | dict[str, Any]) -> Signal
 
 async def get_signal(pool: Pool, signal_id: int) -> Signal | None:
     """One signal by id, or None."""
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         row = await fetch_one(conn, "get_signal", (signal_id,))
     return None if row is None else Signal.from_row(row)
 
@@ -70,7 +70,7 @@ async def signals_above(
         "symbol": symbol,
         "limit": check_limit(limit),
     }
-    async with pool.read() as conn:
+    async with reading(pool) as conn:
         rows = await fetch_all(conn, "signals_above_confidence", params)
     return [Signal.from_row(r) for r in rows]
 
