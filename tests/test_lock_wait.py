@@ -19,7 +19,7 @@ import pytest
 import structlog
 
 from partition_data import NOW, Clock, seed
-from rawdb import connection, log, partitions
+from rawdb import log, partitions
 from rawdb.config import Settings
 from rawdb.connection import open_sync, transaction
 from rawdb.errors import DatabaseBusy
@@ -155,10 +155,10 @@ def test_transaction_waits_the_busy_timeout_then_refuses(db: Path) -> None:
 
 def test_transaction_gets_the_lock_once_released(db: Path) -> None:
     """A lock released within the wait: the transaction goes ahead after one notice, told to
-    wait_notice too (what a command prints for a person)."""
+    listener too (what a command prints for a person)."""
     conn = open_sync(db, Settings(database=db, busy_timeout_ms=WAIT_MS), create=False)
     told: list[str] = []
-    connection.wait_notice = told.append
+    log.listen(told.append)
     try:
         with lock_held(db, release_after=0.7), structlog.testing.capture_logs() as captured:
             started = time.monotonic()
@@ -166,7 +166,7 @@ def test_transaction_gets_the_lock_once_released(db: Path) -> None:
                 conn.execute("CREATE TABLE after_the_wait (x)")
             waited = time.monotonic() - started
     finally:
-        connection.wait_notice = None
+        log.listen(None)
     assert 0.3 < waited < 1.9, waited
     assert len(waiting_events(captured)) == 1 and len(told) == 1
     assert told[0].startswith("test write: waiting up to 2 s for the write lock on ")
@@ -217,6 +217,10 @@ def test_archive_gives_up_when_the_wait_is_over(db: Path) -> None:
     assert "Traceback" not in result.stderr
     assert len(errors) == 1, result.stderr
     assert str(db) in errors[0] and "2000 ms" in errors[0] and "--wait" in errors[0]
+    # The person at the terminal is told once, before the wait, that it is waiting.
+    waiting = [line for line in result.stderr.splitlines() if "waiting up to 2 s" in line]
+    assert len(waiting) == 1 and result.stderr.index(waiting[0]) < result.stderr.index(errors[0])
+    assert len(result.stderr.splitlines()) == 2, result.stderr
     assert names_the_holder_or_no_one(errors[0], holder)
     assert archive_state(db) == "active"
     done, _ = archive(db)

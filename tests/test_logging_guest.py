@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 APP = """
 import asyncio, sys
 from datetime import UTC, datetime
@@ -57,3 +59,44 @@ def test_an_applications_json_logging_survives_rawdb(tmp_path: Path) -> None:
     assert "pool.opened" in names  # rawdb's own events, rendered by the app's configuration
     assert any(e.get("component") == "migrate" for e in events)
     assert events[-1]["codes"][:3] == [0, 0, 0], events[-1]
+
+
+STDLIB_APP = """
+import asyncio, logging, sys
+from pathlib import Path
+from rawdb import Pool, Settings
+from rawdb.queries import instruments
+
+async def main() -> None:
+    async with Pool.open(Settings(database=Path(sys.argv[1])), migrate=True) as pool:
+        await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})
+    print("done")
+
+if len(sys.argv) > 2:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(name)s|%(message)s")
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("configured", [False, True])
+def test_an_application_without_structlog_gets_stdlib_logging(
+    tmp_path: Path, configured: bool
+) -> None:
+    """An app that never configures structlog: rawdb writes nothing to its stdout, and its
+    info events reach the standard library's loggers named rawdb.<component>, shown once the
+    app configures logging (and not before: a library's info lines are the app's choice)."""
+    args = [sys.executable, "-c", STDLIB_APP, str(tmp_path / "app.sqlite3")]
+    done = subprocess.run(
+        args + (["log"] if configured else []),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "done\n"
+    if configured:
+        assert "rawdb.pool|pool.opened database=" in done.stderr
+        assert "rawdb.migrate|migration.applied" in done.stderr
+    else:
+        assert done.stderr == ""

@@ -218,6 +218,9 @@ def configure_logging(settings: Settings, *, log_json: bool) -> None:
     log.configure(fmt, level, force=True)  # a host's own configuration still stands
     _json_logs = fmt == "json"
     _logging_set = True
+    # With warnings hidden, what a person must know while waiting is still said, once.
+    quiet = fmt == "console" and level in {"error", QUIET}
+    log.listen((lambda sentence: _write_stderr(f"{sentence}\n")) if quiet else None)
 
 
 # --- errors ----------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ import math
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,10 +33,6 @@ from rawdb.errors import (
 
 WAIT_SETTING = "RAWDB_BUSY_TIMEOUT_MS (--wait on rawdb's commands)"
 """What sets a connection's wait for the write lock, as the notices name it by default."""
-wait_notice: Callable[[str], None] | None = None
-"""Also given the sentence of each write-lock wait notice, for a person watching (a command
-prints it on stderr where its console log is quiet). None: the warning event only, to the
-logging in force."""
 RETRY_PAUSE_S = 0.01
 """Pause between tries when SQLite answers busy before its wait is over (never a busy loop)."""
 PROC_LOCKS = Path("/proc/locks")
@@ -279,7 +275,8 @@ def announce_wait(
     logger: Any, what: str, path: Path | None, timeout_ms: int, wait_set_by: str
 ) -> None:
     """The one notice of a wait for the write lock: a :data:`~rawdb.log.WRITE_LOCK_WAITING`
-    warning on ``logger`` (its ``note`` a sentence for a person), and :data:`wait_notice`."""
+    warning on ``logger`` (its ``note`` a sentence for a person), also told to a person by
+    :func:`rawdb.log.tell` (a command shows it on its terminal)."""
     where = str(path) if path else "the database"
     holder = write_lock_holder(path) if path else None
     note = (
@@ -289,8 +286,7 @@ def announce_wait(
     logger.warning(
         log.WRITE_LOCK_WAITING, what=what, database=where, wait_s=timeout_ms / 1000, note=note
     )
-    if wait_notice is not None:
-        wait_notice(f"{what}: {note}")
+    log.tell(f"{what}: {note}")
 
 
 def busy_message(

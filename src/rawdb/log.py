@@ -2,7 +2,9 @@
 
 rawdb is a guest in an application: library code only gets loggers, and never configures
 structlog (the application's configuration, JSON lines or not, stays as it is). The loggers
-are lazy, so a configuration the application makes after importing rawdb still applies.
+are lazy, so a configuration the application makes after importing rawdb still applies. An
+application that does not use structlog gets rawdb's events through the standard library's
+``logging`` (loggers ``rawdb.<component>``), silent below warnings until it configures them.
 Only rawdb's programs (the CLIs, the demo, the tools) call :func:`configure`, and even they
 leave a structlog the host process configured itself alone.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any, Literal
 
 import structlog
@@ -34,6 +37,21 @@ WRITE_LOCK_WAITING = "database.write_lock_waiting"
 if it is not released within the busy timeout)."""
 
 _configured = False  # by rawdb's programs, through configure()
+_listener: Callable[[str], None] | None = None
+
+
+def listen(listener: Callable[[str], None] | None) -> None:
+    """Have ``listener`` told the sentences meant for a person at a terminal (e.g. that a
+    command is waiting for a lock); None stops it. Set by rawdb's programs only."""
+    global _listener  # noqa: PLW0603 -- one terminal per process
+    _listener = listener
+
+
+def tell(sentence: str) -> None:
+    """A sentence for the person running a command, when a program listens (see
+    :func:`listen`); library code logs the same event for the application as well."""
+    if _listener is not None:
+        _listener(sentence)
 
 
 def configure(
@@ -77,16 +95,57 @@ def _stderr_logger(*_args: Any) -> structlog.PrintLogger:
     return structlog.PrintLogger(file=sys.stderr)
 
 
-def get_logger(name: str) -> Any:
-    """A lazy logger named ``rawdb.<name>`` and tagged with the component: it follows whatever
-    structlog configuration is in force when it logs (the application's, or structlog's
-    defaults when nobody configured it)."""
-    return structlog.get_logger(f"rawdb.{name}", component=name)
+class Logger:
+    """rawdb's logger for one component: through structlog when the process configured it
+    (the application's setup, or a rawdb program's), else through the standard library's
+    ``logging`` under the same name, where an application that never heard of structlog
+    controls it like any library's (by default: warnings and errors on stderr, nothing else)."""
+
+    def __init__(self, name: str) -> None:
+        self.component = name
+        self.name = f"rawdb.{name}"
+
+    def _log(self, level: int, event: str, fields: dict[str, Any]) -> None:
+        if structlog.is_configured():
+            bound = structlog.get_logger(self.name, component=self.component)
+            getattr(bound, logging.getLevelName(level).lower())(event, **fields)
+            return
+        logger = logging.getLogger(self.name)
+        if logger.isEnabledFor(level):
+            shown = " ".join(f"{key}={value!r}" for key, value in fields.items())
+            logger.log(
+                level,
+                "%s %s",
+                event,
+                shown,
+                extra={"rawdb_event": event, "rawdb_fields": fields},
+            )
+
+    def debug(self, event: str, **fields: Any) -> None:
+        self._log(logging.DEBUG, event, fields)
+
+    def info(self, event: str, **fields: Any) -> None:
+        self._log(logging.INFO, event, fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._log(logging.WARNING, event, fields)
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._log(logging.ERROR, event, fields)
+
+
+def get_logger(name: str) -> Logger:
+    """The logger named ``rawdb.<name>``, tagged with the component; it decides at each call
+    where the event goes (see :class:`Logger`), so a configuration the application makes
+    after importing rawdb applies."""
+    return Logger(name)
 
 
 def reset() -> None:
     """Undo :func:`configure` and structlog's configuration: the process logs as a fresh one
     would (for harnesses that run several of rawdb's programs in one process, such as tests)."""
     global _configured  # noqa: PLW0603 -- logging is process-wide by nature
+    global _listener  # noqa: PLW0603
     structlog.reset_defaults()
     _configured = False
+    _listener = None
