@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from rawdb.config import Settings
-from rawdb.ingest.rows import TickRow
 from rawdb.pool import Pool
 from rawdb.queries import instruments, ticks
+from rawdb.queries.rows import TickRow
 
 NOW = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
 MONTHS = (datetime(2026, 1, 10, tzinfo=UTC), datetime(2026, 2, 10, tzinfo=UTC), NOW)

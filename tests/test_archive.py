@@ -25,14 +25,15 @@ from rawdb.archive import (
     restore_period,
 )
 from rawdb.archive.checks import ARCHIVE_STEPS, PAUSE_ENV, RESTORE_STEPS
+from rawdb.catalog import templates
+from rawdb.catalog.periods import check_family
 from rawdb.config import Settings
 from rawdb.errors import InternalError, UsageError
-from rawdb.ingest.rows import TickRow
-from rawdb.partitions import Period, Policy, templates
+from rawdb.partitions import Period, Policy
 from rawdb.partitions import cli as partitions_cli
-from rawdb.partitions.periods import check_family
 from rawdb.pool import Pool
 from rawdb.queries import instruments, ticks
+from rawdb.queries.rows import TickRow
 from reliability import record
 
 JANUARY = Period("market_data", 2026, 1)

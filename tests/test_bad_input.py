@@ -14,7 +14,6 @@ from pydantic import ValidationError
 
 from rawdb.config import Settings
 from rawdb.errors import ConfigError, InvalidInput
-from rawdb.ingest.rows import TickRow
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.models import (
     INSTRUMENT_STATUSES,
@@ -26,6 +25,7 @@ from rawdb.models import (
 )
 from rawdb.pool import Pool
 from rawdb.queries import alerts, instruments, ticks
+from rawdb.queries.rows import TickRow
 from reliability import record
 
 FAR = datetime(2150, 1, 1, tzinfo=UTC)

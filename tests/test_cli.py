@@ -18,10 +18,10 @@ import pytest
 from rawdb import cli_common
 from rawdb.config import Settings
 from rawdb.demo.run import DEMO_APPLICATION_ID
-from rawdb.ingest.rows import TickRow
 from rawdb.migrate import Migrator
 from rawdb.pool import Pool
 from rawdb.queries import instruments, ticks
+from rawdb.queries.rows import TickRow
 
 from conftest import ROOT
 

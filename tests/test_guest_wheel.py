@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rawdb.config import MigrationSource, Settings
-from rawdb.ingest.rows import TickRow
+from rawdb.queries.rows import TickRow
 from rawdb.pool import Pool
 from rawdb.queries import instruments, ticks
 

@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from rawdb.errors import InvalidInput
-from rawdb.ingest.rows import Horizon, TickRow, prepare_tick, prepare_ticks
 from rawdb.models import (
     BIDI_CONTROLS,
     SYMBOL_LENGTH,
@@ -25,6 +24,7 @@ from rawdb.models import (
     validate_batch,
     validate_one,
 )
+from rawdb.queries.rows import Horizon, TickRow, prepare_tick, prepare_ticks
 from reliability import record
 
 zones = st.builds(

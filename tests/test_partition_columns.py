@@ -13,9 +13,10 @@ import pytest
 from partition_data import Clock, seed
 from rawdb import partitions
 from rawdb.archive import archive_period, restore_period
+from rawdb.catalog import templates
+from rawdb.catalog.periods import default_table
 from rawdb.migrate import shipped_root
-from rawdb.partitions import Period, Policy, templates
-from rawdb.partitions.periods import default_table
+from rawdb.partitions import Period, Policy
 
 JANUARY = Period("market_data", 2026, 1)
 TABLES = (

@@ -15,14 +15,15 @@ import pytest
 from partition_data import NOW, Clock, count, seed, tables
 from rawdb import partitions
 from rawdb.archive import archive_period
+from rawdb.catalog import registry, routing, templates
 from rawdb.config import Settings
 from rawdb.errors import PeriodNotWritable, UsageError
-from rawdb.ingest.rows import TickRow
 from rawdb.migrate import Migrator
-from rawdb.partitions import Period, Policy, registry, routing, templates
+from rawdb.partitions import Period, Policy
 from rawdb.partitions.status import status
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS, instruments, ticks
+from rawdb.queries.rows import TickRow
 
 
 @pytest.fixture(autouse=True)

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from rawdb.errors import ForeignKeyViolation, InvalidInput, UniqueViolation
-from rawdb.ingest.rows import TickRow
 from rawdb.queries import alerts, instruments, ticks
+from rawdb.queries.rows import TickRow
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 

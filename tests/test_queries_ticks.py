@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from rawdb import partitions
+from rawdb.catalog import registry, routing
 from rawdb.errors import InvalidInput
-from rawdb.ingest.rows import Horizon, TickRow
 from rawdb.models import TickIn, to_db_time
-from rawdb.partitions import Period, registry, routing
+from rawdb.partitions import Period
 from rawdb.queries import instruments, ticks
+from rawdb.queries.rows import Horizon, TickRow
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 

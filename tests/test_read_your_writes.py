@@ -13,9 +13,9 @@ import pytest
 
 from rawdb.config import Settings
 from rawdb.errors import UsageError
-from rawdb.ingest.rows import TickRow
 from rawdb.pool import Pool, PoolConfig
 from rawdb.queries import alerts, instruments, ticks
+from rawdb.queries.rows import TickRow
 from rawdb.trading import get_order, get_order_by_client_id, open_orders, place_order
 
 INSERT_INSTRUMENT = (

@@ -10,9 +10,9 @@ import pytest
 import structlog
 
 from rawdb.errors import DiskFull, InternalError, InvalidInput, UsageError
-from rawdb.ingest.rows import TickRow
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.queries import instruments
+from rawdb.queries.rows import TickRow
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 

@@ -41,11 +41,12 @@ from bench_common import (
 )
 from bench_ingest import ingest
 from rawdb import log
+from rawdb.catalog import templates
 from rawdb.config import Settings
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.migrate import Migrator
 from rawdb.models import to_db_time
-from rawdb.partitions import Period, analyze_recent, templates
+from rawdb.partitions import Period, analyze_recent
 from rawdb.pool import Pool
 from rawdb.queries import ticks as tick_queries
 

@@ -11,13 +11,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rawdb.catalog import registry
+from rawdb.catalog.periods import Period
+from rawdb.catalog.templates import COLUMNS
 from rawdb.config import Settings
 from rawdb.connection import open_sync
-from rawdb.ingest.rows import TickRow, prepare_ticks
 from rawdb.migrate import Migrator
-from rawdb.partitions import registry
-from rawdb.partitions.periods import Period
-from rawdb.partitions.templates import COLUMNS
+from rawdb.queries.rows import TickRow, prepare_ticks
 
 START = datetime(2026, 1, 5, 14, 30, tzinfo=UTC)
 INSTRUMENTS = 100

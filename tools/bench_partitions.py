@@ -41,11 +41,12 @@ from pathlib import Path
 
 from rawdb import log, partitions
 from rawdb.archive import archive_period, restore_period
+from rawdb.catalog import registry, routing, templates
 from rawdb.config import Settings
-from rawdb.ingest.rows import TickRow
-from rawdb.partitions import Period, Policy, registry, routing, templates
+from rawdb.partitions import Period, Policy
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS, instruments, ticks
+from rawdb.queries.rows import TickRow
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 INSTRUMENTS = 100

@@ -17,10 +17,10 @@ from rawdb.errors import (
     UniqueViolation,
     UsageError,
 )
-from rawdb.ingest.rows import TickRow
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.migrate import Migrator
 from rawdb.pool import Pool, PoolConfig
+from rawdb.queries.rows import TickRow
 
 try:
     __version__ = version("rawdb")

@@ -238,7 +238,7 @@ class TickIn(_In):
 
     def row(self) -> tuple[Any, ...]:
         """Values in the column order of the insert statements; without the three bar fields
-        when all are None (``rawdb.ingest.rows`` says why)."""
+        when all are None (``rawdb.queries.rows`` says why)."""
         quote = (
             to_db_time(self.timestamp),
             self.instrument_id,

@@ -49,12 +49,12 @@ from rawdb.archive.checks import (
     reached,
     shape,
 )
+from rawdb.catalog import registry, templates
+from rawdb.catalog.periods import Period
+from rawdb.catalog.policy import Policy, current
+from rawdb.catalog.registry import PartitionInfo, Step, run_plan_sync
 from rawdb.connection import open_sync, transaction
 from rawdb.errors import DatabaseRefused, UsageError
-from rawdb.partitions import registry, templates
-from rawdb.partitions.periods import Period
-from rawdb.partitions.policy import Policy, current
-from rawdb.partitions.registry import PartitionInfo, Step, run_plan_sync
 
 ARCHIVED_SQL = (
     "/* rawdb:partitions_archived */ UPDATE rawdb_partitions SET state = 'archived', "

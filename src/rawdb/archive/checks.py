@@ -36,8 +36,8 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from rawdb.partitions import templates
-from rawdb.partitions.periods import Period
+from rawdb.catalog import templates
+from rawdb.catalog.periods import Period
 
 PAUSE_ENV = "RAWDB_ARCHIVE_PAUSE_AT"
 ARCHIVE_STEPS = ("marked", "copied", "verified", "dropped")

@@ -6,12 +6,12 @@ from datetime import datetime
 from pathlib import Path
 
 from rawdb.archive.archiver import Outcome, archive_period
+from rawdb.catalog import reads, registry
+from rawdb.catalog.periods import FAMILIES, Family, Period
+from rawdb.catalog.policy import Policy, current
 from rawdb.connection import open_sync
 from rawdb.errors import InvalidInput
 from rawdb.models import to_db_time
-from rawdb.partitions import reads, registry
-from rawdb.partitions.periods import FAMILIES, Family, Period
-from rawdb.partitions.policy import Policy, current
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rawdb.ingest.rows import TickRow
+from rawdb.queries.rows import TickRow
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rawdb.archive import archive_period
+from rawdb.catalog.policy import Policy, using
 from rawdb.config import Settings
 from rawdb.connection import check_database_path
 from rawdb.demo.feed import CONTRACTS, simulate, spike
@@ -29,7 +30,6 @@ from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.models import AlertLogIn, AlertRuleIn, InstrumentIn, from_db_time
 from rawdb.monitor import Metrics, Monitor
 from rawdb.partitions import Period, status
-from rawdb.partitions.policy import Policy, using
 from rawdb.pool import Pool
 from rawdb.queries import alerts, instruments, ticks
 

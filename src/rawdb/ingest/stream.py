@@ -34,9 +34,9 @@ from rawdb.errors import (
     RawdbError,
     UsageError,
 )
-from rawdb.ingest.rows import Horizon, Tick, beyond, prepare_tick
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS
+from rawdb.queries.rows import Horizon, Tick, beyond, prepare_tick
 from rawdb.queries.ticks import write_rows
 
 BATCH_COMMITTED = "stream.batch_committed"

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rawdb.catalog.statistics import STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import InternalError, UsageError
 
 _BINDINGS = re.compile(r"uses (\d+)")
@@ -24,10 +25,6 @@ SCHEMA_SQL = (
     "AND type IN ('table', 'index', 'view') "
     "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
 )
-STAT1_EXISTS_SQL = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'"
-STAT1_SQL = "SELECT tbl, idx, stat FROM sqlite_stat1"
-ANALYSIS_LIMIT = 1000
-"""Rows per index a sampled ANALYZE reads (``PRAGMA analysis_limit``): fast, close enough."""
 
 
 @dataclass(frozen=True)

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from types import TracebackType
 
 from rawdb import log
+from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
 from rawdb.monitor.advisor import AdvisorReport, advise
 from rawdb.monitor.schema_copy import (
-    ANALYSIS_LIMIT,
     SCHEMA_SQL,
-    STAT1_EXISTS_SQL,
-    STAT1_SQL,
     PlannerCopy,
     Snapshot,
     row_counts,

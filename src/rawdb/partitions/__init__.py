@@ -4,6 +4,8 @@ The query functions (``rawdb.queries.ticks`` / ``alerts``) route through this pa
 operator uses ``python -m rawdb.partitions status|maintain|move|archive|restore|purge|merge``.
 """
 
+from rawdb.catalog.periods import FAMILIES, Family, Period
+from rawdb.catalog.policy import Policy, configure, using
 from rawdb.partitions.maintain import (
     analyze_recent,
     merge_into_default,
@@ -11,8 +13,6 @@ from rawdb.partitions.maintain import (
     premake,
     run_daily,
 )
-from rawdb.partitions.periods import FAMILIES, Family, Period
-from rawdb.partitions.policy import Policy, configure, using
 from rawdb.partitions.status import status
 
 __all__ = [

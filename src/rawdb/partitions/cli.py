@@ -3,7 +3,7 @@
     rawdb partitions [--db PATH] [--now TIME] [--wait SECONDS] [--json] COMMAND
 
 The options may also follow the command. The database must exist and be migrated. The
-policy comes from RAWDB_PARTITIONS_* (see rawdb.partitions.policy). --now sets the clock
+policy comes from RAWDB_PARTITIONS_* (see rawdb.catalog.policy). --now sets the clock
 (an ISO time with a zone), for replaying retention. --dry-run reports what would be done and
 changes nothing. Long steps show progress on stderr when it is a terminal.
 
@@ -23,11 +23,12 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import archive, cli_common
+from rawdb.catalog import policy
+from rawdb.catalog.periods import FAMILIES, Family, Period, check_family
 from rawdb.cli_common import EXIT_OK, say
 from rawdb.config import Settings
 from rawdb.errors import RawdbError, UsageError
-from rawdb.partitions import maintain, policy
-from rawdb.partitions.periods import FAMILIES, Family, Period, check_family
+from rawdb.partitions import maintain
 from rawdb.partitions.status import status
 from rawdb.pool import Pool
 from rawdb.pool.schema import ensure_current

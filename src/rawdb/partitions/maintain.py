@@ -24,11 +24,11 @@ from datetime import datetime
 from typing import Any
 
 from rawdb import log
+from rawdb.catalog import registry, templates
+from rawdb.catalog.periods import FAMILIES, Family, Period
+from rawdb.catalog.policy import current
+from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
-from rawdb.monitor.schema_copy import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
-from rawdb.partitions import registry, templates
-from rawdb.partitions.periods import FAMILIES, Family, Period
-from rawdb.partitions.policy import current
 from rawdb.pool import Pool
 from rawdb.pool.conn import Connection
 

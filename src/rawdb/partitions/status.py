@@ -12,9 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rawdb.catalog import registry, templates
+from rawdb.catalog.periods import FAMILIES, Family
 from rawdb.connection import open_sync
-from rawdb.partitions import registry, templates
-from rawdb.partitions.periods import FAMILIES, Family
 
 SIZE_SQL = (
     "/* rawdb:partitions_bytes */ SELECT coalesce(sum(d.pgsize), 0) "

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from rawdb.catalog import reads, routing
+from rawdb.catalog.periods import Family
 from rawdb.errors import ForeignKeyViolation, InvalidInput
 from rawdb.models import (
     DELIVERY_STATUSES,
@@ -21,11 +23,9 @@ from rawdb.models import (
     validate_batch,
     validate_one,
 )
-from rawdb.partitions import reads, routing
-from rawdb.partitions.periods import Family
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS
-from rawdb.queries._run import execute, fetch_all, fetch_one, reading, to_model, to_models
+from rawdb.queries.run import execute, fetch_all, fetch_one, reading, to_model, to_models
 
 FAMILY: Family = "alert_logs"
 INSERTS = routing.Inserts(

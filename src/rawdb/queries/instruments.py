@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from rawdb.errors import ForeignKeyViolation
 from rawdb.models import Instrument, InstrumentIn, to_db_time, validate_one
 from rawdb.pool import Pool
-from rawdb.queries._run import execute, fetch_all, fetch_one, reading, to_model, to_models
+from rawdb.queries.run import execute, fetch_all, fetch_one, reading, to_model, to_models
 
 
 async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object]) -> Instrument:

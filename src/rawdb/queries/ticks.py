@@ -16,16 +16,16 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from rawdb.catalog import reads, routing
+from rawdb.catalog.periods import Family
 from rawdb.errors import ForeignKeyViolation, InvalidInput, UsageError
-from rawdb.ingest.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon, prepare_ticks
-from rawdb.ingest.rows import Tick as TickInput
 from rawdb.models import Bar, PriceRange, Tick, as_rows, db_time
-from rawdb.partitions import reads, routing
-from rawdb.partitions.periods import Family
 from rawdb.pool import Pool
 from rawdb.pool.conn import Connection
 from rawdb.queries import STATEMENTS
-from rawdb.queries._run import fetch_all, reading, to_model, to_models
+from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon, prepare_ticks
+from rawdb.queries.rows import Tick as TickInput
+from rawdb.queries.run import fetch_all, reading, to_model, to_models
 
 FAMILY: Family = "market_data"
 INSERTS = routing.Inserts(
@@ -42,7 +42,7 @@ async def insert_ticks(
 ) -> int:
     """Store a batch in one transaction, all or nothing; returns the number of rows written.
 
-    Ticks are :class:`~rawdb.ingest.rows.TickRow` tuples (fastest), :class:`TickIn` models or
+    Ticks are :class:`~rawdb.queries.rows.TickRow` tuples (fastest), :class:`TickIn` models or
     dicts, in a list or any other iterable (a generator is listed first). Any bad tick refuses
     the whole batch with :class:`InvalidInput` naming the row and field; an unknown instrument
     does too, and so does a tick later than the wall clock plus the future tolerance. The batch

@@ -14,7 +14,7 @@ from typing import Any
 from rawdb.errors import InvalidInput, UniqueViolation
 from rawdb.models import validate_one
 from rawdb.pool import Connection, Pool
-from rawdb.queries._run import execute, fetch_one
+from rawdb.queries.run import execute, fetch_one
 from rawdb.trading.accounting import FLAT, Book, apply_fill
 from rawdb.trading.errors import CurrencyMismatch, OrderStateError, UnknownOrder
 from rawdb.trading.models import OPEN_STATUSES, FillIn, FillResult, Order, Position, Trade

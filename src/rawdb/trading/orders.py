@@ -16,7 +16,7 @@ from typing import Any, Final
 from rawdb.errors import UniqueViolation, UsageError
 from rawdb.models import validate_one
 from rawdb.pool import Connection, Pool
-from rawdb.queries._run import execute, fetch_all, fetch_one, reading
+from rawdb.queries.run import execute, fetch_all, fetch_one, reading
 from rawdb.trading.errors import OrderStateError
 from rawdb.trading.models import Order, OrderIn, OrderStatus
 from rawdb.trading.units import check_limit, now_us, to_e8, to_us

@@ -7,7 +7,7 @@ the fill that changes them.
 from __future__ import annotations
 
 from rawdb.pool import Pool
-from rawdb.queries._run import fetch_all, fetch_one, reading
+from rawdb.queries.run import fetch_all, fetch_one, reading
 from rawdb.trading.models import Position
 
 

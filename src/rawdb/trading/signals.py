@@ -10,7 +10,7 @@ from typing import Any
 from rawdb.errors import InvalidInput
 from rawdb.models import validate_one
 from rawdb.pool import Pool
-from rawdb.queries._run import execute, fetch_all, fetch_one, reading
+from rawdb.queries.run import execute, fetch_all, fetch_one, reading
 from rawdb.trading.models import Signal, SignalIn
 from rawdb.trading.units import check_limit, to_e8, to_us
 

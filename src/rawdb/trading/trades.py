@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from rawdb.pool import Pool
-from rawdb.queries._run import fetch_all, fetch_one, reading
+from rawdb.queries.run import fetch_all, fetch_one, reading
 from rawdb.trading.models import Trade
 from rawdb.trading.units import check_limit, to_us
 

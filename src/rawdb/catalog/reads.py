@@ -11,10 +11,10 @@ import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from rawdb.partitions import registry, routing, templates
-from rawdb.partitions.periods import Family
+from rawdb.catalog import registry, routing, templates
+from rawdb.catalog.periods import Family
 from rawdb.pool.conn import Connection, ExecResult
-from rawdb.queries.registry import Statement
+from rawdb.statements import Statement
 
 BEGINNING = "0000-01-01 00:00:00"
 END_OF_TIME = "99999-01-01 00:00:00"

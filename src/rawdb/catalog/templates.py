@@ -22,10 +22,10 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
+from rawdb.catalog.periods import Family, Period, default_table
 from rawdb.errors import InternalError
 from rawdb.migrate.files import shipped_root
 from rawdb.migrate.splitter import split, tokens
-from rawdb.partitions.periods import Family, Period, default_table
 
 TEMPLATE_FILES: dict[Family, str] = {
     "market_data": "market_data_month.sql",

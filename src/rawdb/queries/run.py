@@ -1,4 +1,5 @@
-"""Running a named statement on a pooled connection, rows mapped to models."""
+"""Running a named statement on a pooled connection, rows mapped to models: the one way the
+query functions and the packages above them (trading) run a statement."""
 
 from __future__ import annotations
 

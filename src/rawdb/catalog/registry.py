@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from rawdb.catalog import templates
+from rawdb.catalog.periods import Family, Period, check_family, default_table
 from rawdb.errors import InternalError, SchemaOutOfDate
 from rawdb.models import to_db_time
-from rawdb.partitions import templates
-from rawdb.partitions.periods import Family, Period, check_family, default_table
 from rawdb.pool.conn import Connection
 
 State = Literal["default", "active", "archiving", "archived"]

@@ -17,8 +17,8 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rawdb.catalog.periods import MAX_YEAR, Family, Period
 from rawdb.config import config_error
-from rawdb.partitions.periods import MAX_YEAR, Family, Period
 
 Clock = Callable[[], datetime]
 ENV_PREFIX = "RAWDB_PARTITIONS_"

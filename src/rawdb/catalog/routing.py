@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from rawdb.catalog import registry, templates
+from rawdb.catalog.periods import Family, Period
+from rawdb.catalog.policy import current
+from rawdb.catalog.registry import Partitions
 from rawdb.errors import PeriodNotWritable, UsageError
-from rawdb.partitions import registry, templates
-from rawdb.partitions.periods import Family, Period
-from rawdb.partitions.policy import current
-from rawdb.partitions.registry import Partitions
 from rawdb.pool.conn import Connection
-from rawdb.queries.registry import Statement
+from rawdb.statements import Statement
 
 SPAN_TABLES = templates.MAX_TERMS - 1
 """Period tables per read span (one term of each compound is the default table)."""

@@ -1,0 +1,77 @@
+"""The packages import in one direction only, bottom to top, and the graph has no cycle.
+
+The order is docs/architecture.md's; `python tools/import_graph.py` prints the graph."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from conftest import ROOT
+
+LAYERS: list[tuple[str, set[str]]] = [
+    ("ground", {"rawdb.errors", "rawdb.log", "rawdb.config", "rawdb.models", "rawdb.cli_common"}),
+    ("statements", {"rawdb.statements"}),
+    ("connections", {"rawdb.pragmas", "rawdb.breaker", "rawdb.connection"}),
+    ("migrations", {"rawdb.migrate"}),
+    ("pool", {"rawdb.pool"}),
+    ("catalogue", {"rawdb.catalog"}),
+    ("queries", {"rawdb.queries"}),
+    ("ingest and archive", {"rawdb.ingest", "rawdb.archive"}),
+    ("partition maintenance", {"rawdb.partitions"}),
+    ("monitor", {"rawdb.monitor"}),
+    ("trading", {"rawdb.trading"}),
+    ("faces", {"rawdb.cli", "rawdb.__main__", "rawdb.demo"}),
+]
+
+
+def _graph_tool():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "import_graph", ROOT / "tools" / "import_graph.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["import_graph"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+GRAPH = _graph_tool()
+RANK = {unit: rank for rank, (_, units) in enumerate(LAYERS) for unit in units}
+
+
+def test_every_package_has_a_layer() -> None:
+    """A new package or top-level module is placed in the order before it lands."""
+    unplaced = sorted(set(GRAPH.graph()) - set(RANK))
+    assert unplaced == [], f"add these to LAYERS (and docs/architecture.md): {unplaced}"
+
+
+def test_imports_point_down() -> None:
+    """No package imports one above it."""
+    upward = [
+        f"{unit} ({LAYERS[RANK[unit]][0]}) imports {target} ({LAYERS[RANK[target]][0]})"
+        for unit, targets in GRAPH.graph().items()
+        for target in sorted(targets)
+        if unit in RANK and target in RANK and RANK[target] > RANK[unit]
+    ]
+    assert upward == []
+
+
+def test_no_cycles_between_packages_or_modules() -> None:
+    assert GRAPH.cycles(GRAPH.graph()) == []
+    assert GRAPH.cycles(GRAPH.graph(per_module=True)) == []
+
+
+def test_the_graph_reads_real_imports(tmp_path: Path) -> None:
+    """The reader finds an upward import and a cycle when there is one (a package written
+    here for the purpose), so a green run above means something."""
+    pkg = tmp_path / "src" / "rawdb"
+    (pkg / "low").mkdir(parents=True)
+    (pkg / "high").mkdir()
+    (pkg / "__init__.py").write_text("")
+    (pkg / "low" / "__init__.py").write_text("from rawdb.high import thing\n")
+    (pkg / "high" / "__init__.py").write_text("from rawdb import low\nthing = 1\n")
+    edges = GRAPH.graph(src=tmp_path / "src")
+    assert edges == {"rawdb.low": {"rawdb.high"}, "rawdb.high": {"rawdb.low"}}
+    assert GRAPH.cycles(edges) == [["rawdb.high", "rawdb.low"]]
