@@ -71,6 +71,21 @@ class Checked(BaseModel):
             raise config_error(cls.__name__, exc) from exc
 
 
+class EnvSettings(BaseSettings):
+    """Settings read from the environment under ``model_config['env_prefix']``: a bad value,
+    given or from a variable, is a ConfigError naming the field and its variable."""
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _rawdb_error(cls, values: Any, handler: Callable[[Any], Any]) -> Any:
+        # A ConfigError is not a ValueError, so pydantic lets it out as it is.
+        try:
+            return handler(values)
+        except ValidationError as exc:
+            prefix = str(cls.model_config.get("env_prefix", ""))
+            raise config_error(cls.__name__, exc, prefix) from exc
+
+
 SHIPPED_SET = "rawdb"
 """The name of the migration set shipped with rawdb, always applied first."""
 SET_NAME = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -125,7 +140,7 @@ def _migration_sources(value: Any) -> Any:
     return tuple(sources)
 
 
-class Settings(BaseSettings):
+class Settings(EnvSettings):
     """Everything rawdb can be told; each field is also ``RAWDB_<FIELD>`` in the environment.
 
     A bad value, given or from the environment, is a :class:`~rawdb.errors.ConfigError`
@@ -174,15 +189,6 @@ class Settings(BaseSettings):
     @classmethod
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _rawdb_error(cls, values: Any, handler: Callable[[Any], Settings]) -> Settings:
-        # A ConfigError is not a ValueError, so pydantic lets it out as it is.
-        try:
-            return handler(values)
-        except ValidationError as exc:
-            raise config_error("Settings", exc, ENV_PREFIX) from exc
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import SettingsConfigDict
 
 from rawdb.catalog.periods import MAX_YEAR, Family, Period
-from rawdb.config import config_error
+from rawdb.config import EnvSettings
 
 Clock = Callable[[], datetime]
 ENV_PREFIX = "RAWDB_PARTITIONS_"
@@ -28,7 +28,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class Policy(BaseSettings):
+class Policy(EnvSettings):
     """Premake, the on-demand window and retention, per family, counted in periods.
 
     Like :class:`rawdb.Settings`, each field not given is read from
@@ -61,14 +61,6 @@ class Policy(BaseSettings):
         if isinstance(value, bool | float):
             raise ValueError(f"expected a whole number, got {value!r}")
         return value
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _rawdb_error(cls, values: Any, handler: Callable[[Any], Policy]) -> Policy:
-        try:
-            return handler(values)
-        except ValidationError as exc:
-            raise config_error("Policy", exc, ENV_PREFIX) from exc
 
     def ahead(self, family: Family) -> int:
         return self.market_months_ahead if family == "market_data" else self.alert_quarters_ahead
