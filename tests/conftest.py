@@ -150,3 +150,42 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     whole = all(Path(arg).resolve() == Path(__file__).parent for arg in session.config.args)
     if reliability.SCENARIOS and exitstatus == 0 and not selected and whole:
         reliability.write_report()
+
+
+def to_single_set_layout(db: Path) -> None:
+    """Rewrite the bookkeeping as rawdb wrote it before migration sets."""
+    with sqlite3.connect(db) as conn:
+        conn.executescript(
+            """
+            CREATE TABLE old_versions (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,
+                applied_at TEXT NOT NULL, duration_ms REAL NOT NULL,
+                baselined INTEGER NOT NULL DEFAULT 0 CHECK (baselined IN (0, 1)));
+            INSERT INTO old_versions SELECT version, name, checksum, applied_at, duration_ms,
+                baselined FROM rawdb_migrations;
+            DROP TABLE rawdb_migrations;
+            ALTER TABLE old_versions RENAME TO rawdb_migrations;
+            ALTER TABLE rawdb_migration_history DROP COLUMN set_name;
+            """
+        )
+
+
+def build_wheel(source: Path, dist: Path) -> Path:
+    """A wheel of the project at ``source`` (no dependencies, no build isolation) in ``dist``."""
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dist),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return next(dist.glob("rawdb-*.whl"))

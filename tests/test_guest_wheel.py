@@ -15,7 +15,7 @@ import pytest
 
 from rawdb.migrate import discover, shipped_root
 
-from conftest import ROOT
+from conftest import ROOT, build_wheel
 
 pytestmark = pytest.mark.slow
 SHIPPED = discover(shipped_root()).newest
@@ -51,31 +51,11 @@ asyncio.run(main())
 '''
 
 
-def _build_wheel(source: Path, dist: Path) -> Path:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(dist),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return next(dist.glob("rawdb-*.whl"))
-
-
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the wheel of this checkout (and its dependencies) installed."""
     base = tmp_path_factory.mktemp("guest")
-    wheel = _build_wheel(ROOT, base / "dist")
+    wheel = build_wheel(ROOT, base / "dist")
     env = base / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(env)], check=True)
     subprocess.run(
@@ -184,7 +164,7 @@ def test_an_app_set_on_the_installed_wheel(app: App, tmp_path: Path) -> None:
         "-- next release\nCREATE TABLE rawdb_release_next (x INTEGER);\n"
     )
     (source / "sql" / "rollback" / extra).write_text("DROP TABLE rawdb_release_next;\n")
-    wheel = _build_wheel(source, tmp_path / "dist_next")
+    wheel = build_wheel(source, tmp_path / "dist_next")
     subprocess.run(
         [
             str(app.venv / "bin" / "python"),

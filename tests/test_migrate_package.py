@@ -10,7 +10,7 @@ from pathlib import Path
 
 from rawdb.migrate import discover, shipped_root
 
-from conftest import ROOT
+from conftest import ROOT, build_wheel
 
 
 def test_shipped_set_is_found_from_the_checkout() -> None:
@@ -22,24 +22,7 @@ def test_shipped_set_is_found_from_the_checkout() -> None:
 
 def test_installed_wheel_finds_its_migrations(tmp_path: Path) -> None:
     """A wheel holds sql/ as package data; installed elsewhere, status lists every migration."""
-    dist = tmp_path / "dist"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "--no-deps",
-            "--no-build-isolation",
-            "-q",
-            "-w",
-            str(dist),
-            str(ROOT),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    wheel = next(dist.glob("rawdb-*.whl"))
+    wheel = build_wheel(ROOT, tmp_path / "dist")
     shipped = sorted(p.name for p in (ROOT / "sql" / "migrations").glob("*.sql"))
     with zipfile.ZipFile(wheel) as archive:
         inside = sorted(

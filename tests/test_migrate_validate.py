@@ -14,7 +14,7 @@ from rawdb.errors import MigrationStateError
 from rawdb.migrate import Migrator
 from rawdb.migrate.files import checksum_of
 
-from conftest import MigrationDir, RunCli
+from conftest import MigrationDir, RunCli, to_single_set_layout
 
 # Files `up` refuses, each with a word of its message.
 REFUSED_BY_UP = {
@@ -169,20 +169,7 @@ def test_a_single_set_version_table_gets_rollback_checksums_when_upgraded(
     """The version table rawdb wrote before migration sets gets the rollback checksums of the
     files on disk when it is rewritten with sets."""
     one_applied(mdir, db_path)
-    with sqlite3.connect(db_path) as conn:
-        conn.executescript(
-            """
-            CREATE TABLE old_versions (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,
-                applied_at TEXT NOT NULL, duration_ms REAL NOT NULL,
-                baselined INTEGER NOT NULL DEFAULT 0 CHECK (baselined IN (0, 1)));
-            INSERT INTO old_versions SELECT version, name, checksum, applied_at, duration_ms,
-                baselined FROM rawdb_migrations;
-            DROP TABLE rawdb_migrations;
-            ALTER TABLE old_versions RENAME TO rawdb_migrations;
-            ALTER TABLE rawdb_migration_history DROP COLUMN set_name;
-            """
-        )
+    to_single_set_layout(db_path)
     Migrator(db_path, mdir.root, backup=False).up()
     with sqlite3.connect(db_path) as conn:
         rows = conn.execute("SELECT set_name, rollback_checksum FROM rawdb_migrations").fetchall()

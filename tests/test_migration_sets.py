@@ -16,7 +16,7 @@ from rawdb.migrate import Migrator, discover, shipped_root
 from rawdb.pool import Pool
 from rawdb.queries import instruments
 
-from conftest import MigrationDir
+from conftest import MigrationDir, to_single_set_layout
 
 SHIPPED = discover(shipped_root()).newest
 NOTES_UP = """-- notes: the application's notes on instruments
@@ -198,7 +198,7 @@ def test_old_single_set_bookkeeping_upgrades_in_place(tmp_path: Path, app: Migra
         (copy.root / "migrations" / file).write_text(up)
         (copy.root / "rollback" / file).write_text("SELECT 1;\n")
     Migrator(db, copy.root, backup=False, sets=[]).up()
-    _to_single_set_layout(db)
+    to_single_set_layout(db)
     with_app = migrator(db, app)
     assert with_app.problems() == []  # read-only: the rows are placed before the upgrade
     with_app.up()  # nothing pending; rewrites the version table
@@ -209,24 +209,6 @@ def test_old_single_set_bookkeeping_upgrades_in_place(tmp_path: Path, app: Migra
     ) == [("app", 2, 2), ("rawdb", SHIPPED, SHIPPED)]
     assert "set_name" in {r[1] for r in rows(db, "PRAGMA table_info(rawdb_migration_history)")}
     assert migrator(db, app).problems() == []
-
-
-def _to_single_set_layout(db: Path) -> None:
-    """Rewrite the bookkeeping as rawdb wrote it before migration sets."""
-    with sqlite3.connect(db) as conn:
-        conn.executescript(
-            """
-            CREATE TABLE old_versions (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, checksum TEXT NOT NULL,
-                applied_at TEXT NOT NULL, duration_ms REAL NOT NULL,
-                baselined INTEGER NOT NULL DEFAULT 0 CHECK (baselined IN (0, 1)));
-            INSERT INTO old_versions SELECT version, name, checksum, applied_at, duration_ms,
-                baselined FROM rawdb_migrations;
-            DROP TABLE rawdb_migrations;
-            ALTER TABLE old_versions RENAME TO rawdb_migrations;
-            ALTER TABLE rawdb_migration_history DROP COLUMN set_name;
-            """
-        )
 
 
 def test_a_bad_set_in_the_environment_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
