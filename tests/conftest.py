@@ -133,6 +133,24 @@ def legacy_db(tmp_path: Path, legacy_template: Path) -> Path:
     return target
 
 
+@pytest.fixture(scope="session")
+def fault_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tests/faults/eio.c built into a shared library for LD_PRELOAD (gcc is in the image)."""
+    import shutil  # noqa: PLC0415 -- appended fixture; the imports above are shared
+
+    compiler = shutil.which("gcc") or shutil.which("cc")
+    if compiler is None:
+        pytest.fail("no C compiler to build the fault-injection library (install gcc)")
+    target = tmp_path_factory.mktemp("faults") / "eio.so"
+    source = Path(__file__).parent / "faults" / "eio.c"
+    subprocess.run(
+        [compiler, "-shared", "-fPIC", "-O2", "-o", str(target), str(source), "-ldl"],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
 @pytest.fixture(autouse=True)
 def fresh_logging() -> Iterator[None]:
     """Every test starts with logging as a new process has it: a CLI's main() that an earlier

@@ -266,3 +266,72 @@ def test_sigkill_during_up_with_backup_then_status_and_rerun(
             ok=ok,
         )
         assert ok, (repetition, status.stderr[-1500:], usable, up.stderr[-1500:], version)
+
+
+KILLS_IN_WAL_SWITCH = 20
+
+
+def test_sigkill_at_each_step_of_the_switch_to_wal(
+    fault_library: Path, legacy_template: Path, tmp_path: Path
+) -> None:
+    """`up` on a legacy (rollback-journal) database killed at each write, sync, truncate and
+    unlink it makes while the database's -journal exists (the writability probe and the switch
+    to WAL), with its backup and without: `status` answers, any backup is whole, and `up`
+    again reaches the newest version with every row. Runs until 20 kills landed in the
+    window; at least one of them must leave a hot journal behind."""
+    with sqlite3.connect(legacy_template) as conn:
+        names = sorted(table_digests(conn))
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    rows_before = counts(legacy_template, names)
+    newest_schema = fresh_schema(tmp_path, NEWEST)
+    kills, hot_journals, step, variant = 0, 0, 1, 0
+    variants = (("up",), ("up", "--no-backup"))
+    while kills < KILLS_IN_WAL_SWITCH:
+        folder = tmp_path / f"kill{kills}-{variant}-{step}"
+        folder.mkdir()
+        db = folder / "tradeassist.sqlite3"
+        shutil.copyfile(legacy_template, db)
+        killed = subprocess.run(
+            [sys.executable, "-m", "rawdb.migrate", "--db", str(db), *variants[variant % 2]],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            env={
+                **os.environ,
+                "LD_PRELOAD": str(fault_library),
+                "RAWDB_KILL_DATABASE": str(db),
+                "RAWDB_KILL_AT": str(step),
+            },
+        )
+        if killed.returncode == 0:  # fewer steps than `step`: the window is over; next variant
+            assert step > 1, "no step was taken while the -journal existed: nothing was tested"
+            step, variant = 1, variant + 1
+            continue
+        assert killed.returncode == -signal.SIGKILL, killed.stderr[-1500:]
+        kills += 1
+        hot_journals += Path(f"{db}-journal").exists()
+        status = migrate_cli(db, "status")
+        usable = backups_usable(db)
+        up = migrate_cli(db, "up")
+        version, schema = state(db)
+        ok = (
+            status.returncode == 0
+            and usable
+            and up.returncode == 0
+            and "Traceback" not in status.stderr + up.stderr
+            and version == NEWEST
+            and schema == newest_schema
+            and counts(db, names) == rows_before
+            and not Path(f"{db}-journal").exists()
+        )
+        record(
+            "SIGKILL at each step of `migrate up` while the legacy database's -journal exists "
+            "(the writability probe and the switch to WAL; with and without its backup)",
+            "`status` exits 0 without a traceback; every .bak whole; `up` again reaches the "
+            "newest version with the schema of a fresh database and every row; no journal left",
+            ok=ok,
+        )
+        assert ok, (step, variant, status.stderr[-1500:], usable, up.stderr[-1500:], version)
+        step += 1
+    assert hot_journals > 0, "no kill left a hot journal: the window was missed"

@@ -4,7 +4,6 @@ and the writer recovers once the device works again without dropping what was qu
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,32 +19,8 @@ HERE = Path(__file__).parent
 ROUNDS = 30
 
 
-@pytest.fixture(scope="module")
-def eio_library(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """tests/faults/eio.c built into a shared library (gcc is part of the machine's image)."""
-    compiler = shutil.which("gcc") or shutil.which("cc")
-    if compiler is None:
-        pytest.skip("no C compiler to build the fault-injection library")
-    target = tmp_path_factory.mktemp("eio") / "eio.so"
-    subprocess.run(
-        [
-            compiler,
-            "-shared",
-            "-fPIC",
-            "-O2",
-            "-o",
-            str(target),
-            str(HERE / "faults" / "eio.c"),
-            "-ldl",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return target
-
-
 @pytest.mark.slow
-def test_io_errors_during_commit_then_recovery(eio_library: Path, tmp_path: Path) -> None:
+def test_io_errors_during_commit_then_recovery(fault_library: Path, tmp_path: Path) -> None:
     """While writes fail with EIO, flush raises a rawdb error; afterwards every tick is stored
     exactly once and the file is intact."""
     db = tmp_path / "eio.sqlite3"
@@ -55,7 +30,7 @@ def test_io_errors_during_commit_then_recovery(eio_library: Path, tmp_path: Path
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "LD_PRELOAD": str(eio_library), "RAWDB_EIO_TRIGGER": str(trigger)},
+        env={**os.environ, "LD_PRELOAD": str(fault_library), "RAWDB_EIO_TRIGGER": str(trigger)},
     )
     assert proc.stdout is not None
     lines: list[str] = []
@@ -106,7 +81,7 @@ RECOVERY_LIMIT_S = 5.0
 
 
 @pytest.mark.slow
-def test_file_system_read_only_then_back(eio_library: Path, tmp_path: Path) -> None:
+def test_file_system_read_only_then_back(fault_library: Path, tmp_path: Path) -> None:
     """Five times, the file system turns read-only under the streaming writer (writes and
     read-write opens fail with EROFS, so SQLite reopens the writer read-only) and comes back
     a second later: ingest resumes within seconds each time, nothing lost or doubled."""
@@ -118,7 +93,7 @@ def test_file_system_read_only_then_back(eio_library: Path, tmp_path: Path) -> N
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "LD_PRELOAD": str(eio_library), "RAWDB_EROFS_TRIGGER": str(trigger)},
+        env={**os.environ, "LD_PRELOAD": str(fault_library), "RAWDB_EROFS_TRIGGER": str(trigger)},
     )
     assert proc.stdout is not None
     watchdog = threading.Timer(120, proc.kill)  # a writer that never recovers fails the test

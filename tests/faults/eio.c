@@ -7,9 +7,16 @@
  * While the file named by RAWDB_EROFS_TRIGGER exists, the file system behaves as if remounted
  * read-only: those calls and ftruncate() fail with EROFS, and so does every open() that asks
  * for write access, so SQLite falls back to opening its files read-only, as it does on a real
- * read-only mount. */
+ * read-only mount.
+ *
+ * With RAWDB_KILL_DATABASE=FILE and RAWDB_KILL_AT=N, the process kills itself with SIGKILL at
+ * the Nth write, sync, truncate or unlink it makes while FILE-journal exists: inside a
+ * rollback-journal transaction on FILE (such as the switch of a legacy database to WAL), at
+ * an exact step of it, which a timer cannot hit. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <signal.h>
+#include <stdio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -22,8 +29,21 @@ static int exists(const char *variable) {
     return trigger != NULL && access(trigger, F_OK) == 0;
 }
 
+/* Counts the steps taken while the journal exists; kills the process at the chosen one. */
+static void journal_step(void) {
+    const char *database = getenv("RAWDB_KILL_DATABASE");
+    const char *at = getenv("RAWDB_KILL_AT");
+    static long steps;
+    char journal[4096];
+    if (database == NULL || at == NULL) return;
+    if (snprintf(journal, sizeof journal, "%s-journal", database) >= (int)sizeof journal) return;
+    if (access(journal, F_OK) != 0) return;
+    if (++steps == atol(at)) raise(SIGKILL);
+}
+
 /* The errno a write must fail with now, or 0 when writes work. */
 static int write_error(void) {
+    journal_step();
     if (exists("RAWDB_EIO_TRIGGER")) return EIO;
     if (exists("RAWDB_EROFS_TRIGGER")) return EROFS;
     return 0;
@@ -68,6 +88,7 @@ int fdatasync(int fd) {
 int ftruncate64(int fd, off_t length) {
     static int (*real)(int, off_t);
     if (!real) real = dlsym(RTLD_NEXT, "ftruncate64");
+    journal_step();
     if (exists("RAWDB_EROFS_TRIGGER")) { errno = EROFS; return -1; }
     return real(fd, length);
 }
@@ -75,6 +96,7 @@ int ftruncate64(int fd, off_t length) {
 int ftruncate(int fd, off_t length) {
     static int (*real)(int, off_t);
     if (!real) real = dlsym(RTLD_NEXT, "ftruncate");
+    journal_step();
     if (exists("RAWDB_EROFS_TRIGGER")) { errno = EROFS; return -1; }
     return real(fd, length);
 }
@@ -96,3 +118,10 @@ int ftruncate(int fd, off_t length) {
 
 OPEN_HOOK(open)
 OPEN_HOOK(open64)
+
+int unlink(const char *path) {
+    static int (*real)(const char *);
+    if (!real) real = dlsym(RTLD_NEXT, "unlink");
+    journal_step();
+    return real(path);
+}
