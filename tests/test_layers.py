@@ -11,7 +11,17 @@ from pathlib import Path
 from conftest import ROOT
 
 LAYERS: list[tuple[str, set[str]]] = [
-    ("ground", {"rawdb.errors", "rawdb.log", "rawdb.config", "rawdb.models", "rawdb.cli_common"}),
+    (
+        "ground",
+        {
+            "rawdb.errors",
+            "rawdb.log",
+            "rawdb.sql_setup",
+            "rawdb.config",
+            "rawdb.models",
+            "rawdb.cli_common",
+        },
+    ),
     ("statements", {"rawdb.statements"}),
     ("connections", {"rawdb.pragmas", "rawdb.breaker", "rawdb.connection"}),
     ("migrations", {"rawdb.migrate"}),

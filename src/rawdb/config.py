@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from rawdb.errors import ConfigError
+from rawdb.sql_setup import SqlSetup, check_spec
 
 ENV_PREFIX = "RAWDB_"
 _EXPECTED = {
@@ -179,6 +180,17 @@ class Settings(EnvSettings):
         description="the application's migration sets, applied after rawdb's in this order "
         "(RAWDB_MIGRATIONS: NAME=FOLDER entries separated by commas)",
     )
+
+    sql_setup: str | SqlSetup | None = Field(
+        default=None,
+        description="the application's SQL functions, collations and extensions: a function "
+        "called on every connection rawdb opens (RAWDB_SQL_SETUP: package.module:function)",
+    )
+
+    @field_validator("sql_setup")
+    @classmethod
+    def _setup_name(cls, value: Any) -> Any:
+        return check_spec(value) if isinstance(value, str) else value
 
     @field_validator("migrations", mode="before")
     @classmethod

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rawdb import log, pragmas
+from rawdb import log, pragmas, sql_setup
 from rawdb.config import Settings
 from rawdb.errors import (
     CannotOpen,
@@ -136,6 +136,7 @@ def open_sync(
         raise translate(exc, where=f"opening {target}") from exc
     try:
         refuse_non_database(conn, target)
+        sql_setup.apply(conn, settings.sql_setup)
         if role != "reader":
             refuse_read_only(conn, target)
         pragmas.apply(conn, pragmas.tuning(settings, role))
@@ -148,13 +149,14 @@ def open_sync(
     return conn
 
 
-def open_read_only(path: Path) -> sqlite3.Connection:
+def open_read_only(path: Path, setup: sql_setup.SqlSetup | str | None = None) -> sqlite3.Connection:
     """A connection that cannot change the file, after SQLite has recovered a hot journal.
 
     A process killed inside a rollback-journal transaction leaves a hot ``-journal``; only a
     read-write connection may roll it back, and a read-only one fails on it with "attempt to
     write a readonly database". So a journal beside the file is recovered first, the way any
-    SQLite client recovers it: by opening the file read-write and reading it.
+    SQLite client recovers it: by opening the file read-write and reading it. ``setup`` is
+    the application's SQL setup (:mod:`rawdb.sql_setup`).
     """
     check_database_path(path, must_exist=True)
     journal = path.with_name(f"{path.name}-journal")
@@ -173,6 +175,7 @@ def open_read_only(path: Path) -> sqlite3.Connection:
         raise translate(exc, where=f"opening {path} read-only") from exc
     try:
         refuse_non_database(conn, path)
+        sql_setup.apply(conn, setup)
     except sqlite3.Error as exc:
         conn.close()
         raise translate(exc, where=f"opening {path} read-only") from exc

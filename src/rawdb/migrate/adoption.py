@@ -13,11 +13,13 @@ import re
 import sqlite3
 from collections.abc import Sequence
 
-from rawdb.errors import AdoptionRefused
+from rawdb import sql_setup
+from rawdb.errors import AdoptionRefused, MigrationFailed
 from rawdb.migrate import schema
 from rawdb.migrate.files import MigrationSet
 from rawdb.migrate.foreign import Foreign, version_key
 from rawdb.migrate.splitter import split
+from rawdb.sql_setup import SqlSetup
 
 MAX_LISTED = 12
 
@@ -59,18 +61,32 @@ Layer = tuple[MigrationSet, int]
 
 
 def expected_snapshot(
-    migrations: MigrationSet, upto: int, below: Sequence[Layer] = ()
+    migrations: MigrationSet,
+    upto: int,
+    below: Sequence[Layer] = (),
+    setup: SqlSetup | str | None = None,
 ) -> schema.Snapshot:
     """The schema versions 1..upto create (on top of the sets ``below`` at their versions),
-    built in a scratch in-memory database."""
-    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    built in a scratch in-memory database with the application's SQL ``setup``. A statement
+    that fails there is a MigrationFailed naming its file and line."""
+    scratch = sql_setup.scratch(setup)
     try:
         for layer, version in (*below, (migrations, upto)):
             for migration in layer.migrations:
                 if migration.version > version:
                     break
                 for stmt in split(migration.up.text, migration.up.path):
-                    scratch.execute(stmt.sql).fetchall()
+                    try:
+                        scratch.execute(stmt.sql).fetchall()
+                    except sqlite3.Error as exc:
+                        raise MigrationFailed(
+                            f"{migration.up.path}:{stmt.line}: building the schema this set "
+                            f"should give, to compare it with the database, failed: {exc}"
+                            f"{sql_setup.missing_hint(exc)}; nothing was changed",
+                            path=str(migration.up.path),
+                            line=stmt.line,
+                            version=migration.version,
+                        ) from exc
         return schema.snapshot(scratch)
     finally:
         scratch.close()
@@ -102,7 +118,11 @@ def adoptable_version(migrations: MigrationSet, conn: sqlite3.Connection) -> int
 
 
 def check_matches(
-    migrations: MigrationSet, conn: sqlite3.Connection, upto: int, below: Sequence[Layer] = ()
+    migrations: MigrationSet,
+    conn: sqlite3.Connection,
+    upto: int,
+    below: Sequence[Layer] = (),
+    setup: SqlSetup | str | None = None,
 ) -> None:
     """Refuse, listing the differences, unless the database holds what 1..upto create (on
     top of the sets ``below``)."""
@@ -118,7 +138,7 @@ def check_matches(
                 f"migration {migration.name} adopts Alembic revision {revision}, but the "
                 f"database is at {found}; nothing was changed"
             )
-    expected = expected_snapshot(migrations, upto, below)
+    expected = expected_snapshot(migrations, upto, below, setup)
     diff = schema.differences(expected, schema.snapshot(conn))
     if diff:
         listed = "\n  - ".join(diff[:MAX_LISTED])

@@ -7,7 +7,9 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from rawdb import sql_setup
 from rawdb.errors import DatabaseCorrupt, translate
+from rawdb.sql_setup import SqlSetup
 
 PARTIAL = ".partial"
 
@@ -18,19 +20,21 @@ def backup_path(database: Path, version: int, when: datetime | None = None) -> P
     return database.with_name(f"{database.name}.v{version:04d}.{stamp}.bak")
 
 
-def take(conn: sqlite3.Connection, target: Path) -> Path:
+def take(conn: sqlite3.Connection, target: Path, setup: SqlSetup | str | None = None) -> Path:
     """Copy the whole database through SQLite's online backup API in one step.
 
     One step holds a read transaction for the whole copy, so the backup is a consistent
     snapshot even while another connection writes (WAL lets the writer go on meanwhile).
     The copy is written under ``<target>.partial`` and renamed only once it is complete and
     passes ``quick_check``: a file named ``.bak`` is always a usable database, and a run killed
-    mid-copy leaves only a ``.partial`` file, which no one mistakes for a backup.
+    mid-copy leaves only a ``.partial`` file, which no one mistakes for a backup. The copy's
+    connection has the application's SQL ``setup``: quick_check computes its indexes' expressions.
     """
     partial = target.with_name(target.name + PARTIAL)
     try:
         dest = sqlite3.connect(partial, isolation_level=None)
         try:
+            sql_setup.apply(dest, setup)
             conn.backup(dest, pages=-1)
             # A rollback-journal copy in one file, with no -wal or -journal left beside it.
             dest.execute("PRAGMA journal_mode=DELETE").fetchall()
@@ -39,7 +43,11 @@ def take(conn: sqlite3.Connection, target: Path) -> Path:
             dest.close()
     except sqlite3.Error as exc:
         _discard(partial)
-        raise translate(exc, where=f"writing the backup {target}") from exc
+        where = f"writing the backup {target}{sql_setup.missing_hint(exc)}"
+        raise translate(exc, where=where) from exc
+    except BaseException:
+        _discard(partial)
+        raise
     if verdict != "ok":
         _discard(partial)
         raise DatabaseCorrupt(

@@ -279,8 +279,8 @@ def _show_conversion(report: Report) -> None:
 
 
 def _convert(args: argparse.Namespace) -> int:
-    cli_common.settings_for(args, wait_is_busy_timeout=False)  # logging, as every command
-    report = convert(args.source, args.dest, args.tool)
+    settings = cli_common.settings_for(args, wait_is_busy_timeout=False)
+    report = convert(args.source, args.dest, args.tool, settings.sql_setup)
     if args.json:
         _print_json(report.as_json())
     else:

@@ -28,6 +28,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rawdb import sql_setup
 from rawdb.errors import MigrationFileError, UsageError
 from rawdb.migrate import upstream
 from rawdb.migrate.checks import file_refusal
@@ -35,6 +36,7 @@ from rawdb.migrate.files import MAX_VERSION, read_sql_file
 from rawdb.migrate.rewrite import Rewritten, rewrite
 from rawdb.migrate.splitter import split
 from rawdb.migrate.upstream import Layout, Source
+from rawdb.sql_setup import SqlSetup
 
 _SLUG_CHARS = re.compile(r"[^A-Za-z0-9_.\-]+")
 _LEADING_NUMBER = re.compile(r"^(?P<version>\d+)[._\-](?P<rest>[A-Za-z0-9].*)$")
@@ -90,10 +92,13 @@ class Report:
         }
 
 
-def convert(source: Path, dest: Path, tool: str = "auto") -> Report:
-    """Write the set ``tool`` keeps in ``source`` as a rawdb set in ``dest``."""
+def convert(
+    source: Path, dest: Path, tool: str = "auto", setup: SqlSetup | str | None = None
+) -> Report:
+    """Write the set ``tool`` keeps in ``source`` as a rawdb set in ``dest``; the trial run
+    has the application's SQL ``setup`` (:mod:`rawdb.sql_setup`)."""
     try:
-        return _convert(source, dest, tool)
+        return _convert(source, dest, tool, setup)
     except OSError as exc:  # unreadable source, unwritable destination
         where = exc.filename if exc.filename is not None else dest
         raise MigrationFileError(
@@ -101,7 +106,7 @@ def convert(source: Path, dest: Path, tool: str = "auto") -> Report:
         ) from exc
 
 
-def _convert(source: Path, dest: Path, tool: str) -> Report:
+def _convert(source: Path, dest: Path, tool: str, setup: SqlSetup | str | None) -> Report:
     _refuse_existing(dest)
     layout = upstream.read(tool, source)
     report = Report(layout.tool, source, dest, skipped=list(layout.skipped))
@@ -110,7 +115,7 @@ def _convert(source: Path, dest: Path, tool: str) -> Report:
     (dest / "rollback").mkdir(parents=True, exist_ok=True)
     for entry in numbered:
         report.migrations.append(_write(entry, tool=layout.tool, dest=dest))
-    _trial_run(report)
+    _trial_run(report, setup)
     return report
 
 
@@ -298,9 +303,9 @@ def _emit(
         converted.needs_human.append(refusal)
 
 
-def _trial_run(report: Report) -> None:
+def _trial_run(report: Report, setup: SqlSetup | str | None) -> None:
     """Run the converted set in a scratch database: up in order, then down in reverse."""
-    scratch = sqlite3.connect(":memory:", isolation_level=None)
+    scratch = sql_setup.scratch(setup)
     try:
         scratch.execute("PRAGMA foreign_keys=ON")
         ran: list[Converted] = []
@@ -334,7 +339,8 @@ def _try(conn: sqlite3.Connection, path: Path, item: Converted) -> bool:
                 item.needs_human.append(
                     f"{path.parent.name}/{path.name}:{stmt.line}: SQLite "
                     f"{sqlite3.sqlite_version} refuses it in "
-                    f"a trial run on an empty database ({exc}); later files were not tried"
+                    f"a trial run on an empty database ({exc}){sql_setup.missing_hint(exc)}; "
+                    "later files were not tried"
                 )
                 return False
     finally:

@@ -215,7 +215,7 @@ class Migrator:
         check_database_path(self.database)
         if not self.database.exists():
             return None
-        return open_read_only(self.database)
+        return open_read_only(self.database, self.settings.sql_setup)
 
     def _read(self, fn: Callable[[sqlite3.Connection], object]) -> object:
         conn = self._read_only()
@@ -605,7 +605,9 @@ class Migrator:
             if planned is None:
                 continue
             below = [(s, reached.get(s.name, 0)) for s in self.stack.below(migration_set.name)]
-            adoption.check_matches(migration_set, conn, planned.version, below=below)
+            adoption.check_matches(
+                migration_set, conn, planned.version, below=below, setup=self.settings.sql_setup
+            )
             reached[migration_set.name] = planned.version
             found.append(planned)
         return found
@@ -617,7 +619,9 @@ class Migrator:
             (s, max(self._applied_in(conn).get(s.name, {}), default=0))
             for s in self.stack.below(migration_set.name)
         ]
-        adoption.check_matches(migration_set, conn, version, below=below)
+        adoption.check_matches(
+            migration_set, conn, version, below=below, setup=self.settings.sql_setup
+        )
 
     def _adopt(self, conn: sqlite3.Connection, planned: Adoption) -> None:
         if planned.source == "Alembic":
@@ -691,7 +695,7 @@ class Migrator:
     def _backup(self, conn: sqlite3.Connection) -> Path:
         target = backup.backup_path(self.database, history.current(conn))
         started = time.perf_counter()
-        backup.take(conn, target)
+        backup.take(conn, target, self.settings.sql_setup)
         seconds = time.perf_counter() - started
         self._log.info(log.BACKUP_WRITTEN, path=str(target), seconds=round(seconds, 3))
         self.report(f"backup written to {target}")

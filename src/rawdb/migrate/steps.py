@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from rawdb import sql_setup
 from rawdb.connection import transaction
 from rawdb.errors import InternalError, MigrationFailed, RawdbError
 from rawdb.migrate import history
@@ -149,7 +150,8 @@ def _execute_all(conn: sqlite3.Connection, statements: list[Statement], step: St
         except sqlite3.Error as exc:
             first = stmt.sql.split("\n", 1)[0][:100]
             raise MigrationFailed(
-                f"{step.sql_file.path}:{stmt.line}: {exc} (in '{first}'). "
+                f"{step.sql_file.path}:{stmt.line}: {exc} (in '{first}')"
+                f"{sql_setup.missing_hint(exc)}. "
                 f"{step.migration.name} ({step.action}) was rolled back whole; migrations done "
                 "before it stay done. Fix the file and run the command again.",
                 path=str(step.sql_file.path),

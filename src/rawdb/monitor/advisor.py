@@ -18,6 +18,7 @@ from typing import Literal
 from rawdb.monitor.schema_copy import PlannerCopy, Snapshot
 from rawdb.monitor.suggest import candidate_columns, table_aliases
 from rawdb.queries import Statement
+from rawdb.sql_setup import SqlSetup
 
 Severity = Literal["error", "warning", "info"]
 Kind = Literal["full_scan", "index_scan", "temp_btree", "automatic_index"]
@@ -94,15 +95,17 @@ def advise(
     *,
     big_rows: int = BIG_ROWS,
     allow: Mapping[str, str] | None = None,
+    setup: SqlSetup | str | None = None,
 ) -> AdvisorReport:
     """Plan every statement on a copy of ``snap``'s schema and judge the plans.
 
     ``allow`` maps statement names to the reason their full scans are intended (a statement
-    that lists a whole table); their findings are kept as ``info``.
+    that lists a whole table); their findings are kept as ``info``. ``setup`` is the
+    application's SQL setup, for a schema that uses its functions or collations.
     """
     items = list(statements.values() if isinstance(statements, Mapping) else statements)
     allowed = allow or {}
-    copy = PlannerCopy(snap)
+    copy = PlannerCopy(snap, setup)
     report = AdvisorReport(analyzed=snap.analyzed)
     if not snap.analyzed:
         report.notes.append(

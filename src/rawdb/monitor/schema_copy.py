@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rawdb import sql_setup
 from rawdb.catalog.statistics import STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import InternalError, UsageError
+from rawdb.sql_setup import SqlSetup
 
 _BINDINGS = re.compile(r"uses (\d+)")
 
@@ -78,9 +80,9 @@ def row_counts(stats: Iterable[Sequence[Any]]) -> dict[str, int]:
 class PlannerCopy:
     """An in-memory database with a snapshot's schema and statistics; plans statements."""
 
-    def __init__(self, snap: Snapshot) -> None:
+    def __init__(self, snap: Snapshot, setup: SqlSetup | str | None = None) -> None:
         self.snapshot = snap
-        self.conn = sqlite3.connect(":memory:", isolation_level=None)
+        self.conn = sql_setup.scratch(setup)  # the app's functions, for its indexes and views
         for kind, name, _table, sql in snap.schema:
             try:
                 self.conn.execute(sql)

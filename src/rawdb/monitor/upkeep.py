@@ -28,6 +28,7 @@ from rawdb.monitor.schema_copy import (
 )
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS, Statement
+from rawdb.sql_setup import SqlSetup
 
 
 async def snapshot_pool(pool: Pool) -> Snapshot:
@@ -63,7 +64,8 @@ async def advise_pool(
     snap = await snapshot_pool(pool)
     chosen = STATEMENTS if statements is None else statements
     extra = {} if big_rows is None else {"big_rows": big_rows}
-    return await asyncio.to_thread(advise, snap, chosen, allow=allow, **extra)
+    setup = pool.settings.sql_setup
+    return await asyncio.to_thread(advise, snap, chosen, allow=allow, setup=setup, **extra)
 
 
 async def optimize(pool: Pool) -> None:
@@ -119,8 +121,10 @@ async def refresh_statistics(
         for table in stale:
             await conn.execute(f'ANALYZE "{table}"', name="monitor_analyze")
     after = await snapshot_pool(pool)
+    setup = pool.settings.sql_setup
     old_plans, new_plans = await asyncio.gather(
-        asyncio.to_thread(_plans, before, chosen), asyncio.to_thread(_plans, after, chosen)
+        asyncio.to_thread(_plans, before, chosen, setup),
+        asyncio.to_thread(_plans, after, chosen, setup),
     )
     report.changed_plans = {
         name: (old_plans[name], new_plans[name])
@@ -133,8 +137,10 @@ async def refresh_statistics(
     return report
 
 
-def _plans(snap: Snapshot, statements: Mapping[str, Statement]) -> dict[str, list[str]]:
-    copy = PlannerCopy(snap)
+def _plans(
+    snap: Snapshot, statements: Mapping[str, Statement], setup: SqlSetup | str | None
+) -> dict[str, list[str]]:
+    copy = PlannerCopy(snap, setup)
     try:
         return {name: copy.plan(stmt.sql) for name, stmt in statements.items()}
     finally:
