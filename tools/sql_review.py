@@ -1,8 +1,9 @@
-"""The SQL review check a pull request runs over sql/.
+"""The SQL review check a pull request runs over sql/ and the packages' statement files.
 
 Every migration has its rollback; names and numbers are well formed; the SQL lints (sqlfluff,
-SQLite dialect); each migration survives up, down, up with identical schema and data; and
-sql/schema.sql is what the migrations build. Exits 1 listing every problem.
+SQLite dialect: the migrations and every src/rawdb/**/sql/*.sql); each migration survives up,
+down, up with identical schema and data; and sql/schema.sql is what the migrations build.
+Exits 1 listing every problem.
 
     python tools/sql_review.py [--write-schema] [--no-lint]
 """
@@ -37,6 +38,8 @@ def lint() -> list[str]:
             str(SQL / "migrations"),
             str(SQL / "rollback"),
             str(SQL / "partitions"),
+            # The statements rawdb's packages run, each package's sql/ folder.
+            *sorted(str(folder) for folder in (ROOT / "src" / "rawdb").glob("**/sql")),
         ],
         cwd=ROOT,
         capture_output=True,

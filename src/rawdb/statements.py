@@ -4,12 +4,25 @@ A statement file holds blocks like::
 
     -- name: latest_tick
     -- The newest live tick of one instrument.
+    -- params: instrument_id, horizon
+    -- returns: row
     SELECT … ;
 
-Each statement keeps its name, a one-line description and its source (file:line). Its SQL text
+Each statement keeps its name, a one-line description, its parameters, the shape of its result
+and its source (file:line). ``params`` names the parameters in order (``none`` for none; a
+long list goes on over comment lines after a trailing comma); they must be the statement's
+placeholders: the same names for ``:name`` ones, as many as there are for ``?`` (or the
+highest ``?N``). ``returns`` is ``row`` (at most one), ``rows``, ``value`` (one row of one
+column) or ``nothing`` (a write or DDL; only the rows it changed are counted). Its SQL text
 starts with ``/* rawdb:<name> */`` so a statement seen in a trace or a slow log points back at
 its definition, and it is always the identical string, so SQLite's statement cache hits.
 A malformed file fails at load with file and line.
+
+Where a table's name must vary (a month's table, the table being counted), the statement is a
+template: it writes ``__table__`` (any ``__slot__``) where the name goes, and
+:meth:`Statement.render` fills each slot with an identifier checked to be a plain name,
+quoted; nothing else is ever pasted into SQL. A package keeps its statements in its ``sql/``
+folder; :func:`load_package` reads them all.
 """
 
 from __future__ import annotations
@@ -17,13 +30,31 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
 from types import MappingProxyType
+from typing import Literal, get_args
 
 from rawdb.errors import InternalError, UsageError
 
 _NAME_LINE = re.compile(r"^--\s*name:\s*(?P<name>\S+)\s*$")
 _VALID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_DECLARATION = re.compile(r"^(?P<key>params|returns):\s*(?P<value>.*)$")
+# What SQLite skips when it looks for placeholders: strings, quoted names, comments.
+_PLACEHOLDER = re.compile(
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/"
+    r"|(?P<numbered>\?\d+)|(?P<positional>\?)|[:@$](?P<named>[A-Za-z_]\w*)",
+    re.DOTALL,
+)
+
+_SLOT = re.compile(r"\b__(?P<slot>[a-z][a-z0-9_]*)__\b")
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+Returns = Literal["row", "rows", "value", "nothing"]
+"""The shape of a statement's result: at most one row, any rows, one value, none."""
+RETURNS: tuple[str, ...] = get_args(Returns)
 
 
 @dataclass(frozen=True)
@@ -34,9 +65,31 @@ class Statement:
     description: str
     sql: str
     source: str
+    params: tuple[str, ...] = ()
+    returns: Returns = "rows"
+    slots: tuple[str, ...] = field(default=())
+    """The ``__slot__`` names a template fills with identifiers (none for a plain statement)."""
 
     def __str__(self) -> str:
         return self.sql
+
+    def render(self, **identifiers: str) -> str:
+        """The template's SQL with every slot filled by a quoted, checked identifier."""
+        if set(identifiers) != set(self.slots):
+            raise InternalError(
+                f"{self.source}: {self.name!r} fills {sorted(self.slots)}, "
+                f"given {sorted(identifiers)}"
+            )
+        return _render(self.sql, tuple(sorted(identifiers.items())), self.name)
+
+    def expect(self, *shapes: Returns) -> None:
+        """Refuse to run this statement for a result it does not declare (a fetchone of a
+        statement declared ``rows``, say): the declaration is the contract."""
+        if self.returns not in shapes:
+            raise InternalError(
+                f"{self.source}: {self.name!r} declares 'returns: {self.returns}' but is run "
+                f"for {' or '.join(shapes)}"
+            )
 
 
 class Registry(Mapping[str, Statement]):
@@ -80,12 +133,121 @@ def parse(text: str, source: str) -> dict[str, Statement]:
             raise InternalError(f"{where}: statement {name!r} defined twice")
         comments = [ln.strip()[2:].strip() for ln in lines if ln.strip().startswith("--")]
         body = "\n".join(ln for ln in lines if not ln.strip().startswith("--")).strip()
-        if not comments or not comments[0]:
+        if not comments or not comments[0] or _DECLARATION.match(comments[0]):
             raise InternalError(f"{where}: {name!r} needs a one-line description after its name")
+        declared = _declarations(comments, where, name)
         if not body.endswith(";") or not sqlite3.complete_statement(body):
             raise InternalError(f"{where}: {name!r} is not one complete statement ending in ';'")
         body = body.rstrip(";").rstrip()
         if ";" in body and sqlite3.complete_statement(body.split(";")[0] + ";"):
             raise InternalError(f"{where}: {name!r} holds more than one statement")
-        found[name] = Statement(name, comments[0], f"/* rawdb:{name} */ {body}", where)
+        params = _check_params(body, declared["params"], where, name)
+        returns = declared["returns"]
+        if returns not in RETURNS:
+            raise InternalError(
+                f"{where}: {name!r} declares 'returns: {returns}'; write one of "
+                f"{', '.join(RETURNS)}"
+            )
+        slots = tuple(dict.fromkeys(m["slot"] for m in _SLOT.finditer(body)))
+        found[name] = Statement(
+            name,
+            comments[0],
+            f"/* rawdb:{name} */ {body}",
+            where,
+            params,
+            returns,  # type: ignore[arg-type]  # checked against RETURNS just above
+            slots,
+        )
     return found
+
+
+def load_folder(root: Path, label: str | None = None) -> Registry:
+    """Every statement of every ``*.sql`` file in ``root``; a name defined twice is refused.
+    Sources read ``<label>/<file>:<line>`` (label default: the folder's name)."""
+    statements: dict[str, Statement] = {}
+    for path in sorted(root.glob("*.sql")):
+        source = f"{label or root.name}/{path.name}"
+        for name, stmt in parse(path.read_text(encoding="utf-8"), source).items():
+            if name in statements:
+                raise InternalError(
+                    f"{stmt.source}: {name!r} also defined at {statements[name].source}"
+                )
+            statements[name] = stmt
+    return Registry(statements)
+
+
+def load_package(package: str) -> Registry:
+    """The statements of a rawdb package: every ``sql/*.sql`` file beside its modules."""
+    root = Path(str(resources.files(package) / "sql"))
+    if not root.is_dir():
+        raise InternalError(f"{package} has no sql/ folder of statements")
+    return load_folder(root, label=f"{package.replace('.', '/')}/sql")
+
+
+@lru_cache(maxsize=4096)
+def _render(sql: str, identifiers: tuple[tuple[str, str], ...], name: str) -> str:
+    rendered = sql
+    for slot, identifier in identifiers:
+        if not _IDENTIFIER.match(identifier):
+            raise InternalError(
+                f"{name!r}: {identifier!r} is not a plain identifier; refusing to put it in SQL"
+            )
+        rendered = re.sub(rf"\b__{slot}__\b", f'"{identifier}"', rendered)
+    return rendered
+
+
+def _declarations(comments: list[str], where: str, name: str) -> dict[str, str]:
+    """The ``params:`` and ``returns:`` lines among a block's comments (each exactly once)."""
+    found: dict[str, str] = {}
+    key: str | None = None
+    for comment in comments[1:]:
+        match = _DECLARATION.match(comment)
+        if match:
+            key = match["key"]
+            if key in found:
+                raise InternalError(f"{where}: {name!r} declares '{key}:' twice")
+            found[key] = match["value"].strip()
+        elif key == "params" and found["params"].endswith(","):
+            found["params"] += " " + comment  # a long list goes on after a trailing comma
+        else:
+            key = None
+    missing = [k for k in ("params", "returns") if k not in found]
+    if missing:
+        raise InternalError(
+            f"{where}: {name!r} lacks {' and '.join(f'-- {k}:' for k in missing)}; every "
+            "statement declares its parameters (or 'none') and its result "
+            f"({', '.join(RETURNS)})"
+        )
+    return found
+
+
+def _check_params(body: str, declared: str, where: str, name: str) -> tuple[str, ...]:
+    """The declared parameter names, once they are proved to be the statement's placeholders."""
+    params = () if declared == "none" else tuple(p.strip() for p in declared.split(","))
+    if any(not _VALID_NAME.match(p) for p in params) or len(set(params)) != len(params):
+        raise InternalError(
+            f"{where}: {name!r}: 'params: {declared}' must be distinct snake_case names or 'none'"
+        )
+    named: list[str] = []
+    positional = highest = 0
+    for match in _PLACEHOLDER.finditer(body):
+        if match["named"] and match["named"] not in named:
+            named.append(match["named"])
+        elif match["positional"]:
+            positional += 1
+        elif match["numbered"]:
+            highest = max(highest, int(match["numbered"][1:]))
+    if named and (positional or highest):
+        raise InternalError(f"{where}: {name!r} mixes named and positional placeholders")
+    if named:
+        if set(named) != set(params):
+            raise InternalError(
+                f"{where}: {name!r} declares params {list(params)} but uses {sorted(named)}"
+            )
+        return params
+    used = max(positional, highest)
+    if used != len(params):
+        raise InternalError(
+            f"{where}: {name!r} declares {len(params)} parameter(s) but has {used} placeholder(s)"
+        )
+    return params

@@ -3,24 +3,13 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
-from rawdb.errors import InternalError
-from rawdb.statements import Registry, Statement, parse
+from rawdb.statements import Registry, Statement, load_folder, load_package, parse
 
 __all__ = ["Registry", "Statement", "load", "parse"]
 
 
 def load(folder: Path | None = None) -> Registry:
-    """Every statement of every ``*.sql`` file in the package's ``sql/`` folder."""
-    root = folder or Path(str(resources.files("rawdb.queries") / "sql"))
-    statements: dict[str, Statement] = {}
-    for path in sorted(root.glob("*.sql")):
-        for name, stmt in parse(path.read_text(encoding="utf-8"), path.name).items():
-            if name in statements:
-                raise InternalError(
-                    f"{stmt.source}: {name!r} also defined at {statements[name].source}"
-                )
-            statements[name] = stmt
-    return Registry(statements)
+    """Every statement of every ``*.sql`` file in the package's ``sql/`` folder (or ``folder``)."""
+    return load_package("rawdb.queries") if folder is None else load_folder(folder)

@@ -27,21 +27,25 @@ def reading(pool: Pool) -> AbstractAsyncContextManager[Connection]:
 
 async def fetch_all(conn: Connection, name: str, params: Params = ()) -> list[sqlite3.Row]:
     stmt = STATEMENTS[name]
+    stmt.expect("rows", "row")
     return await conn.fetchall(stmt.sql, params, name=name)
 
 
 async def fetch_one(conn: Connection, name: str, params: Params = ()) -> sqlite3.Row | None:
     stmt = STATEMENTS[name]
+    stmt.expect("row", "value")
     return await conn.fetchone(stmt.sql, params, name=name)
 
 
 async def execute(conn: Connection, name: str, params: Params = ()) -> ExecResult:
     stmt = STATEMENTS[name]
+    stmt.expect("nothing")
     return await conn.execute(stmt.sql, params, name=name)
 
 
 async def execute_many(conn: Connection, name: str, rows: Iterable[Params]) -> int:
     stmt = STATEMENTS[name]
+    stmt.expect("nothing")
     return await conn.executemany(stmt.sql, rows, name=name)
 
 

@@ -4,6 +4,9 @@
 
 -- name: insert_signal
 -- Record a strategy's signal.
+-- params: strategy, symbol, direction, confidence_score, target_price_e8, stop_price_e8, timestamp,
+--     expires_at, payload
+-- returns: nothing
 INSERT INTO signals (
     strategy, symbol, direction, confidence_score, target_price_e8, stop_price_e8,
     timestamp, expires_at, payload
@@ -15,12 +18,16 @@ VALUES (
 
 -- name: get_signal
 -- One signal by id.
+-- params: id
+-- returns: row
 SELECT id, strategy, symbol, direction, confidence_score, target_price_e8, stop_price_e8,
     timestamp, expires_at, payload
 FROM signals WHERE id = ?;
 
 -- name: signals_above_confidence
 -- Signals at or above a confidence since a time, strongest first (ix_signals_confidence_timestamp).
+-- params: min_confidence, since, symbol, limit
+-- returns: rows
 SELECT id, strategy, symbol, direction, confidence_score, target_price_e8, stop_price_e8,
     timestamp, expires_at, payload
 FROM signals
@@ -31,6 +38,9 @@ LIMIT :limit;
 
 -- name: insert_order
 -- Place an order; client_order_id is unique (the caller's idempotency key).
+-- params: client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
+--     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, now
+-- returns: nothing
 INSERT INTO orders (
     client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
@@ -44,6 +54,8 @@ VALUES (
 
 -- name: get_order
 -- One order by id.
+-- params: id
+-- returns: row
 SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
     reject_reason, created_at, updated_at
@@ -51,6 +63,8 @@ FROM orders WHERE id = ?;
 
 -- name: get_order_by_client_id
 -- One order by its client_order_id.
+-- params: client_order_id
+-- returns: row
 SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
     reject_reason, created_at, updated_at
@@ -58,6 +72,8 @@ FROM orders WHERE client_order_id = ?;
 
 -- name: set_order_status
 -- Move an order to a status the caller checked is reachable; keeps a known broker id and reason.
+-- params: status, broker_order_id, reject_reason, now, id, expected_status
+-- returns: nothing
 UPDATE orders
 SET status = :status,
     broker_order_id = coalesce(:broker_order_id, broker_order_id),
@@ -67,6 +83,8 @@ WHERE id = :id AND status = :expected_status;
 
 -- name: apply_fill_to_order
 -- Add a fill's quantity to an order and set the status it implies (CHECKs refuse an overfill).
+-- params: quantity_e8, now, id, expected_status
+-- returns: nothing
 UPDATE orders
 SET filled_quantity_e8 = filled_quantity_e8 + :quantity_e8,
     status = CASE
@@ -78,6 +96,8 @@ WHERE id = :id AND status = :expected_status;
 
 -- name: open_orders
 -- Orders that may still fill, oldest first, optionally of one user (ix_orders_status_created).
+-- params: user_id, limit
+-- returns: rows
 SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
     reject_reason, created_at, updated_at
@@ -89,6 +109,10 @@ LIMIT :limit;
 
 -- name: insert_trade
 -- Record one fill of an order; execution_id is unique, (order_id, symbol, side) must match the order.
+-- params: order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
+--     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
+--     timestamp
+-- returns: nothing
 INSERT INTO trades (
     order_id, execution_id, symbol, side, quantity_e8, price_e8, currency, gross_amount_minor,
     commission_minor, fees_minor, settlement_amount_minor, settlement_date, timestamp
@@ -101,6 +125,8 @@ VALUES (
 
 -- name: get_trade
 -- One trade by id.
+-- params: id
+-- returns: row
 SELECT id, order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
     timestamp
@@ -108,6 +134,8 @@ FROM trades WHERE id = ?;
 
 -- name: get_trade_by_execution_id
 -- One trade by the broker's execution id.
+-- params: execution_id
+-- returns: row
 SELECT id, order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
     timestamp
@@ -115,6 +143,8 @@ FROM trades WHERE execution_id = ?;
 
 -- name: trades_by_symbol
 -- Trades of one symbol in [start, end), oldest first (ix_trades_symbol_timestamp).
+-- params: symbol, start, end, limit
+-- returns: rows
 SELECT id, order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
     timestamp
@@ -125,6 +155,8 @@ LIMIT :limit;
 
 -- name: trades_of_order
 -- The fills of one order, oldest first (ix_trades_order).
+-- params: order_id
+-- returns: rows
 SELECT id, order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
     timestamp
@@ -133,12 +165,16 @@ ORDER BY timestamp, id;
 
 -- name: get_position
 -- A user's position in one symbol (ux_portfolio_positions_user_symbol).
+-- params: user_id, symbol
+-- returns: row
 SELECT id, user_id, symbol, quantity_e8, currency, cost_basis_minor, realized_pnl_minor,
     opened_at, updated_at
 FROM portfolio_positions WHERE user_id = ? AND symbol = ?;
 
 -- name: positions_of_user
 -- Every position of a user by symbol; flat ones (kept for their realized P&L) only when asked.
+-- params: user_id, include_flat
+-- returns: rows
 SELECT id, user_id, symbol, quantity_e8, currency, cost_basis_minor, realized_pnl_minor,
     opened_at, updated_at
 FROM portfolio_positions
@@ -147,6 +183,9 @@ ORDER BY symbol;
 
 -- name: upsert_position
 -- Write a position as the fill accounting computed it (one row per user and symbol).
+-- params: user_id, symbol, quantity_e8, currency, cost_basis_minor, realized_pnl_minor, opened_at,
+--     updated_at
+-- returns: nothing
 INSERT INTO portfolio_positions (
     user_id, symbol, quantity_e8, currency, cost_basis_minor, realized_pnl_minor, opened_at,
     updated_at
