@@ -12,12 +12,13 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from rawdb import log, pragmas, sql_setup
 from rawdb.config import Settings
@@ -25,11 +26,32 @@ from rawdb.errors import (
     CannotOpen,
     DatabaseBusy,
     DatabaseCorrupt,
+    InternalError,
     RawdbError,
     ReadOnlyDatabase,
     refusal_class,
     translate,
 )
+
+# Transaction and connection control, as SQLite spells it: the statements every layer above
+# runs through these names, so another engine's spelling has one place to go.
+BEGIN_READ = "BEGIN"
+"""A deferred transaction: a consistent snapshot for the reads inside it."""
+BEGIN_WRITE = "BEGIN IMMEDIATE"
+"""A write transaction that takes the write lock at once (never a deadlock on upgrade)."""
+COMMIT = "COMMIT"
+ROLLBACK = "ROLLBACK"
+PING = "SELECT 1"
+"""The cheapest statement that proves a connection answers."""
+_SAVEPOINT_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def savepoint(name: str, verb: Literal["SAVEPOINT", "RELEASE", "ROLLBACK TO"]) -> str:
+    """``SAVEPOINT name``, ``RELEASE name`` or ``ROLLBACK TO name`` for a checked name."""
+    if not _SAVEPOINT_NAME.match(name):
+        raise InternalError(f"savepoint name {name!r} is not snake_case")
+    return f"{verb} {name}"
+
 
 WAIT_SETTING = "RAWDB_BUSY_TIMEOUT_MS (--wait on rawdb's commands)"
 """What sets a connection's wait for the write lock, as the notices name it by default."""

@@ -6,6 +6,7 @@ from what was asked is an error (:class:`~rawdb.errors.ConfigError`), never a si
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Literal
@@ -110,6 +111,26 @@ def tuning(settings: Settings, role: Role) -> tuple[Pragma, ...]:
             ),
         )
     return base
+
+
+_PRAGMA_NAME = re.compile(r"^[a-z_]+$")
+_PRAGMA_VALUE = re.compile(r"^(-?\d+|[A-Za-z_]+)$")
+
+
+def setting(name: str, value: int | str) -> str:
+    """``PRAGMA name=value`` for a value known only at run time (SQLite binds no parameters
+    in a PRAGMA): the name must be a pragma's, the value a whole number or a keyword."""
+    text = str(value)
+    if not _PRAGMA_NAME.match(name) or isinstance(value, bool) or not _PRAGMA_VALUE.match(text):
+        raise ConfigError(f"PRAGMA {name}={text!r}: not a pragma setting rawdb writes")
+    return f"PRAGMA {name}={text}"
+
+
+def reading(name: str) -> str:
+    """``PRAGMA name``: the statement reading one setting back."""
+    if not _PRAGMA_NAME.match(name):
+        raise ConfigError(f"PRAGMA {name!r}: not a pragma name")
+    return f"PRAGMA {name}"
 
 
 def apply(conn: sqlite3.Connection, pragmas: tuple[Pragma, ...]) -> None:
