@@ -348,6 +348,9 @@ async def test_enumerations_refuse_values_outside_their_set(pool: Pool) -> None:
     with pytest.raises(InvalidInput, match="status 'bogus': must be one of 'pending'"):
         await alerts.set_delivery_status(pool, written.id, "bogus", attempted_at=now())
     (after,) = await alerts.alert_logs_by_rule(pool, made.id)
+    for fired, delivery in (("bogus", "pending"), ("fired", "bogus")):
+        with pytest.raises(InvalidInput, match="'bogus': must be one of"):
+            await alerts.alert_logs_by_status(pool, fired, delivery)  # could only find nothing
     ok = (
         legal == len(INSTRUMENT_TYPES) * len(INSTRUMENT_STATUSES)
         and stored(pool, "instruments") == legal + 1

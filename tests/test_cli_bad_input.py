@@ -65,6 +65,35 @@ def test_a_directory_as_the_database(cli: str, tmp_path: Path) -> None:
     assert ok, (code, err)
 
 
+NOT_A_FILE = {
+    "FIFO": ("FIFO", lambda path: os.mkfifo(path)),
+    "symlink to /dev/zero": ("character device", lambda path: path.symlink_to("/dev/zero")),
+    "dangling symlink": ("does not exist", lambda path: path.symlink_to(path.parent / "gone")),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_A_FILE))
+@pytest.mark.parametrize("cli", sorted(CLIS))
+def test_a_database_path_that_is_not_a_regular_file(cli: str, kind: str, tmp_path: Path) -> None:
+    """SQLite blocks forever opening a FIFO and writes a -journal beside a device's path
+    (/dev/zero-journal): such a path is refused before SQLite is asked."""
+    said, make = NOT_A_FILE[kind]
+    db = tmp_path / "app.sqlite3"
+    make(db)
+    started = time.monotonic()
+    code, err = run(CLIS[cli], db)
+    ok = clean_refusal(code, err, said) and "not a database file" in err
+    ok = ok and time.monotonic() - started < 60 and not Path(f"{db}-journal").exists()
+    ok = ok and sorted(p.name for p in tmp_path.iterdir()) == ["app.sqlite3"]
+    record(
+        "every CLI given a database path that is a FIFO, a symlink to /dev/zero or a dangling "
+        "symlink",
+        "exit non-zero within 60 s naming what the path is, no traceback, nothing created",
+        ok=ok,
+    )
+    assert ok, (code, err)
+
+
 @pytest.mark.parametrize("cli", sorted(CLIS))
 def test_a_database_in_a_missing_folder(cli: str, tmp_path: Path) -> None:
     """A mistyped folder is named as missing, never answered with 'run migrate up'."""
@@ -107,14 +136,27 @@ def test_wait_must_be_a_number_of_seconds(wait: str, migrated: Path) -> None:
     assert ok, (code, err)
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5"])
-def test_bad_partition_policy_setting(value: str, migrated: Path) -> None:
-    env = {"RAWDB_PARTITIONS_MARKET_MONTHS_KEPT": value}
-    code, err = run(CLIS["partitions maintain"], migrated, env)
-    ok = code == 2 and "Traceback" not in err and "RAWDB_PARTITIONS_MARKET_MONTHS_KEPT" in err
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("MARKET_MONTHS_KEPT", "abc"),
+        ("MARKET_MONTHS_KEPT", "0"),
+        ("MARKET_MONTHS_KEPT", "-3"),
+        ("MARKET_MONTHS_KEPT", "1.5"),
+        # Huge values once held the write lock for as long as tables were made (forever).
+        ("MARKET_MONTHS_AHEAD", "99999999999"),
+        ("MARKET_MONTHS_AHEAD", "1000"),
+    ],
+)
+def test_bad_partition_policy_setting(variable: str, value: str, migrated: Path) -> None:
+    name = f"RAWDB_PARTITIONS_{variable}"
+    before = migrated.stat().st_mtime_ns
+    code, err = run(CLIS["partitions maintain"], migrated, {name: value})
+    ok = code == 2 and "Traceback" not in err and name in err
+    ok = ok and migrated.stat().st_mtime_ns == before
     record(
         "a bad RAWDB_PARTITIONS_* value",
-        "usage error (exit 2) naming the variable, no traceback",
+        "usage error (exit 2) naming the variable, no traceback, the file untouched",
         ok=ok,
     )
     assert ok, (code, err)

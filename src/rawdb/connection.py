@@ -14,6 +14,7 @@ import math
 import os
 import re
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -75,6 +76,13 @@ def check_database_path(path: Path, *, must_exist: bool = False) -> None:
             f"{path} is a directory, not a database file; name the file, e.g. "
             f"{path / 'rawdb.sqlite3'}. Nothing was written."
         )
+    kind = _not_a_regular_file(path)
+    if kind is not None:
+        # SQLite would block forever on a FIFO and write a -journal beside a device's path.
+        raise CannotOpen(
+            f"{path} is {kind}, not a database file; name a regular file (or a new one). "
+            "Nothing was written."
+        )
     if not path.parent.is_dir():
         raise CannotOpen(
             f"{path}: the folder {path.parent} does not exist; check the path (rawdb creates a "
@@ -85,6 +93,25 @@ def check_database_path(path: Path, *, must_exist: bool = False) -> None:
             f"{path} does not exist; check the path, or create the database with "
             f"`RAWDB_DATABASE={path} python -m rawdb.migrate up`. Nothing was written."
         )
+
+
+def _not_a_regular_file(path: Path) -> str | None:
+    """What ``path`` is when it exists (through symlinks) and is not a regular file."""
+    if path.is_symlink() and not path.exists():
+        return f"a symlink to {os.readlink(path)}, which does not exist"
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    kinds = {
+        stat.S_ISFIFO: "a FIFO (named pipe)",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
+    return next((name for test, name in kinds.items() if test(mode)), "not a regular file")
 
 
 def refuse_non_database(conn: sqlite3.Connection, path: Path) -> None:

@@ -28,6 +28,11 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+MAX_MONTHS_AHEAD = 60
+"""At most five years of tables made ahead."""
+MAX_MONTHS_KEPT = 1200
+"""At most a hundred years online."""
+
 class Policy(EnvSettings):
     """Premake, the on-demand window and retention, per family, counted in periods.
 
@@ -39,13 +44,15 @@ class Policy(EnvSettings):
         env_prefix=ENV_PREFIX, frozen=True, extra="forbid", case_sensitive=False
     )
 
-    market_months_ahead: int = Field(default=3, ge=1)
+    # Upper bounds: each table made ahead is made under the write lock, and a typo such as
+    # 1000 months would hold it for half a minute and leave a thousand empty tables.
+    market_months_ahead: int = Field(default=3, ge=1, le=MAX_MONTHS_AHEAD)
     """Months after the current one made in advance (pg_partman's premake, from the clock)."""
-    alert_quarters_ahead: int = Field(default=1, ge=1)
-    market_months_kept: int = Field(default=12, ge=1)
+    alert_quarters_ahead: int = Field(default=1, ge=1, le=MAX_MONTHS_AHEAD // 3)
+    market_months_kept: int = Field(default=12, ge=1, le=MAX_MONTHS_KEPT)
     """Months online, the current one included; older months are archived by retention, and a
     row for an older month with no table goes to the default table rather than making one."""
-    alert_quarters_kept: int = Field(default=8, ge=1)
+    alert_quarters_kept: int = Field(default=8, ge=1, le=MAX_MONTHS_KEPT // 3)
     archive_dir: Path | None = Field(default=None)
     """Where archive files go; default: ``<database>.archive/`` beside the database."""
 

@@ -14,6 +14,7 @@ from rawdb.catalog.periods import Family
 from rawdb.errors import ForeignKeyViolation, InvalidInput
 from rawdb.models import (
     DELIVERY_STATUSES,
+    FIRED_STATUSES,
     AlertLog,
     AlertLogIn,
     AlertRule,
@@ -137,7 +138,11 @@ async def alert_logs_by_instrument(
 async def alert_logs_by_status(
     pool: Pool, fired_status: str, delivery_status: str, *, limit: int = 1000
 ) -> list[AlertLog]:
-    """Live logs in a fired and delivery status (e.g. 'fired', 'pending'), oldest first."""
+    """Live logs in a fired and delivery status (e.g. 'fired', 'pending'), oldest first;
+    a status outside :data:`~rawdb.models.FIRED_STATUSES` or
+    :data:`~rawdb.models.DELIVERY_STATUSES` is refused (it could only ever find nothing)."""
+    _check_one_of("fired_status", fired_status, FIRED_STATUSES)
+    _check_one_of("delivery_status", delivery_status, DELIVERY_STATUSES)
     params = {"fired_status": fired_status, "delivery_status": delivery_status}
     async with reading(pool) as conn:
         rows = await reads.over_range(
@@ -156,10 +161,7 @@ async def set_delivery_status(
 ) -> bool:
     """Record a delivery attempt's outcome for one log; ``status`` is one of
     :data:`~rawdb.models.DELIVERY_STATUSES`."""
-    if status not in DELIVERY_STATUSES:
-        raise InvalidInput(
-            f"status {status!r}: must be one of {', '.join(map(repr, DELIVERY_STATUSES))}"
-        )
+    _check_one_of("status", status, DELIVERY_STATUSES)
     done = db_time(completed_at, "completed_at") if completed_at is not None else None
     params = (status, db_time(attempted_at, "attempted_at"), done)
     async with pool.write() as conn:
@@ -181,3 +183,8 @@ async def _logs(
 
 def _now() -> str:
     return to_db_time(datetime.now(UTC))
+
+
+def _check_one_of(field: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise InvalidInput(f"{field} {value!r}: must be one of {', '.join(map(repr, allowed))}")
