@@ -1,5 +1,5 @@
 -- Canonical schema, written by `python -m rawdb.migrate dump-schema`; do not edit.
--- version: 9
+-- version: 10
 
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 
@@ -371,3 +371,71 @@ CREATE INDEX ix_trades_order ON trades (order_id);
 CREATE INDEX ix_trades_symbol_timestamp ON trades (symbol, timestamp);
 
 CREATE UNIQUE INDEX ux_portfolio_positions_user_symbol ON portfolio_positions (user_id, symbol);
+
+CREATE TRIGGER rawdb_alert_rules_checked_insert
+BEFORE INSERT ON alert_rules
+WHEN new.rule_type NOT IN (
+        'threshold', 'crossover', 'rate_of_change', 'volume_spike', 'moving_average',
+        'multi_condition'
+    )
+    OR new.condition NOT IN (
+        'above', 'below', 'equals', 'crosses_above', 'crosses_below', 'percent_change_up',
+        'percent_change_down', 'volume_above'
+    )
+BEGIN
+    SELECT raise(
+        ABORT,
+        'alert_rules: rule_type or condition outside rawdb.models.RULE_TYPES / RULE_CONDITIONS'
+    );
+END;
+
+CREATE TRIGGER rawdb_alert_rules_checked_update
+BEFORE UPDATE OF rule_type, condition ON alert_rules
+WHEN new.rule_type NOT IN (
+        'threshold', 'crossover', 'rate_of_change', 'volume_spike', 'moving_average',
+        'multi_condition'
+    )
+    OR new.condition NOT IN (
+        'above', 'below', 'equals', 'crosses_above', 'crosses_below', 'percent_change_up',
+        'percent_change_down', 'volume_above'
+    )
+BEGIN
+    SELECT raise(
+        ABORT,
+        'alert_rules: rule_type or condition outside rawdb.models.RULE_TYPES / RULE_CONDITIONS'
+    );
+END;
+
+CREATE TRIGGER rawdb_instruments_checked_insert
+BEFORE INSERT ON instruments
+WHEN new.type NOT IN ('future', 'index', 'internal', 'etf')
+    OR new.status NOT IN ('active', 'inactive', 'error')
+    OR new.symbol IS NOT trim(new.symbol)
+    OR length(new.symbol) NOT BETWEEN 1 AND 10
+    OR instr(cast(new.symbol AS BLOB), x'00') > 0
+    OR new.symbol GLOB '*[' || char(1) || '-' || char(31) || char(127) || '-' || char(159)
+    || char(8232) || char(8233) || char(8234) || '-' || char(8238) || char(8294) || '-'
+    || char(8297) || ']*'
+BEGIN
+    SELECT raise(
+        ABORT,
+        'instruments: type, status or symbol not accepted (see rawdb.models: INSTRUMENT_TYPES, INSTRUMENT_STATUSES, Symbol)'
+    );
+END;
+
+CREATE TRIGGER rawdb_instruments_checked_update
+BEFORE UPDATE OF type, status, symbol ON instruments
+WHEN new.type NOT IN ('future', 'index', 'internal', 'etf')
+    OR new.status NOT IN ('active', 'inactive', 'error')
+    OR new.symbol IS NOT trim(new.symbol)
+    OR length(new.symbol) NOT BETWEEN 1 AND 10
+    OR instr(cast(new.symbol AS BLOB), x'00') > 0
+    OR new.symbol GLOB '*[' || char(1) || '-' || char(31) || char(127) || '-' || char(159)
+    || char(8232) || char(8233) || char(8234) || '-' || char(8238) || char(8294) || '-'
+    || char(8297) || ']*'
+BEGIN
+    SELECT raise(
+        ABORT,
+        'instruments: type, status or symbol not accepted (see rawdb.models: INSTRUMENT_TYPES, INSTRUMENT_STATUSES, Symbol)'
+    );
+END;

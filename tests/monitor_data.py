@@ -28,12 +28,12 @@ def seed(path: Path, *, instruments: int = 20, ticks: int = 20_000, logs: int = 
     conn = sqlite3.connect(path)
     try:
         conn.executemany(
-            "INSERT INTO instruments VALUES (?, ?, ?, 'stock', 'active', NULL, NULL, ?, ?)",
+            "INSERT INTO instruments VALUES (?, ?, ?, 'future', 'active', NULL, NULL, ?, ?)",
             [(i, f"S{i:03d}", f"Stock {i}", created, created) for i in range(1, instruments + 1)],
         )
         conn.executemany(
             "INSERT INTO alert_rules (id, instrument_id, rule_type, condition, threshold, active,"
-            " cooldown_seconds, created_at, updated_at) VALUES (?, ?, 'price', 'above', 100, 1,"
+            " cooldown_seconds, created_at, updated_at) VALUES (?, ?, 'threshold', 'above', 100, 1,"
             " 60, ?, ?)",
             [(r, (r - 1) // 2 + 1, created, created) for r in range(1, 2 * instruments + 1)],
         )

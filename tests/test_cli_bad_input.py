@@ -66,7 +66,7 @@ def test_a_directory_as_the_database(cli: str, tmp_path: Path) -> None:
 
 
 NOT_A_FILE = {
-    "FIFO": ("FIFO", lambda path: os.mkfifo(path)),
+    "FIFO": ("FIFO", os.mkfifo),
     "symlink to /dev/zero": ("character device", lambda path: path.symlink_to("/dev/zero")),
     "dangling symlink": ("does not exist", lambda path: path.symlink_to(path.parent / "gone")),
 }

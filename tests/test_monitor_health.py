@@ -271,7 +271,7 @@ async def test_commit_and_lock_wait_come_from_the_pool(pool: Pool) -> None:
     async with pool.write() as conn:
         await conn.execute(
             "INSERT INTO instruments (symbol, name, type, status, created_at, updated_at) "
-            "VALUES ('AAA', 'A', 'stock', 'active', '2026-01-01', '2026-01-01')",
+            "VALUES ('AAA', 'A', 'future', 'active', '2026-01-01', '2026-01-01')",
             name="INSERT INTO instruments …",
         )
     writer = monitor.writer_figures()

@@ -19,7 +19,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from rawdb import log, pragmas, sql_setup
 from rawdb.config import Settings
@@ -44,14 +44,35 @@ COMMIT = "COMMIT"
 ROLLBACK = "ROLLBACK"
 PING = "SELECT 1"
 """The cheapest statement that proves a connection answers."""
+
+
+def query_plan(sql: str) -> str:
+    """The statement asking SQLite's planner how it would run ``sql`` (nothing is run)."""
+    return f"EXPLAIN QUERY PLAN {sql}"
+
+
 _SAVEPOINT_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
-def savepoint(name: str, verb: Literal["SAVEPOINT", "RELEASE", "ROLLBACK TO"]) -> str:
-    """``SAVEPOINT name``, ``RELEASE name`` or ``ROLLBACK TO name`` for a checked name."""
+def savepoint(name: str) -> str:
+    """The statement opening savepoint ``name`` (a checked snake_case name)."""
+    return f"SAVEPOINT {_savepoint_name(name)}"
+
+
+def release(name: str) -> str:
+    """The statement ending savepoint ``name``, keeping its changes."""
+    return f"RELEASE {_savepoint_name(name)}"
+
+
+def rollback_to(name: str) -> str:
+    """The statement undoing what was done since savepoint ``name`` (it stays open)."""
+    return f"ROLLBACK TO {_savepoint_name(name)}"
+
+
+def _savepoint_name(name: str) -> str:
     if not _SAVEPOINT_NAME.match(name):
         raise InternalError(f"savepoint name {name!r} is not snake_case")
-    return f"{verb} {name}"
+    return name
 
 
 WAIT_SETTING = "RAWDB_BUSY_TIMEOUT_MS (--wait on rawdb's commands)"

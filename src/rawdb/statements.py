@@ -73,8 +73,9 @@ class Statement:
     def __str__(self) -> str:
         return self.sql
 
-    def render(self, **identifiers: str) -> str:
-        """The template's SQL with every slot filled by a quoted, checked identifier."""
+    def render(self, **identifiers: str | tuple[str, ...]) -> str:
+        """The template's SQL with every slot filled by a quoted, checked identifier (a tuple
+        fills its slot with a comma-separated list of them, e.g. an index's columns)."""
         if set(identifiers) != set(self.slots):
             raise InternalError(
                 f"{self.source}: {self.name!r} fills {sorted(self.slots)}, "
@@ -185,14 +186,17 @@ def load_package(package: str) -> Registry:
 
 
 @lru_cache(maxsize=4096)
-def _render(sql: str, identifiers: tuple[tuple[str, str], ...], name: str) -> str:
+def _render(sql: str, identifiers: tuple[tuple[str, str | tuple[str, ...]], ...], name: str) -> str:
     rendered = sql
-    for slot, identifier in identifiers:
-        if not _IDENTIFIER.match(identifier):
+    for slot, given in identifiers:
+        names = given if isinstance(given, tuple) else (given,)
+        bad = [n for n in names if not isinstance(n, str) or not _IDENTIFIER.match(n)]
+        if bad or not names:
             raise InternalError(
-                f"{name!r}: {identifier!r} is not a plain identifier; refusing to put it in SQL"
+                f"{name!r}: {bad[0] if bad else given!r} is not a plain identifier; refusing "
+                "to put it in SQL"
             )
-        rendered = re.sub(rf"\b__{slot}__\b", f'"{identifier}"', rendered)
+        rendered = re.sub(rf"\b__{slot}__\b", ", ".join(f'"{n}"' for n in names), rendered)
     return rendered
 
 

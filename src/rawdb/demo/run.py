@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rawdb import pragmas
 from rawdb.archive import archive_period
 from rawdb.catalog.policy import Policy, using
 from rawdb.config import Settings
@@ -83,7 +84,7 @@ def claim(database: Path) -> None:
         return
     conn = sqlite3.connect(database)
     try:
-        conn.execute(f"PRAGMA application_id = {DEMO_APPLICATION_ID}")
+        conn.execute(pragmas.setting("application_id", DEMO_APPLICATION_ID))
     finally:
         conn.close()
 

@@ -26,7 +26,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from rawdb import pragmas
 from rawdb.errors import DatabaseRefused
+from rawdb.monitor.sql import SQL
 from rawdb.pool import Connection, Pool
 
 PARTITION_NAME = re.compile(r"^(?P<base>[a-z_]+)_(?P<year>\d{4})_(?P<part>\d{2}|q[1-4])$")
@@ -169,11 +171,7 @@ async def collect(pool: Pool, watch: FileWatch, *, sizes: bool = True) -> FileFi
     )
 
 
-DBSTAT_SQL = """/* rawdb:monitor_dbstat */
-SELECT d.name AS name, coalesce(m.tbl_name, d.name) AS "table",
-    coalesce(m.type, 'table') AS kind, sum(d.pgsize) AS bytes, count(*) AS pages
-FROM dbstat AS d LEFT JOIN sqlite_schema AS m ON m.name = d.name
-GROUP BY d.name ORDER BY bytes DESC"""
+DBSTAT_SQL = SQL["monitor_dbstat"].sql
 
 
 def partitions_of(tables: list[TableSize]) -> list[PartitionFigure]:
@@ -226,7 +224,7 @@ def _stdlib_sqlite() -> ctypes.CDLL | None:
 
 
 async def _pragma(conn: Connection, name: str) -> int:
-    row = await conn.fetchone(f"PRAGMA {name}", name=f"monitor_{name}")
+    row = await conn.fetchone(pragmas.reading(name), name=f"monitor_{name}")
     return int(row[0]) if row is not None else 0
 
 

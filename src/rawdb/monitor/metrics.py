@@ -19,14 +19,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from rawdb import log
+from rawdb.connection import BEGIN_WRITE, COMMIT
 from rawdb.monitor.histogram import Histogram, Window
 
 SLOW_STATEMENT = log.MONITOR_SLOW_STATEMENT
 OTHER = "(other)"
 """Where statements go once ``max_names`` distinct names were seen (ad-hoc SQL)."""
 OWN_PREFIX = "monitor_"
-COMMIT = "COMMIT"
-BEGIN = "BEGIN IMMEDIATE"
+BEGIN = BEGIN_WRITE
+"""The name the pool's observer gives the wait for the write lock (``COMMIT``: the commit)."""
+INSERT_VERBS = ("insert", "replace")
+"""How a statement that adds rows starts (compared in lower case)."""
 RATE_WINDOWS = (1, 10, 60)
 """Seconds over which the insert rate is reported."""
 
@@ -222,7 +225,7 @@ class Metrics:
             if existing is not None:
                 return existing
             name = OTHER
-        is_insert = name in self._inserts or name.upper().startswith(("INSERT", "REPLACE"))
+        is_insert = name in self._inserts or name.lower().startswith(INSERT_VERBS)
         stats = StatementMetrics(name, is_insert, Window(self.window, self._slots, self.clock))
         self._statements[name] = stats
         return stats
@@ -270,5 +273,5 @@ def _insert_statement_names() -> frozenset[str]:
     return frozenset(
         name
         for name, stmt in STATEMENTS.items()
-        if stmt.sql.split("*/", 1)[-1].lstrip().upper().startswith(("INSERT", "REPLACE"))
+        if stmt.sql.split("*/", 1)[-1].lstrip().lower().startswith(INSERT_VERBS)
     )

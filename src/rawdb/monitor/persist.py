@@ -19,20 +19,13 @@ from typing import Any
 from rawdb import log
 from rawdb.errors import SchemaOutOfDate, UsageError
 from rawdb.monitor.metrics import Metrics
+from rawdb.monitor.sql import SQL
 from rawdb.pool import Pool
 
-INSERT_SQL = (
-    "/* rawdb:monitor_insert_query_performance */ INSERT INTO query_performance "
-    "(query_name, started_at, duration_us, row_count, succeeded, error) VALUES (?, ?, ?, ?, ?, ?)"
-)
-PRUNE_SQL = (
-    "/* rawdb:monitor_prune_query_performance */ DELETE FROM query_performance WHERE started_at < ?"
-)
-TABLE_SQL = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'query_performance'"
-RECENT_SQL = (
-    "/* rawdb:monitor_recent_query_performance */ SELECT query_name, duration_us, succeeded "
-    "FROM query_performance WHERE started_at >= ? ORDER BY query_name LIMIT ?"
-)
+INSERT_SQL = SQL["monitor_insert_query_performance"].sql
+PRUNE_SQL = SQL["monitor_prune_query_performance"].sql
+TABLE_SQL = SQL["monitor_has_query_performance"].sql
+RECENT_SQL = SQL["monitor_recent_query_performance"].sql
 Sample = tuple[str, int, int, int | None, int, str | None]
 
 

@@ -95,8 +95,16 @@ def _writer(out: _Out, report: HealthReport) -> None:
         ],
     )
     gauges = (
-        ("rawdb_commit_p95_seconds", "COMMIT time p95 over the window.", w.commit_p95_ms / 1000),
-        ("rawdb_lock_wait_p95_seconds", "BEGIN IMMEDIATE wait p95.", w.lock_wait_p95_ms / 1000),
+        (
+            "rawdb_commit_p95_seconds",
+            "Time of COMMIT, p95 over the window.",
+            w.commit_p95_ms / 1000,
+        ),
+        (
+            "rawdb_lock_wait_p95_seconds",
+            "Wait for the write lock (BEGIN IMMEDIATE), p95.",
+            w.lock_wait_p95_ms / 1000,
+        ),
         ("rawdb_writer_batch_p95_seconds", "Streaming batch time p95.", w.batch_p95_ms / 1000),
         ("rawdb_writer_batch_rows", "Rows in streaming batches over the window.", w.batch_rows),
         (

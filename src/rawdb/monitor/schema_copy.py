@@ -16,17 +16,14 @@ from typing import Any
 
 from rawdb import sql_setup
 from rawdb.catalog.statistics import STAT1_EXISTS_SQL, STAT1_SQL
+from rawdb.connection import query_plan
 from rawdb.errors import InternalError, UsageError
+from rawdb.monitor.sql import SQL
 from rawdb.sql_setup import SqlSetup
 
 _BINDINGS = re.compile(r"uses (\d+)")
 
-SCHEMA_SQL = (
-    "SELECT type, name, tbl_name, sql FROM sqlite_schema "
-    "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' "
-    "AND type IN ('table', 'index', 'view') "
-    "ORDER BY CASE type WHEN 'table' THEN 0 WHEN 'index' THEN 1 ELSE 2 END, rowid"
-)
+SCHEMA_SQL = SQL["monitor_schema"].sql
 
 
 @dataclass(frozen=True)
@@ -59,7 +56,7 @@ def snapshot(conn: sqlite3.Connection) -> Snapshot:
     rows = row_counts(stats)
     for kind, name, _, _ in schema:
         if kind == "table" and name not in rows:
-            rows[name] = int(conn.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])
+            rows[name] = int(conn.execute(SQL["monitor_count"].render(table=name)).fetchone()[0])
     return Snapshot(schema, stats, rows)
 
 
@@ -101,7 +98,7 @@ class PlannerCopy:
     @staticmethod
     def plan_on(conn: sqlite3.Connection, sql: str) -> list[str]:
         """The plan lines of ``sql`` on any stdlib connection (the copy, or the real file)."""
-        text = f"EXPLAIN QUERY PLAN {sql}"
+        text = query_plan(sql)
         try:
             try:
                 rows = conn.execute(text, _Nulls()).fetchall()
@@ -113,22 +110,22 @@ class PlannerCopy:
 
     def with_index(self, table: str, columns: Sequence[str], sql: str) -> list[str] | None:
         """The plan of ``sql`` if an index on ``table(columns)`` existed; None if invalid."""
-        cols = ", ".join(f'"{c}"' for c in columns)
         try:
-            self.conn.execute(f'CREATE INDEX rawdb_advisor_candidate ON "{table}" ({cols})')
-        except sqlite3.Error:
+            ddl = SQL["monitor_create_candidate_index"].render(table=table, columns=tuple(columns))
+            self.conn.execute(ddl)
+        except (sqlite3.Error, InternalError):  # a name no plain identifier: no candidate
             return None
         try:
             return self.plan(sql)
         finally:
-            self.conn.execute("DROP INDEX rawdb_advisor_candidate")
+            self.conn.execute(SQL["monitor_drop_candidate_index"].sql)
 
     def foreign_keys(self) -> dict[str, list[tuple[str, ...]]]:
         """The child columns of every foreign key, by table."""
         found: dict[str, list[tuple[str, ...]]] = {}
         for table in self.columns:
             keys: dict[int, list[str]] = {}
-            for row in self.conn.execute(f'PRAGMA foreign_key_list("{table}")'):
+            for row in self.conn.execute(SQL["monitor_foreign_key_columns"].sql, (table,)):
                 keys.setdefault(int(row[0]), []).append(str(row[3]))
             found[table] = [tuple(cols) for cols in keys.values()]
         return found
@@ -136,13 +133,13 @@ class PlannerCopy:
     def _load_stats(self, stats: Sequence[tuple[str, str | None, str]]) -> None:
         if not stats:
             return
-        self.conn.execute("ANALYZE sqlite_schema")  # creates sqlite_stat1
-        self.conn.execute("DELETE FROM sqlite_stat1")
-        self.conn.executemany("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", stats)
-        self.conn.execute("ANALYZE sqlite_schema")  # reloads every table's statistics
+        self.conn.execute(SQL["monitor_load_statistics"].sql)  # creates sqlite_stat1
+        self.conn.execute(SQL["monitor_clear_statistics"].sql)
+        self.conn.executemany(SQL["monitor_insert_statistics"].sql, stats)
+        self.conn.execute(SQL["monitor_load_statistics"].sql)  # reloads every table's statistics
 
     def _columns(self, table: str) -> list[str]:
-        return [str(r[1]) for r in self.conn.execute(f'PRAGMA table_info("{table}")')]
+        return [str(r[1]) for r in self.conn.execute(SQL["monitor_table_columns"].sql, (table,))]
 
 
 def _positional_count(conn: sqlite3.Connection, text: str) -> int:

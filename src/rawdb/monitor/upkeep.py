@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from rawdb import log
+from rawdb import log, pragmas
 from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
 from rawdb.monitor.advisor import AdvisorReport, advise
@@ -26,6 +26,7 @@ from rawdb.monitor.schema_copy import (
     Snapshot,
     row_counts,
 )
+from rawdb.monitor.sql import SQL
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS, Statement
 from rawdb.sql_setup import SqlSetup
@@ -44,7 +45,8 @@ async def snapshot_pool(pool: Pool) -> Snapshot:
         rows = row_counts(stats)
         for kind, name, _, _ in schema:
             if kind == "table" and name not in rows:
-                row = await conn.fetchone(f'SELECT count(*) FROM "{name}"', name="monitor_count")
+                count = SQL["monitor_count"].render(table=name)
+                row = await conn.fetchone(count, name="monitor_count")
                 rows[name] = int(row[0]) if row is not None else 0
     return Snapshot(
         [(str(a), str(b), str(c), str(d)) for a, b, c, d in schema],
@@ -71,8 +73,8 @@ async def advise_pool(
 async def optimize(pool: Pool) -> None:
     """``PRAGMA optimize`` on the writer: ANALYZE where SQLite thinks statistics went stale."""
     async with pool.write() as conn:
-        await conn.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}", name="monitor_limit")
-        await conn.fetchall("PRAGMA optimize", name="monitor_optimize")
+        await conn.execute(pragmas.setting("analysis_limit", ANALYSIS_LIMIT), name="monitor_limit")
+        await conn.fetchall(SQL["monitor_optimize"].sql, name="monitor_optimize")
     log.get_logger("monitor").info(log.MONITOR_OPTIMIZED, database=str(pool.settings.database))
 
 
@@ -91,7 +93,8 @@ async def refresh_statistics(
     factor: float = 2.0,
     statements: Mapping[str, Statement] | None = None,
 ) -> RefreshReport:
-    """ANALYZE every table whose row count is ``factor`` times off its statistics (or has none).
+    """Refresh the statistics (ANALYZE) of every table whose row count is ``factor`` times off
+    them, or that has none.
 
     Call after a bulk load. Plans of ``statements`` (default: all named) before and after are
     compared; the ones that changed are in the report.
@@ -117,9 +120,10 @@ async def refresh_statistics(
     async with pool.write() as conn:
         # A full ANALYZE: after a bulk load the sampled one (analysis_limit) can misjudge a
         # column's selectivity badly enough to keep the old plan (seen in the tests).
-        await conn.execute("PRAGMA analysis_limit=0", name="monitor_limit")
+        await conn.execute(SQL["monitor_no_analysis_limit"].sql, name="monitor_limit")
         for table in stale:
-            await conn.execute(f'ANALYZE "{table}"', name="monitor_analyze")
+            analyze = SQL["monitor_analyze"].render(table=table)
+            await conn.execute(analyze, name="monitor_analyze")
     after = await snapshot_pool(pool)
     setup = pool.settings.sql_setup
     old_plans, new_plans = await asyncio.gather(

@@ -22,7 +22,17 @@ import aiosqlite
 
 from rawdb import pragmas
 from rawdb.config import Settings
-from rawdb.connection import announce_wait, busy_message, open_sync, write_lock_holder
+from rawdb.connection import (
+    BEGIN_WRITE,
+    COMMIT,
+    announce_wait,
+    busy_message,
+    open_sync,
+    release,
+    rollback_to,
+    savepoint,
+    write_lock_holder,
+)
 from rawdb.errors import CannotOpen, ConfigError, DatabaseBusy, RawdbError, UsageError, translate
 
 T = TypeVar("T")
@@ -35,7 +45,7 @@ Transaction control reports as ``"BEGIN IMMEDIATE"`` (the wait for the write loc
 # Result codes after which a connection is not trusted again: it is closed and reopened.
 BROKEN_CODES = ("SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_CANTOPEN")
 BUSY_CODES = ("SQLITE_BUSY", "SQLITE_LOCKED")
-OBSERVED_CONTROL = frozenset({"BEGIN IMMEDIATE", "COMMIT"})
+OBSERVED_CONTROL = frozenset({BEGIN_WRITE, COMMIT})
 # What aiosqlite says when its worker thread or the sqlite3 connection underneath is gone.
 GONE_MESSAGES = ("Connection closed", "no active connection")
 WAIT_NOTICE_AFTER = 0.1
@@ -89,7 +99,7 @@ def connect_sync(
 ) -> sqlite3.Connection:
     """Open, tune and check one stdlib connection; runs inside aiosqlite's worker thread."""
     conn = open_sync(path, settings, role, any_thread=any_thread)
-    row = conn.execute("PRAGMA foreign_keys").fetchone()
+    row = conn.execute(pragmas.reading("foreign_keys")).fetchone()
     if row is None or row[0] != 1:
         conn.close()
         raise ConfigError(
@@ -131,7 +141,7 @@ def connect_direct(path: Path, settings: Settings) -> sqlite3.Connection:
     (the lease), and it never waits for a lock (busy_timeout 0: a busy read goes the usual
     way instead of making the event loop sleep)."""
     conn = connect_sync(path, settings, "reader", any_thread=True)
-    conn.execute("PRAGMA busy_timeout=0")
+    conn.execute(pragmas.setting("busy_timeout", 0))
     return conn
 
 
@@ -163,12 +173,12 @@ async def _optimize(raw: aiosqlite.Connection, role: pragmas.Role) -> None:
     """``PRAGMA optimize`` without waiting for the write lock its ANALYZE takes: at close it is
     a chance, not a duty (the next close, or ``Upkeep``, runs it), and a lock another process
     holds must not delay a shutdown by busy_timeout for each connection."""
-    await raw.execute("PRAGMA busy_timeout=0")
+    await raw.execute(pragmas.setting("busy_timeout", 0))
     if role == "reader":
-        await raw.execute("PRAGMA query_only=OFF")
-    await raw.execute("PRAGMA analysis_limit=1000")
+        await raw.execute(pragmas.setting("query_only", "OFF"))
+    await raw.execute(pragmas.setting("analysis_limit", 1000))
     try:
-        await raw.execute("PRAGMA optimize")
+        await raw.execute(pragmas.reading("optimize"))
     except sqlite3.OperationalError as exc:
         if not is_busy(exc):
             raise
@@ -216,7 +226,7 @@ async def begin_immediate(handle: Handle, database: Path, timeout_ms: int, logge
         )
     started = time.perf_counter()
     try:
-        await control(handle, "BEGIN IMMEDIATE")
+        await control(handle, BEGIN_WRITE)
     except DatabaseBusy as exc:
         message = busy_message(
             WAITING_WHAT,
@@ -226,7 +236,7 @@ async def begin_immediate(handle: Handle, database: Path, timeout_ms: int, logge
             holder=write_lock_holder(database),
             wait_set_by=WAIT_SET_BY,
         )
-        raise DatabaseBusy(message, statement="BEGIN IMMEDIATE") from exc
+        raise DatabaseBusy(message, statement=BEGIN_WRITE) from exc
     finally:
         if notice is not None:
             notice.cancel()
@@ -385,15 +395,15 @@ class Connection:
                 "call conn.atomic() there, or nest pool.write() in the same task"
             )
         handle.depth += 1
-        savepoint = f"rawdb_sp_{handle.depth}"
+        name = f"rawdb_sp_{handle.depth}"
         try:
-            await control(handle, f"SAVEPOINT {savepoint}")
+            await control(handle, savepoint(name))
             try:
                 yield self
             except BaseException:
-                await asyncio.shield(_undo_savepoint(handle, savepoint))
+                await asyncio.shield(_undo_savepoint(handle, name))
                 raise
-            await control(handle, f"RELEASE {savepoint}")
+            await control(handle, release(name))
         finally:
             handle.depth -= 1
 
@@ -460,13 +470,13 @@ def _rows_of(result: object) -> int | None:
     return result if isinstance(result, int) else None
 
 
-async def _undo_savepoint(handle: Handle, savepoint: str) -> None:
+async def _undo_savepoint(handle: Handle, name: str) -> None:
     """Roll back to and release a savepoint, unless SQLite already ended the transaction."""
     if not in_transaction(handle):
         return
     try:
-        await control(handle, f"ROLLBACK TO {savepoint}")
-        await control(handle, f"RELEASE {savepoint}")
+        await control(handle, rollback_to(name))
+        await control(handle, release(name))
     except RawdbError:
         handle.broken = True  # the outer block rolls back; a reopened connection starts clean
 

@@ -22,6 +22,7 @@ from typing import Any
 from rawdb import log
 from rawdb.breaker import BreakerState, CircuitBreaker, Clock
 from rawdb.config import Settings
+from rawdb.connection import BEGIN_READ, COMMIT, PING, ROLLBACK
 from rawdb.errors import DatabaseRefused, PoolClosed, PoolTimeout, RawdbError, UsageError
 from rawdb.pool.config import PoolConfig
 from rawdb.pool.conn import (
@@ -133,7 +134,7 @@ class Pool:
         handle, lease = await self._acquire(self._reader_slots)
         try:
             if snapshot:
-                await control(handle, "BEGIN")
+                await control(handle, BEGIN_READ)
             yield lease
         finally:
             if in_transaction(handle):  # a snapshot (or a stray BEGIN): end it first
@@ -364,7 +365,7 @@ class Pool:
                 )
             else:
                 try:
-                    await control(handle, "COMMIT")
+                    await control(handle, COMMIT)
                 except RawdbError:
                     await _rollback_quietly(handle)  # a failed COMMIT leaves the transaction open
                     raise
@@ -425,7 +426,7 @@ class Opening:
 async def _healthy(handle: Handle) -> bool:
     """``SELECT 1`` answers: the thread and the connection underneath are alive."""
     try:
-        rows = list(await handle.connection().execute_fetchall("SELECT 1"))
+        rows = list(await handle.connection().execute_fetchall(PING))
     except Exception:
         return False
     return bool(rows) and rows[0][0] == 1
@@ -436,7 +437,7 @@ async def _rollback_quietly(handle: Handle) -> None:
     if handle.raw is None or handle.broken:
         return
     try:
-        await control(handle, "ROLLBACK")
+        await control(handle, ROLLBACK)
     except RawdbError as exc:
         if "no transaction is active" not in str(exc):
             handle.broken = True

@@ -1,0 +1,27 @@
+-- Stored statement samples (persist.py): the query_performance table, bounded by retention.
+
+-- name: monitor_has_query_performance
+-- Whether query_performance exists (migration 0006); no row when it does not.
+-- params: none
+-- returns: row
+SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'query_performance';
+
+-- name: monitor_insert_query_performance
+-- Store one sample (executemany over a batch).
+-- params: query_name, started_at, duration_us, row_count, succeeded, error
+-- returns: nothing
+INSERT INTO query_performance (query_name, started_at, duration_us, row_count, succeeded, error)
+VALUES (?, ?, ?, ?, ?, ?);
+
+-- name: monitor_prune_query_performance
+-- Delete the samples older than the retention (started_at in microseconds).
+-- params: cutoff
+-- returns: nothing
+DELETE FROM query_performance WHERE started_at < ?;
+
+-- name: monitor_recent_query_performance
+-- Samples since a time, by statement name, at most a limit of them.
+-- params: since, limit
+-- returns: rows
+SELECT query_name, duration_us, succeeded
+FROM query_performance WHERE started_at >= ? ORDER BY query_name LIMIT ?;
