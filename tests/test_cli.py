@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from rawdb import cli_common
+from rawdb import cli_common, log
 from rawdb.config import Settings
 from rawdb.demo.run import DEMO_APPLICATION_ID
 from rawdb.migrate import Migrator
@@ -324,7 +324,7 @@ def test_json_logs_keep_stderr_json(how: str, tmp_path: Path, broken_set: Path) 
     result = run(*args, *(["--log-json"] if how == "--log-json" else []), env=env)
     assert result.returncode == 1
     events = json_lines(result.stderr)
-    failed = [e for e in events if e["event"] == cli_common.CLI_FAILED]
+    failed = [e for e in events if e["event"] == log.CLI_FAILED]
     assert len(failed) == 1 and "table a already exists" in str(failed[0]["error"])
     assert failed[0]["exit_code"] == 1
     assert any(e["event"] == "migration.applied" for e in events)  # the level is info
@@ -343,7 +343,7 @@ def test_json_logs_for_usage_errors_and_other_commands(app_db: Path, tmp_path: P
     )
     assert [r.returncode for r in results] == [2, 1, 1, 1]
     for result in results:
-        failed = [e for e in json_lines(result.stderr) if e["event"] == cli_common.CLI_FAILED]
+        failed = [e for e in json_lines(result.stderr) if e["event"] == log.CLI_FAILED]
         assert len(failed) == 1, result.stderr
 
 

@@ -34,7 +34,6 @@ EXIT_INTERRUPTED = 130
 """Ctrl-C (128 + SIGINT, as a shell reports it)."""
 HEALTH_EXIT = {"healthy": EXIT_OK, "degraded": EXIT_DEGRADED, "unhealthy": EXIT_UNHEALTHY}
 
-CLI_FAILED = "cli.failed"
 """The event a failing command logs in JSON mode, in place of its ``error:`` line."""
 MAX_WAIT_SECONDS = 86_400.0
 QUIET = "critical"
@@ -246,7 +245,7 @@ def fail(exc: RawdbError, command: str) -> int:
 def _log_failure(message: str, code: int, command: str) -> None:
     if not _logging_set:  # failed before the settings were read (a usage error)
         log.configure("json", "info", force=True)
-    log.get_logger("cli").error(CLI_FAILED, command=command, error=message, exit_code=code)
+    log.get_logger("cli").error(log.CLI_FAILED, command=command, error=message, exit_code=code)
 
 
 def _write_stderr(text: str) -> None:

@@ -39,9 +39,6 @@ from rawdb.queries import STATEMENTS
 from rawdb.queries.rows import Horizon, Tick, beyond, prepare_tick
 from rawdb.queries.ticks import write_rows
 
-BATCH_COMMITTED = "stream.batch_committed"
-BATCH_FAILED = "stream.batch_failed"
-TICKS_SET_ASIDE = "stream.ticks_set_aside"
 NOTE_EVERY = 1.0
 """Seconds between log lines about ticks set aside at put (a feed with a wrong clock sends
 nothing else, and one line per tick would flood the log)."""
@@ -225,7 +222,7 @@ class TickStream:
         self.rejected.append((row, why))
         if time.monotonic() >= self._next_note:
             self._next_note = time.monotonic() + NOTE_EVERY
-            self._log.error(TICKS_SET_ASIDE, rejected=len(self.rejected), reason=why)
+            self._log.error(log.STREAM_TICKS_SET_ASIDE, rejected=len(self.rejected), reason=why)
         return True
 
     async def flush(self) -> None:
@@ -333,7 +330,7 @@ class TickStream:
         except (ForeignKeyViolation, PeriodNotWritable) as exc:
             if len(rows) == 1:
                 self.rejected.append((rows[0], str(exc)))
-                self._log.error(BATCH_FAILED, rejected=1, reason=str(exc))
+                self._log.error(log.STREAM_BATCH_FAILED, rejected=1, reason=str(exc))
                 return
             middle = len(rows) // 2
             await self._commit_isolating(rows[:middle])
@@ -342,7 +339,7 @@ class TickStream:
     async def _note_failure(self, exc: RawdbError) -> None:
         self._error = exc
         self._failures += 1
-        self._log.error(BATCH_FAILED, error=str(exc), queued=self.queued)
+        self._log.error(log.STREAM_BATCH_FAILED, error=str(exc), queued=self.queued)
         async with self._progress:
             self._progress.notify_all()
 

@@ -40,16 +40,6 @@ from rawdb.pool.schema import ensure_current
 from rawdb.pool.slots import Slots
 from rawdb.pool.stats import Counters, PoolStats, WaitWindow
 
-# Log event names (stable: dashboards match on them).
-OPENED = "pool.opened"
-CLOSED = "pool.closed"
-CLOSE_FORCED = "pool.close_forced"
-RECYCLED = "pool.connection_recycled"
-HEALTH_FAILED = "pool.health_check_failed"
-ACQUIRE_TIMEOUT = "pool.acquire_timeout"
-CIRCUIT_CHANGED = "pool.circuit_changed"
-CLEANUP_FAILED = "pool.cleanup_failed"
-
 
 class Pool:
     """One writer and ``settings.readers`` reader connections to one database file.
@@ -223,14 +213,16 @@ class Pool:
                 await self._reader_slots.drained()
         except TimeoutError:
             self._log.warning(
-                CLOSE_FORCED,
+                log.POOL_CLOSE_FORCED,
                 in_use=self._writer_slots.in_use + self._reader_slots.in_use,
                 waited_s=self.config.close_timeout,
             )
         for handle in [*self._readers, self._writer]:  # the writer last: it checkpoints the WAL
             await self._discard(handle, optimize=True)
         self._closed.set()
-        self._log.info(CLOSED, database=str(self.settings.database), **_brief(self.stats()))
+        self._log.info(
+            log.POOL_CLOSED, database=str(self.settings.database), **_brief(self.stats())
+        )
 
     async def __aenter__(self) -> Pool:
         return self
@@ -272,7 +264,7 @@ class Pool:
             self._closing = True
             self._closed.set()
             raise
-        self._log.info(OPENED, database=str(database), readers=len(self._readers))
+        self._log.info(log.POOL_OPENED, database=str(database), readers=len(self._readers))
         return self
 
     async def _connect(self, handle: Handle) -> None:
@@ -288,7 +280,7 @@ class Pool:
         try:
             await close_handle(handle, optimize=optimize)
         except Exception as exc:  # the connection is gone either way
-            self._log.warning(CLEANUP_FAILED, role=handle.role, error=str(exc))
+            self._log.warning(log.POOL_CLEANUP_FAILED, role=handle.role, error=str(exc))
 
     async def _acquire(self, slots: Slots[Handle]) -> tuple[Handle, Connection]:
         if self._closing:
@@ -300,7 +292,7 @@ class Pool:
         except TimeoutError:
             self._counters.timeouts += 1
             message = self._timeout_message(slots)
-            self._log.warning(ACQUIRE_TIMEOUT, waited_s=self.config.acquire_timeout)
+            self._log.warning(log.POOL_ACQUIRE_TIMEOUT, waited_s=self.config.acquire_timeout)
             raise PoolTimeout(message) from None
         try:
             await self._prepare(handle)
@@ -323,13 +315,13 @@ class Pool:
             config.max_queries is not None and handle.queries >= config.max_queries
         ):
             self._counters.recycled += 1
-            self._log.debug(RECYCLED, role=handle.role, queries=handle.queries)
+            self._log.debug(log.POOL_CONNECTION_RECYCLED, role=handle.role, queries=handle.queries)
             await self._discard(handle, optimize=False)
             await self._connect(handle)
         elif now - handle.last_used >= config.health_check_after and not await _healthy(handle):
             self._counters.health_check_failures += 1
             self._breaker.record_failure("health check (SELECT 1) failed")
-            self._log.warning(HEALTH_FAILED, role=handle.role)
+            self._log.warning(log.POOL_HEALTH_CHECK_FAILED, role=handle.role)
             await self._discard(handle, optimize=False)
             await self._connect(handle)
 
@@ -394,7 +386,10 @@ class Pool:
 
     def _circuit_changed(self, old: BreakerState, new: BreakerState) -> None:
         self._log.warning(
-            CIRCUIT_CHANGED, old=old.value, new=new.value, last_error=self._breaker.last_error
+            log.POOL_CIRCUIT_CHANGED,
+            old=old.value,
+            new=new.value,
+            last_error=self._breaker.last_error,
         )
 
 
