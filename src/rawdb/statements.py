@@ -20,8 +20,9 @@ A malformed file fails at load with file and line.
 
 Where a table's name must vary (a month's table, the table being counted), the statement is a
 template: it writes ``__table__`` (any ``__slot__``) where the name goes, and
-:meth:`Statement.render` fills each slot with an identifier checked to be a plain name,
-quoted; nothing else is ever pasted into SQL. A package keeps its statements in its ``sql/``
+:meth:`Statement.render` fills each slot with the name quoted as SQL quotes an identifier
+(an inner ``"`` doubled), so any name, an application's odd ones included, stays one name;
+nothing else is ever pasted into SQL. A package keeps its statements in its ``sql/``
 folder; :func:`load_package` reads them all.
 """
 
@@ -50,7 +51,6 @@ _PLACEHOLDER = re.compile(
 )
 
 _SLOT = re.compile(r"\b__(?P<slot>[a-z][a-z0-9_]*)__\b")
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 Returns = Literal["row", "rows", "value", "nothing"]
 """The shape of a statement's result: at most one row, any rows, one value, none."""
@@ -74,8 +74,8 @@ class Statement:
         return self.sql
 
     def render(self, **identifiers: str | tuple[str, ...]) -> str:
-        """The template's SQL with every slot filled by a quoted, checked identifier (a tuple
-        fills its slot with a comma-separated list of them, e.g. an index's columns)."""
+        """The template's SQL with every slot filled by a quoted identifier (a tuple fills its
+        slot with a comma-separated list of them, e.g. an index's columns)."""
         if set(identifiers) != set(self.slots):
             raise InternalError(
                 f"{self.source}: {self.name!r} fills {sorted(self.slots)}, "
@@ -190,13 +190,14 @@ def _render(sql: str, identifiers: tuple[tuple[str, str | tuple[str, ...]], ...]
     rendered = sql
     for slot, given in identifiers:
         names = given if isinstance(given, tuple) else (given,)
-        bad = [n for n in names if not isinstance(n, str) or not _IDENTIFIER.match(n)]
+        bad = [n for n in names if not isinstance(n, str) or not n or "\x00" in n]
         if bad or not names:
             raise InternalError(
-                f"{name!r}: {bad[0] if bad else given!r} is not a plain identifier; refusing "
-                "to put it in SQL"
+                f"{name!r}: {bad[0] if bad else given!r} cannot be an identifier (empty, or a "
+                "NUL in it); refusing to put it in SQL"
             )
-        rendered = re.sub(rf"\b__{slot}__\b", ", ".join(f'"{n}"' for n in names), rendered)
+        quoted = ", ".join('"' + n.replace('"', '""') + '"' for n in names)
+        rendered = re.compile(rf"\b__{slot}__\b").sub(quoted.replace("\\", "\\\\"), rendered)
     return rendered
 
 

@@ -49,6 +49,7 @@ from rawdb.archive.checks import (
     reached,
     shape,
 )
+from rawdb.archive.sql import SQL
 from rawdb.catalog import registry, templates
 from rawdb.catalog.periods import Period
 from rawdb.catalog.policy import Policy, current
@@ -56,20 +57,9 @@ from rawdb.catalog.registry import PartitionInfo, Step, run_plan_sync
 from rawdb.connection import open_sync, transaction
 from rawdb.errors import DatabaseRefused, UsageError
 
-ARCHIVED_SQL = (
-    "/* rawdb:partitions_archived */ UPDATE rawdb_partitions SET state = 'archived', "
-    "archived_at = ?, archive_file = ?, row_count = ?, checksum = ?, counted_at = ? "
-    "WHERE name = ? AND state = 'archiving'"
-)
-RESTORED_SQL = (
-    "/* rawdb:partitions_restored */ UPDATE rawdb_partitions SET state = 'active', "
-    "archived_at = NULL, row_count = ?, checksum = ?, counted_at = ? "
-    "WHERE name = ? AND state = 'archived'"
-)
-FORGET_FILE_SQL = (
-    "/* rawdb:partitions_forget_file */ UPDATE rawdb_partitions SET archive_file = NULL "
-    "WHERE name = ? AND state = 'active'"
-)
+ARCHIVED_SQL = SQL["partitions_archived"].sql
+RESTORED_SQL = SQL["partitions_restored"].sql
+FORGET_FILE_SQL = SQL["partitions_forget_file"].sql
 
 
 @dataclass(frozen=True)
@@ -107,17 +97,18 @@ def _transaction(conn: sqlite3.Connection, steps: list[Step], what: str) -> None
 
 
 def _attach(conn: sqlite3.Connection, path: Path) -> None:
-    conn.execute("ATTACH DATABASE ? AS archive", (str(path),))
-    conn.execute("PRAGMA archive.journal_mode = DELETE").fetchall()
-    conn.execute("PRAGMA archive.synchronous = FULL")
+    conn.execute(SQL["archive_attach"].sql, (str(path),))
+    conn.execute(SQL["archive_journal_mode"].sql).fetchall()
+    conn.execute(SQL["archive_synchronous"].sql)
+
+
+def _detach(conn: sqlite3.Connection) -> None:
+    conn.execute(SQL["archive_detach"].sql)
 
 
 def _in_default(conn: sqlite3.Connection, parts: registry.Partitions, period: Period) -> int:
-    row = conn.execute(
-        f"SELECT count(*) FROM {templates.check_table(parts.default.name)} "
-        "WHERE timestamp >= ? AND timestamp < ?",
-        (period.start_text, period.end_text),
-    ).fetchone()
+    waiting = SQL["archive_rows_waiting"].render(table=templates.check_table(parts.default.name))
+    row = conn.execute(waiting, (period.start_text, period.end_text)).fetchone()
     return int(row[0])
 
 
@@ -146,7 +137,8 @@ def archive_period(
                 f"(python -m rawdb.partitions move --family {period.family}), then archive"
             )
         if dry_run:
-            rows = conn.execute(f"SELECT count(*) FROM {period.table}").fetchone()[0]
+            count = SQL["archive_count"].render(table=templates.check_table(period.table))
+            rows = conn.execute(count).fetchone()[0]
             return Outcome(info.name, "would archive", rows, None, str(path))
         if info.state == "active" or not frozen(conn, period):
             steps: list[Step] = [("partitions_freeze", sql, ()) for sql in freeze_sql(period)]
@@ -167,7 +159,7 @@ def archive_period(
             _drop(conn, period, seen=seen, digest=digest, at=at, path=path)
             reached("dropped")
         finally:
-            conn.execute("DETACH DATABASE archive")
+            _detach(conn)
         return Outcome(info.name, "archived", rows, digest, str(path))
     finally:
         conn.close()
@@ -175,22 +167,19 @@ def archive_period(
 
 def _copy_out(conn: sqlite3.Connection, period: Period) -> None:
     """Replace the archive file's copy of the table with the main table's rows."""
-    table = period.table
-    create = templates.table_ddl(period)[0]
-    qualified = create.replace(f"CREATE TABLE {table} (", f"CREATE TABLE archive.{table} (", 1)
-    if qualified == create:
-        raise UsageError(f"the template for {table} does not start with CREATE TABLE {table} (")
-    cols = ", ".join(templates.COLUMNS[period.family])
+    table = templates.check_table(period.table)
+    create = templates.table_ddl_in(period, "archive")
+    copy = templates.with_columns(SQL["archive_copy_out"], period.family, table=table)
     # The archive file has no instruments table: its copy's foreign keys are not enforced.
-    conn.execute("PRAGMA foreign_keys = OFF")
+    conn.execute(SQL["archive_foreign_keys_off"].sql)
     try:
         # Deferred: it writes the archive file only, so it must not take the main write lock.
         with transaction(conn, f"archive {table}: copying it out", write=False):
-            conn.execute(f"DROP TABLE IF EXISTS archive.{table}")
-            conn.execute(qualified)
-            conn.execute(f"INSERT INTO archive.{table} ({cols}) SELECT {cols} FROM main.{table}")
+            conn.execute(SQL["archive_drop_copy"].render(table=table))
+            conn.execute(create)
+            conn.execute(copy)
     finally:
-        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute(SQL["archive_foreign_keys_on"].sql)
 
 
 def _verify(conn: sqlite3.Connection, period: Period) -> tuple[int, str, tuple[int, int | None]]:
@@ -234,7 +223,7 @@ def _drop(
         now_present = registry.load_sync(conn, period.family).present_tables()
         remaining = tuple(t for t in now_present if t != period.table)
         steps: list[Step] = [
-            ("partitions_drop_table", f"DROP TABLE main.{period.table}", ()),
+            ("partitions_drop_table", SQL["partitions_drop_table"].render(table=period.table), ()),
             ("partitions_archived", ARCHIVED_SQL, (at, str(path), rows, digest, at, period.table)),
             registry.audit_step(
                 at, "archive", period.table, rows=rows, checksum=digest, archive_file=str(path)
@@ -286,7 +275,7 @@ def restore_period(
             _copy_in(conn, period, expected=found, at=at, path=path)
             reached("restored")
         finally:
-            conn.execute("DETACH DATABASE archive")
+            _detach(conn)
         _remove_leftover(conn, period, path, checked=True)
         return Outcome(info.name, "restored", found[0], found[1], str(path))
     finally:
@@ -301,16 +290,16 @@ def _copy_in(
     at: str,
     path: Path,
 ) -> None:
-    cols = ", ".join(templates.COLUMNS[period.family])
+    copy = templates.with_columns(
+        SQL["archive_copy_in"], period.family, table=templates.check_table(period.table)
+    )
     with _write(conn, f"restore {period.table}: copying it in"):
         # Read again under the write lock: another process may have made a table since.
         tables = (*registry.load_sync(conn, period.family).present_tables(), period.table)
         ordered = (tables[0], *sorted(tables[1:], key=Period.from_name))
         table, *indexes = templates.table_ddl(period)
         conn.execute(table)
-        conn.execute(
-            f"INSERT INTO main.{period.table} ({cols}) SELECT {cols} FROM archive.{period.table}"
-        )
+        conn.execute(copy)
         for sql in indexes:  # built after the copy: a sorted build beats per-row inserts
             conn.execute(sql)
         if set(compare(conn, period)) != {expected[0]}:
@@ -337,7 +326,7 @@ def _remove_leftover(
             with transaction(conn, f"restore {period.table}: checking the leftover", write=False):
                 counts = compare(conn, period)
         finally:
-            conn.execute("DETACH DATABASE archive")
+            _detach(conn)
         if len(set(counts)) != 1:
             raise DatabaseRefused(
                 f"{path}: differs from the restored {period.table} (rows in table, in file, "

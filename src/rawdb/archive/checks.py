@@ -36,6 +36,7 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
+from rawdb.archive.sql import SQL
 from rawdb.catalog import templates
 from rawdb.catalog.periods import Period
 
@@ -61,8 +62,9 @@ def checksum(conn: sqlite3.Connection, schema: str, period: Period) -> tuple[int
     """(rows, checksum) of a period table in ``schema`` ('main' or 'archive')."""
     if schema not in {"main", "archive"}:
         raise ValueError(f"schema {schema!r}")
-    cols = ", ".join(templates.COLUMNS[period.family])
-    cursor = conn.execute(f"SELECT {cols} FROM {schema}.{templates.check_table(period.table)}")
+    table = templates.check_table(period.table)
+    select = SQL["archive_checksum_rows"]
+    cursor = conn.execute(templates.with_columns(select, period.family, schema=schema, table=table))
     crc = adler = count = 0
     while True:
         rows = cursor.fetchmany(20_000)
@@ -79,14 +81,11 @@ def compare(conn: sqlite3.Connection, period: Period) -> tuple[int, int, int]:
     """(rows in main, rows in archive, main rows with an identical row in archive) of a period
     table; the copy is exact when all three are equal. Run it inside one read transaction."""
     table = templates.check_table(period.table)
-    cols = templates.COLUMNS[period.family]
-    same = " AND ".join(f"a.{c} IS m.{c}" for c in cols[1:])
-    main_rows = conn.execute(f"SELECT count(*) FROM main.{table}").fetchone()[0]
-    archive_rows = conn.execute(f"SELECT count(*) FROM archive.{table}").fetchone()[0]
-    matching = conn.execute(
-        f"SELECT count(*) FROM main.{table} AS m JOIN archive.{table} AS a ON a.id = m.id "
-        f"WHERE {same}"
-    ).fetchone()[0]
+    count = SQL["archive_rows_in"]
+    main_rows = conn.execute(count.render(schema="main", table=table)).fetchone()[0]
+    archive_rows = conn.execute(count.render(schema="archive", table=table)).fetchone()[0]
+    identical = templates.with_columns(SQL["archive_identical_rows"], period.family, table=table)
+    matching = conn.execute(identical).fetchone()[0]
     return int(main_rows), int(archive_rows), int(matching)
 
 
@@ -97,20 +96,20 @@ def freeze_sql(period: Period) -> list[str]:
     """Triggers refusing every change to a period table (created when archiving starts)."""
     table = templates.check_table(period.table)
     return [
-        f"CREATE TRIGGER IF NOT EXISTS rawdb_frozen_{table}_{op} BEFORE {op.upper()} ON {table} "
-        f"BEGIN SELECT RAISE(ABORT, '{table} is being archived and is read-only'); END"
-        for op in FREEZE_OPERATIONS
+        SQL[f"archive_freeze_{op}"].render(trigger=trigger, table=table)
+        for op, trigger in zip(FREEZE_OPERATIONS, trigger_names(period), strict=True)
     ]
+
+
+def trigger_names(period: Period) -> list[str]:
+    """The names of a period table's freeze triggers, one per operation."""
+    return [f"rawdb_frozen_{templates.check_table(period.table)}_{op}" for op in FREEZE_OPERATIONS]
 
 
 def frozen(conn: sqlite3.Connection, period: Period) -> bool:
     """True when all of a period table's freeze triggers are in place."""
-    names = [f"rawdb_frozen_{templates.check_table(period.table)}_{op}" for op in FREEZE_OPERATIONS]
-    row = conn.execute(
-        "SELECT count(*) FROM main.sqlite_schema WHERE type = 'trigger' AND tbl_name = ? "
-        f"AND name IN ({', '.join('?' * len(names))})",
-        (period.table, *names),
-    ).fetchone()
+    names = trigger_names(period)
+    row = conn.execute(SQL["archive_frozen"].sql, (period.table, *names)).fetchone()
     return int(row[0]) == len(names)
 
 
@@ -119,7 +118,7 @@ def shape(conn: sqlite3.Connection, schema: str, period: Period) -> tuple[int, i
     if schema not in {"main", "archive"}:
         raise ValueError(f"schema {schema!r}")
     table = templates.check_table(period.table)
-    row = conn.execute(f"SELECT count(*), max(id) FROM {schema}.{table}").fetchone()
+    row = conn.execute(SQL["archive_shape"].render(schema=schema, table=table)).fetchone()
     return int(row[0]), None if row[1] is None else int(row[1])
 
 

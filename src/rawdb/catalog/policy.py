@@ -33,6 +33,7 @@ MAX_MONTHS_AHEAD = 60
 MAX_MONTHS_KEPT = 1200
 """At most a hundred years online."""
 
+
 class Policy(EnvSettings):
     """Premake, the on-demand window and retention, per family, counted in periods.
 

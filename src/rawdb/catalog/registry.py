@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from rawdb.catalog import templates
 from rawdb.catalog.periods import Family, Period, check_family, default_table
+from rawdb.catalog.sql import SQL
 from rawdb.errors import InternalError, SchemaOutOfDate
 from rawdb.models import to_db_time
 from rawdb.pool.conn import Connection
@@ -25,25 +26,10 @@ PRESENT: frozenset[str] = frozenset({"default", "active", "archiving"})
 """States whose table is in the main database (and in the family's view)."""
 WRITABLE: frozenset[str] = frozenset({"default", "active"})
 
-LIST_SQL = (
-    "/* rawdb:partitions_list */ SELECT name, family, state, period_start, period_end, "
-    "id_floor, created_at, archived_at, archive_file, row_count, checksum, counted_at "
-    "FROM rawdb_partitions WHERE family = ? ORDER BY period_start IS NOT NULL, period_start"
-)
-REGISTER_SQL = (
-    "/* rawdb:partitions_register */ INSERT INTO rawdb_partitions "
-    "(name, family, period_start, period_end, state, id_floor, created_at) "
-    "VALUES (?, ?, ?, ?, 'active', ?, ?)"
-)
-SET_STATE_SQL = (
-    "/* rawdb:partitions_set_state */ UPDATE rawdb_partitions SET state = ? "
-    "WHERE name = ? AND state = ?"
-)
-AUDIT_SQL = (
-    "/* rawdb:partitions_audit */ INSERT INTO rawdb_partition_audit "
-    "(happened_at, action, table_name, row_count, checksum, archive_file, detail) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
-)
+LIST_SQL = SQL["partitions_list"].sql
+REGISTER_SQL = SQL["partitions_register"].sql
+SET_STATE_SQL = SQL["partitions_set_state"].sql
+AUDIT_SQL = SQL["partitions_audit"].sql
 
 Step = tuple[str, str, Sequence[Any]]
 """One statement of a plan: (name for logs and errors, SQL, parameters)."""
@@ -160,7 +146,11 @@ def load_sync(conn: sqlite3.Connection, family: Family) -> Partitions:
 def view_plan(family: Family, tables: tuple[str, ...]) -> list[Step]:
     """Drop and recreate the family's view over ``tables``."""
     return [
-        ("partitions_drop_view", f"DROP VIEW IF EXISTS {check_family(family)}", ()),
+        (
+            "partitions_drop_view",
+            SQL["partitions_drop_view"].render(view=check_family(family)),
+            (),
+        ),
         ("partitions_create_view", templates.view_sql(family, tables), ()),
     ]
 

@@ -3,7 +3,9 @@ maintenance (a sampled ANALYZE of the tables still filling) and the monitor's sc
 
 from __future__ import annotations
 
-STAT1_EXISTS_SQL = "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'sqlite_stat1'"
-STAT1_SQL = "SELECT tbl, idx, stat FROM sqlite_stat1"
+from rawdb.catalog.sql import SQL
+
+STAT1_EXISTS_SQL = SQL["stat1_exists"].sql
+STAT1_SQL = SQL["stat1_rows"].sql
 ANALYSIS_LIMIT = 1000
 """Rows per index a sampled ANALYZE reads (``PRAGMA analysis_limit``): fast, close enough."""

@@ -1,6 +1,6 @@
 """SQL for period tables: the DDL templates, the views over them, and per-table statements.
 
-Three kinds of text are rendered here, always from validated names (see ``periods``):
+Four kinds of text are rendered here, always from validated names (see ``periods``):
 
 - a period table's DDL, from ``sql/partitions/<family>_<month|quarter>.sql``;
 - the ``market_data`` / ``alert_logs`` view over the default table and every period table;
@@ -8,7 +8,11 @@ Three kinds of text are rendered here, always from validated names (see ``period
   against the default table (``market_data_default``), so each is valid SQL as written and the
   monitor can plan it. A statement that reads several tables marks the part to repeat with
   ``/* each partition */ … /* end */``; the copies are joined with UNION ALL, each wrapped in
-  ``SELECT * FROM (…)`` so its own ORDER BY / LIMIT stays its own.
+  ``SELECT * FROM (…)`` so its own ORDER BY / LIMIT stays its own;
+- a statement over every column of a family (copying, comparing, checksumming rows of a
+  period table): it writes ``/* columns */ id`` (or ``/* columns */ a.id``) where the column
+  list goes, and :func:`with_columns` puts the family's columns there (each with the same
+  ``a.``), read from its DDL template like :data:`COLUMNS`.
 
 Rendered strings are cached, so the same tables give the identical string and SQLite's
 statement cache hits; the ``/* rawdb:<name> */`` tag at the start is kept.
@@ -23,9 +27,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from rawdb.catalog.periods import Family, Period, default_table
-from rawdb.errors import InternalError
+from rawdb.errors import InternalError, UsageError
 from rawdb.migrate.files import shipped_root
 from rawdb.migrate.splitter import split, tokens
+from rawdb.statements import Statement
 
 TEMPLATE_FILES: dict[Family, str] = {
     "market_data": "market_data_month.sql",
@@ -76,8 +81,8 @@ def columns_of(ddl: str, table: str) -> tuple[str, ...]:
     of each top-level item of the list that is not a table constraint."""
     for stmt in split(ddl, table):
         toks = tokens(stmt.sql)
-        words = [t.text for t in toks[:3]]
-        if words[:2] != ["CREATE", "TABLE"] or words[2].lower() != table:
+        words = [t.text.lower() for t in toks[:3]]  # tokens() gives keywords upper-cased
+        if words[:2] != ["create", "table"] or words[2] != table:
             continue
         found: list[str] = []
         depth, starts_item = 0, False
@@ -106,6 +111,9 @@ def columns_of(ddl: str, table: str) -> tuple[str, ...]:
 MAX_TERMS = 500
 """SQLite's limit on the terms of one compound SELECT (SQLITE_MAX_COMPOUND_SELECT)."""
 EACH, END = "/* each partition */", "/* end */"
+COLUMNS_MARK = "/* columns */"
+_COLUMN_LIST = re.compile(r"/\* columns \*/\s*(?:(?P<prefix>[a-z_][a-z0-9_]*)\.)?id\b")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _TABLE = re.compile(r"^(market_data|alert_logs)_(default|\d{4}_\d{2}|\d{4}_q[1-4])$")
 
 
@@ -134,6 +142,42 @@ def table_ddl(period: Period, root: Path | None = None) -> list[str]:
     text = text.replace("'PERIOD_START'", f"'{period.start_text}'")
     text = text.replace("'PERIOD_END'", f"'{period.end_text}'")
     return [stmt.sql for stmt in split(text, TEMPLATE_FILES[period.family])]
+
+
+def table_ddl_in(period: Period, schema: str) -> str:
+    """The statement creating one period table (without its indexes) in the attached database
+    ``schema``: the template's table, its name qualified with ``schema``."""
+    create = table_ddl(period)[0]
+    toks = tokens(create)
+    words = [t.text.lower() for t in toks[:4]]
+    if not _IDENTIFIER.match(schema) or words != ["create", "table", period.table, "("]:
+        raise UsageError(
+            f"the template for {period.table} does not start with CREATE TABLE {period.table} ("
+        )
+    at = toks[2].offset
+    return f"{create[:at]}{schema}.{create[at:]}"
+
+
+def with_columns(stmt: Statement, family: Family, **identifiers: str) -> str:
+    """A statement's text with its slots filled (:meth:`Statement.render`) and each
+    ``/* columns */ id`` (``/* columns */ a.id``) holding the family's columns, in order."""
+    sql = stmt.render(**identifiers) if stmt.slots else stmt.sql
+    return _expand_columns(sql, COLUMNS[family], stmt.name)
+
+
+@lru_cache(maxsize=1024)
+def _expand_columns(sql: str, columns: tuple[str, ...], name: str) -> str:
+    if not _COLUMN_LIST.search(sql):
+        raise InternalError(f"{name!r} has no '{COLUMNS_MARK} id' column list to fill")
+    for column in columns:
+        if not _IDENTIFIER.match(column):
+            raise InternalError(f"column {column!r} is not a plain name; refusing to render SQL")
+
+    def listed(match: re.Match[str]) -> str:
+        prefix = f"{match['prefix']}." if match["prefix"] else ""
+        return ", ".join(f"{prefix}{column}" for column in columns)
+
+    return _COLUMN_LIST.sub(listed, sql)
 
 
 def view_sql(family: Family, tables: tuple[str, ...]) -> str:

@@ -19,16 +19,14 @@ from rawdb.migrate import schema
 from rawdb.migrate.files import MigrationSet
 from rawdb.migrate.foreign import Foreign, version_key
 from rawdb.migrate.splitter import split
+from rawdb.migrate.sql import SQL
 from rawdb.sql_setup import SqlSetup
 
 MAX_LISTED = 12
 
 
 def application_tables(conn: sqlite3.Connection) -> list[str]:
-    rows = conn.execute(
-        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-        "ORDER BY name"
-    ).fetchall()
+    rows = conn.execute(SQL["application_table_names"].sql).fetchall()
     return [r[0] for r in rows if r[0] not in schema.MIGRATOR_TABLES]
 
 
@@ -53,7 +51,7 @@ def alembic_revisions(conn: sqlite3.Connection) -> list[str] | None:
     """The rows of ``alembic_version``, or None when the table is absent."""
     if "alembic_version" not in application_tables(conn):
         return None
-    return [str(r[0]) for r in conn.execute("SELECT version_num FROM alembic_version")]
+    return [str(r[0]) for r in conn.execute(SQL["alembic_revisions"].sql)]
 
 
 Layer = tuple[MigrationSet, int]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from rawdb import sql_setup
 from rawdb.errors import DatabaseCorrupt, translate
+from rawdb.migrate.sql import SQL
 from rawdb.sql_setup import SqlSetup
 
 PARTIAL = ".partial"
@@ -37,8 +38,8 @@ def take(conn: sqlite3.Connection, target: Path, setup: SqlSetup | str | None = 
             sql_setup.apply(dest, setup)
             conn.backup(dest, pages=-1)
             # A rollback-journal copy in one file, with no -wal or -journal left beside it.
-            dest.execute("PRAGMA journal_mode=DELETE").fetchall()
-            verdict = dest.execute("PRAGMA quick_check").fetchone()[0]
+            dest.execute(SQL["journal_mode_delete"].sql).fetchall()
+            verdict = dest.execute(SQL["quick_check"].sql).fetchone()[0]
         finally:
             dest.close()
     except sqlite3.Error as exc:

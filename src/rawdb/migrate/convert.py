@@ -35,6 +35,7 @@ from rawdb.migrate.checks import file_refusal
 from rawdb.migrate.files import MAX_VERSION, read_sql_file
 from rawdb.migrate.rewrite import Rewritten, rewrite
 from rawdb.migrate.splitter import split
+from rawdb.migrate.sql import SQL
 from rawdb.migrate.upstream import Layout, Source
 from rawdb.sql_setup import SqlSetup
 
@@ -307,7 +308,7 @@ def _trial_run(report: Report, setup: SqlSetup | str | None) -> None:
     """Run the converted set in a scratch database: up in order, then down in reverse."""
     scratch = sql_setup.scratch(setup)
     try:
-        scratch.execute("PRAGMA foreign_keys=ON")
+        scratch.execute(SQL["foreign_keys_on"].sql)
         ran: list[Converted] = []
         for item in report.migrations:
             if not _try(scratch, item.migration, item):
@@ -330,7 +331,7 @@ def _try(conn: sqlite3.Connection, path: Path, item: Converted) -> bool:
         return True  # already reported; the trial goes on without it
     off = sql_file.options.foreign_keys_off
     if off:
-        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute(SQL["foreign_keys_off"].sql)
     try:
         for stmt in statements:
             try:
@@ -345,5 +346,5 @@ def _try(conn: sqlite3.Connection, path: Path, item: Converted) -> bool:
                 return False
     finally:
         if off:
-            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute(SQL["foreign_keys_on"].sql)
     return True

@@ -12,6 +12,8 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from rawdb.migrate.sql import SQL
+
 ACTIONS = {"CASCADE": "deleted", "SET NULL": "set to NULL", "SET DEFAULT": "set to their default"}
 
 
@@ -36,28 +38,26 @@ def _quote(name: str) -> str:
 
 
 def _primary_key(conn: sqlite3.Connection, table: str) -> list[str]:
-    rows = conn.execute(f"PRAGMA table_info({_quote(table)})").fetchall()
+    rows = conn.execute(SQL["table_info"].sql, (table,)).fetchall()
     return [str(r[1]) for r in sorted((r for r in rows if r[5]), key=lambda r: r[5])]
 
 
 def _tables(conn: sqlite3.Connection) -> list[str]:
-    rows = conn.execute(
-        "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchall()
+    rows = conn.execute(SQL["table_names"].sql).fetchall()
     return [str(r[0]) for r in rows]
 
 
 def rows_changed_by_drop(conn: sqlite3.Connection, parent: str) -> list[ChildRows]:
     """Child rows that ``DROP TABLE parent`` would delete or change now (empty when foreign
     keys are off, or no child with an action holds a row referencing the parent)."""
-    if not conn.execute("PRAGMA foreign_keys").fetchone()[0]:
+    if not conn.execute(SQL["foreign_keys_enabled"].sql).fetchone()[0]:
         return []
     found: list[ChildRows] = []
     for child in _tables(conn):
         if child.lower() == parent:
             continue  # a table's references to itself go with it
         keys: dict[int, list[tuple[str, str | None, str, str]]] = {}
-        for fk in conn.execute(f"PRAGMA foreign_key_list({_quote(child)})").fetchall():
+        for fk in conn.execute(SQL["foreign_key_list"].sql, (child,)).fetchall():
             keys.setdefault(fk[0], []).append((str(fk[2]), fk[4], str(fk[3]), str(fk[6])))
         for columns in keys.values():
             table, _, _, action = columns[0]
@@ -76,7 +76,11 @@ def _referencing(
     parent: str,
     columns: list[tuple[str, str | None, str, str]],
 ) -> int:
-    """Rows of ``child`` whose key matches a row of ``parent``: those the action reaches."""
+    """Rows of ``child`` whose key matches a row of ``parent``: those the action reaches.
+
+    The one statement of this module composed here rather than read from sql/: a key has any
+    number of columns, and the tables are the application's, of any name (a template's slot
+    takes one plain name), so its text is built from quoted names."""
     targets = [c[1] for c in columns]
     if any(t is None for t in targets):
         targets = list(_primary_key(conn, parent)) or ["rowid"]

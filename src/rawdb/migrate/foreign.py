@@ -31,6 +31,8 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rawdb.migrate.sql import SQL
+
 TABLES = {
     "golang-migrate": "schema_migrations",
     "dbmate": "schema_migrations",
@@ -78,10 +80,7 @@ def version_key(version: str) -> tuple[int, ...]:
 
 def detect(conn: sqlite3.Connection) -> list[Foreign]:
     """Every other tool's bookkeeping table found in the database, read."""
-    tables = {
-        str(r[0]).lower(): str(r[0])
-        for r in conn.execute("SELECT name FROM sqlite_schema WHERE type = 'table'")
-    }
+    tables = {str(r[0]).lower(): str(r[0]) for r in conn.execute(SQL["all_table_names"].sql)}
     found: list[Foreign] = []
     if "schema_migrations" in tables:
         name = tables["schema_migrations"]
@@ -96,7 +95,7 @@ def detect(conn: sqlite3.Connection) -> list[Foreign]:
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {str(r[1]).lower() for r in conn.execute(f'PRAGMA table_info("{table}")')}
+    return {str(r[1]).lower() for r in conn.execute(SQL["table_info"].sql, (table,))}
 
 
 def _truthy(value: object) -> bool:
@@ -108,7 +107,7 @@ def _text(value: object) -> str:
 
 
 def _golang_migrate(conn: sqlite3.Connection, table: str) -> Foreign:
-    rows = conn.execute(f'SELECT version, dirty FROM "{table}"').fetchall()
+    rows = conn.execute(SQL["golang_migrate_versions"].render(table=table)).fetchall()
     versions = [(_text(v), _truthy(d)) for v, d in rows if v is not None and _text(v) != "-1"]
     if not versions:
         return Foreign("golang-migrate", table)
@@ -125,12 +124,12 @@ def _golang_migrate(conn: sqlite3.Connection, table: str) -> Foreign:
 
 
 def _dbmate(conn: sqlite3.Connection, table: str) -> Foreign:
-    rows = conn.execute(f'SELECT version FROM "{table}"').fetchall()
+    rows = conn.execute(SQL["dbmate_versions"].render(table=table)).fetchall()
     return Foreign("dbmate", table, applied=_sorted(_text(r[0]) for r in rows if r[0] is not None))
 
 
 def _goose(conn: sqlite3.Connection, table: str) -> Foreign:
-    rows = conn.execute(f'SELECT version_id, is_applied FROM "{table}" ORDER BY id').fetchall()
+    rows = conn.execute(SQL["goose_versions"].render(table=table)).fetchall()
     latest: dict[str, bool] = {}
     for version, is_applied in rows:
         latest[_text(version)] = _truthy(is_applied)  # a later row wins
@@ -139,21 +138,19 @@ def _goose(conn: sqlite3.Connection, table: str) -> Foreign:
 
 
 def _diesel(conn: sqlite3.Connection, table: str) -> Foreign:
-    rows = conn.execute(f'SELECT version FROM "{table}"').fetchall()
+    rows = conn.execute(SQL["diesel_versions"].render(table=table)).fetchall()
     applied = _sorted(_text(r[0]).replace("-", "") for r in rows if r[0] is not None)
     return Foreign("diesel", table, applied=applied)
 
 
 def _flyway(conn: sqlite3.Connection, table: str) -> Foreign:
-    rows = conn.execute(
-        f'SELECT version, type, script, success FROM "{table}" ORDER BY installed_rank'
-    ).fetchall()
+    rows = conn.execute(SQL["flyway_history"].render(table=table)).fetchall()
     applied: dict[tuple[int, ...], str] = {}
     floor: str | None = None
     for version, kind, script, success in rows:
-        if version is None or str(kind).upper() == "SCHEMA":
+        if version is None or str(kind).lower() == "schema":
             continue  # repeatable migrations and the schema-creation marker
-        text, kind_text = _text(version), str(kind).upper()
+        text, kind_text = _text(version), str(kind).lower()
         if not _truthy(success):
             return Foreign(
                 "flyway",
@@ -164,9 +161,9 @@ def _flyway(conn: sqlite3.Connection, table: str) -> Foreign:
                     "changed"
                 ),
             )
-        if kind_text.startswith("UNDO") or kind_text == "DELETE":
+        if kind_text.startswith("undo") or kind_text == "delete":
             applied.pop(version_key(text), None)
-        elif kind_text == "BASELINE":
+        elif kind_text == "baseline":
             floor = text
         else:
             applied[version_key(text)] = text

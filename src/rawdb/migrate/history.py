@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from rawdb.config import SHIPPED_SET
+from rawdb.migrate.sql import SQL
 
 Action = Literal["apply", "rollback", "baseline", "fail"]
 Layout = Literal["none", "single", "sets"]
@@ -27,31 +28,8 @@ RollbackOf = Callable[[str, int, str], str | None]
 """The rollback checksum to record for an applied row: (set, version, checksum) → checksum,
 None when the applied file is no longer the one on disk (or it has no rollback)."""
 
-VERSIONS_DDL = """CREATE TABLE IF NOT EXISTS rawdb_migrations (
-    set_name TEXT NOT NULL DEFAULT 'rawdb',
-    version INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    checksum TEXT NOT NULL,
-    applied_at TEXT NOT NULL,
-    duration_ms REAL NOT NULL,
-    baselined INTEGER NOT NULL DEFAULT 0 CHECK (baselined IN (0, 1)),
-    depends_on TEXT NOT NULL DEFAULT '{}',
-    rollback_checksum TEXT,
-    PRIMARY KEY (set_name, version)
-)"""
 ROLLBACK_COLUMN = "rollback_checksum"
-HISTORY_DDL = """CREATE TABLE IF NOT EXISTS rawdb_migration_history (
-    id INTEGER PRIMARY KEY,
-    version INTEGER NOT NULL,
-    name TEXT NOT NULL,
-    action TEXT NOT NULL CHECK (action IN ('apply', 'rollback', 'baseline', 'fail')),
-    checksum TEXT,
-    at TEXT NOT NULL,
-    duration_ms REAL,
-    backup TEXT,
-    error TEXT,
-    set_name TEXT NOT NULL DEFAULT 'rawdb'
-)"""
+"""The version table's column older tables of sets lack (:func:`add_rollback_checksums`)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +55,7 @@ def now() -> str:
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {str(r[1]) for r in conn.execute(f"PRAGMA table_info({table})")}
+    return {str(r[1]) for r in conn.execute(SQL["table_info"].sql, (table,))}
 
 
 def layout(conn: sqlite3.Connection) -> Layout:
@@ -94,8 +72,8 @@ def ensure(
     caller's write transaction)."""
     if layout(conn) == "single":
         upgrade(conn, owner)
-    conn.execute(VERSIONS_DDL)
-    conn.execute(HISTORY_DDL)
+    conn.execute(SQL["create_versions_table"].sql)
+    conn.execute(SQL["create_history_table"].sql)
     add_rollback_checksums(conn, rollback_of)
 
 
@@ -114,7 +92,7 @@ def add_rollback_checksums(conn: sqlite3.Connection, rollback_of: RollbackOf | N
     moment: edits after it are reported, earlier ones cannot be known."""
     if layout(conn) != "sets" or ROLLBACK_COLUMN in _columns(conn, "rawdb_migrations"):
         return 0
-    conn.execute(f"ALTER TABLE rawdb_migrations ADD COLUMN {ROLLBACK_COLUMN} TEXT")
+    conn.execute(SQL["add_rollback_checksum_column"].sql)
     return fill_rollback_checksums(conn, rollback_of)
 
 
@@ -122,18 +100,12 @@ def fill_rollback_checksums(conn: sqlite3.Connection, rollback_of: RollbackOf | 
     """Record the rollback checksum of rows that have none, where ``rollback_of`` knows it."""
     if rollback_of is None:
         return 0
-    rows = conn.execute(
-        f"SELECT set_name, version, checksum FROM rawdb_migrations WHERE {ROLLBACK_COLUMN} IS NULL"
-    ).fetchall()
+    rows = conn.execute(SQL["versions_without_rollback_checksum"].sql).fetchall()
     filled = 0
     for set_name, version, checksum in rows:
         found = rollback_of(str(set_name), int(version), str(checksum))
         if found is not None:
-            conn.execute(
-                f"UPDATE rawdb_migrations SET {ROLLBACK_COLUMN} = ? "
-                "WHERE set_name = ? AND version = ?",
-                (found, set_name, version),
-            )
+            conn.execute(SQL["set_rollback_checksum"].sql, (found, set_name, version))
             filled += 1
     return filled
 
@@ -144,31 +116,23 @@ def upgrade(conn: sqlite3.Connection, owner: Owner | None = None) -> int:
     write transaction)."""
     if layout(conn) != "single":
         return 0
-    rows = conn.execute(
-        "SELECT version, name, checksum, applied_at, duration_ms, baselined "
-        "FROM rawdb_migrations ORDER BY version"
-    ).fetchall()
-    conn.execute("ALTER TABLE rawdb_migrations RENAME TO rawdb_migrations_single")
-    conn.execute(VERSIONS_DDL)
+    rows = conn.execute(SQL["single_set_versions"].sql).fetchall()
+    conn.execute(SQL["rename_single_set_table"].sql)
+    conn.execute(SQL["create_versions_table"].sql)
     for version, name, checksum, applied_at, duration_ms, baselined in rows:
         set_name, number = owner(version, name, checksum) if owner else (SHIPPED_SET, version)
         conn.execute(
-            "INSERT INTO rawdb_migrations (set_name, version, name, checksum, applied_at, "
-            "duration_ms, baselined) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            SQL["insert_moved_version"].sql,
             (set_name, number, name, checksum, applied_at, duration_ms, baselined),
         )
-    conn.execute("DROP TABLE rawdb_migrations_single")
+    conn.execute(SQL["drop_single_set_table"].sql)
     if "set_name" not in _columns(conn, "rawdb_migration_history"):
-        conn.execute(
-            "ALTER TABLE rawdb_migration_history ADD COLUMN set_name TEXT NOT NULL DEFAULT 'rawdb'"
-        )
+        conn.execute(SQL["add_history_set_column"].sql)
     return len(rows)
 
 
 def exists(conn: sqlite3.Connection) -> bool:
-    row = conn.execute(
-        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'rawdb_migrations'"
-    ).fetchone()
+    row = conn.execute(SQL["versions_table_exists"].sql).fetchone()
     return bool(row[0])
 
 
@@ -178,13 +142,13 @@ def applied_by_set(conn: sqlite3.Connection) -> dict[str, dict[int, Applied]]:
     kind = layout(conn)
     if kind == "none":
         return found
-    extra = ", set_name, depends_on" if kind == "sets" else ", 'rawdb', '{}'"
-    with_rollback = kind == "sets" and ROLLBACK_COLUMN in _columns(conn, "rawdb_migrations")
-    extra += f", {ROLLBACK_COLUMN}" if with_rollback else ", NULL"
-    rows = conn.execute(
-        "SELECT version, name, checksum, applied_at, duration_ms, baselined"
-        f"{extra} FROM rawdb_migrations ORDER BY version"
-    ).fetchall()
+    if kind == "single":
+        query = "applied_versions_single_set"
+    elif ROLLBACK_COLUMN in _columns(conn, "rawdb_migrations"):
+        query = "applied_versions"
+    else:
+        query = "applied_versions_without_rollback_column"
+    rows = conn.execute(SQL[query].sql).fetchall()
     for r in rows:
         set_name = str(r[6])
         found.setdefault(set_name, {})[r[0]] = Applied(
@@ -202,9 +166,9 @@ def managed_sets(conn: sqlite3.Connection) -> set[str]:
     found = set(applied_by_set(conn))
     columns = _columns(conn, "rawdb_migration_history")  # empty: no history table
     if "set_name" in columns:
-        rows = conn.execute("SELECT DISTINCT set_name FROM rawdb_migration_history")
+        rows = conn.execute(SQL["history_set_names"].sql)
         found |= {str(r[0]) for r in rows}
-    elif columns and conn.execute("SELECT count(*) FROM rawdb_migration_history").fetchone()[0]:
+    elif columns and conn.execute(SQL["history_event_count"].sql).fetchone()[0]:
         found.add(SHIPPED_SET)
     return found
 
@@ -232,9 +196,7 @@ def record_applied(
     rollback_checksum: str | None = None,
 ) -> None:
     conn.execute(
-        "INSERT INTO rawdb_migrations (set_name, version, name, checksum, applied_at, "
-        f"duration_ms, baselined, depends_on, {ROLLBACK_COLUMN}) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        SQL["insert_applied_version"].sql,
         (
             set_name,
             version,
@@ -250,9 +212,7 @@ def record_applied(
 
 
 def remove_applied(conn: sqlite3.Connection, version: int, set_name: str = SHIPPED_SET) -> None:
-    conn.execute(
-        "DELETE FROM rawdb_migrations WHERE set_name = ? AND version = ?", (set_name, version)
-    )
+    conn.execute(SQL["delete_applied_version"].sql, (set_name, version))
 
 
 def record_event(
@@ -268,9 +228,7 @@ def record_event(
     set_name: str = SHIPPED_SET,
 ) -> None:
     conn.execute(
-        "INSERT INTO rawdb_migration_history "
-        "(set_name, version, name, action, checksum, at, duration_ms, backup, error) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        SQL["insert_history_event"].sql,
         (set_name, version, name, action, checksum, now(), duration_ms, backup, error),
     )
 
@@ -280,12 +238,8 @@ def events(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, object]]
     if not exists(conn):
         return []
     with_set = "set_name" in _columns(conn, "rawdb_migration_history")
-    set_column = "set_name" if with_set else "'rawdb' AS set_name"
-    cursor = conn.execute(
-        f"SELECT id, {set_column}, version, name, action, checksum, at, duration_ms, backup, "
-        "error FROM rawdb_migration_history ORDER BY id DESC LIMIT ?",
-        (limit,),
-    )
+    query = "history_events" if with_set else "history_events_single_set"
+    cursor = conn.execute(SQL[query].sql, (limit,))
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
@@ -293,8 +247,5 @@ def events(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, object]]
 def last_backup(conn: sqlite3.Connection) -> str | None:
     if not exists(conn):
         return None
-    row = conn.execute(
-        "SELECT backup FROM rawdb_migration_history WHERE backup IS NOT NULL "
-        "ORDER BY id DESC LIMIT 1"
-    ).fetchone()
+    row = conn.execute(SQL["last_backup"].sql).fetchone()
     return None if row is None else str(row[0])

@@ -10,20 +10,17 @@ from pathlib import Path
 from rawdb.config import Settings
 from rawdb.migrate import history, schema
 from rawdb.migrate.runner import Migrator
+from rawdb.migrate.sql import SQL
 
 
 def table_digests(conn: sqlite3.Connection) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent digest of every application table's rows."""
     names = [
-        r[0]
-        for r in conn.execute(
-            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        )
-        if r[0] not in schema.MIGRATOR_TABLES
+        r[0] for r in conn.execute(SQL["table_names"].sql) if r[0] not in schema.MIGRATOR_TABLES
     ]
     digests: dict[str, tuple[int, str]] = {}
     for name in sorted(names):
-        rows = sorted(repr(row) for row in conn.execute(f'SELECT * FROM "{name}"'))
+        rows = sorted(repr(row) for row in conn.execute(SQL["table_rows"].render(table=name)))
         digests[name] = (len(rows), hashlib.sha256("\n".join(rows).encode()).hexdigest())
     return digests
 

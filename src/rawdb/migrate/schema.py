@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 import apsw
 
+from rawdb.migrate.sql import SQL
+
 # Tables the migrator itself owns; they are bookkeeping, not the application's schema.
 MIGRATOR_TABLES = ("rawdb_migrations", "rawdb_migration_history")
 _TYPE_ORDER = {"table": 0, "view": 1, "index": 2, "trigger": 3}
@@ -37,10 +39,7 @@ def _collapse(sql: str) -> str:
 
 
 def _objects(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
-    rows = conn.execute(
-        "SELECT type, name, tbl_name, sql FROM sqlite_schema "
-        "WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'"
-    ).fetchall()
+    rows = conn.execute(SQL["schema_objects"].sql).fetchall()
     return sorted(
         (r for r in rows if r[2] not in MIGRATOR_TABLES),
         key=lambda r: (_TYPE_ORDER.get(r[0], 9), r[1]),
@@ -72,15 +71,15 @@ def snapshot(conn: sqlite3.Connection) -> Snapshot:
     snap = Snapshot()
     for kind, name, table, sql in _objects(conn):
         if kind == "table":
-            columns = conn.execute(f'PRAGMA table_xinfo("{name}")').fetchall()
-            fks = conn.execute(f'PRAGMA foreign_key_list("{name}")').fetchall()
+            columns = conn.execute(SQL["table_xinfo"].sql, (name,)).fetchall()
+            fks = conn.execute(SQL["foreign_key_list"].sql, (name,)).fetchall()
             snap.tables[name] = {
                 "columns": [(c[1], str(c[2]).upper(), c[3], c[4], c[5], c[6]) for c in columns],
                 "foreign_keys": sorted((f[2], f[3], f[4], f[5], f[6]) for f in fks),
                 "ddl": _collapse(sql),
             }
         elif kind == "index":
-            info = conn.execute(f'PRAGMA index_xinfo("{name}")').fetchall()
+            info = conn.execute(SQL["index_xinfo"].sql, (name,)).fetchall()
             snap.indexes[name] = {
                 "table": table,
                 "columns": [(i[2], i[3], i[4]) for i in info if i[5]],

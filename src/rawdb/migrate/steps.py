@@ -17,6 +17,7 @@ from rawdb.migrate import history
 from rawdb.migrate.files import Migration, SqlFile
 from rawdb.migrate.fk_actions import rows_changed_by_drop
 from rawdb.migrate.splitter import Statement, check_allowed, dropped_table, split
+from rawdb.migrate.sql import SQL
 
 
 @dataclass(frozen=True)
@@ -182,10 +183,12 @@ def _refuse_cascading_drop(
 
 
 def _set_foreign_keys(conn: sqlite3.Connection, *, on: bool) -> None:
-    conn.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
-    got = conn.execute("PRAGMA foreign_keys").fetchone()[0]
+    conn.execute(SQL["foreign_keys_on" if on else "foreign_keys_off"].sql)
+    got = conn.execute(SQL["foreign_keys_enabled"].sql).fetchone()[0]
     if bool(got) != on:
-        raise InternalError(f"PRAGMA foreign_keys did not switch {'on' if on else 'off'}")
+        raise InternalError(
+            f"foreign keys did not switch {'on' if on else 'off'} (PRAGMA foreign_keys)"
+        )
 
 
 # --- the checks before commit ----------------------------------------------------------------
@@ -241,7 +244,7 @@ def _watching_writes(conn: sqlite3.Connection) -> Iterator[set[str]]:
 
 
 def _schema_rows(conn: sqlite3.Connection) -> set[tuple[str, str, str, str | None]]:
-    rows = conn.execute("SELECT type, name, tbl_name, sql FROM sqlite_schema").fetchall()
+    rows = conn.execute(SQL["schema_rows"].sql).fetchall()
     return {(r[0], r[1], r[2], r[3]) for r in rows}
 
 
@@ -256,15 +259,12 @@ def _touched(
     names = written | changed
     tables = {
         name.lower(): name
-        for name, sql in conn.execute("SELECT name, sql FROM sqlite_schema WHERE type = 'table'")
+        for name, sql in conn.execute(SQL["table_definitions"].sql)
         # SQLite's own tables (sqlite_schema is checked anyway); virtual tables have no b-tree.
         if not name.lower().startswith("sqlite_")
-        and not (sql or "").upper().startswith("CREATE VIRTUAL")
+        and not (sql or "").lower().startswith("create virtual")
     }
-    edges = conn.execute(
-        'SELECT m.name, f."table" FROM sqlite_schema AS m, pragma_foreign_key_list(m.name) AS f '
-        "WHERE m.type = 'table'"
-    ).fetchall()
+    edges = conn.execute(SQL["foreign_key_edges"].sql).fetchall()
     children = {child.lower() for child, parent in edges if parent.lower() in names}
     return Touched(
         written=sorted(tables[n] for n in names if n in tables),
@@ -275,7 +275,7 @@ def _touched(
 def _verify(conn: sqlite3.Connection, step: Step, touched: Touched) -> None:
     """quick_check and foreign_key_check before the version row; MigrationFailed on a finding."""
     # A migration may have set this; quick_check skips CHECK constraints while it is on.
-    conn.execute("PRAGMA ignore_check_constraints=OFF")
+    conn.execute(SQL["check_constraints_on"].sql)
     try:
         damage = _quick_check(conn, touched.written)
         tables = None if step.sql_file.options.foreign_keys_off else touched.referencing
@@ -291,7 +291,7 @@ def _verify(conn: sqlite3.Connection, step: Step, touched: Touched) -> None:
 def _quick_check(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
     found: list[str] = []
     for name in ["sqlite_schema", *tables]:
-        rows = conn.execute(f"PRAGMA quick_check({_quoted(name)})").fetchall()
+        rows = conn.execute(SQL["quick_check_table"].sql, (name,)).fetchall()
         found += [str(r[0]) for r in rows if r[0] != "ok"]
     return found
 
@@ -302,22 +302,18 @@ def _foreign_key_check(conn: sqlite3.Connection, tables: list[str] | None) -> tu
     Under '-- rawdb: foreign_keys=off' nothing was enforced while the file ran, so every table
     is checked, as before.
     """
-    statements = (
-        ["PRAGMA foreign_key_check"]
+    checks: list[tuple[str, tuple[str, ...]]] = (
+        [(SQL["foreign_key_check_all"].sql, ())]
         if tables is None
-        else [f"PRAGMA foreign_key_check({_quoted(name)})" for name in tables]
+        else [(SQL["foreign_key_check_table"].sql, (name,)) for name in tables]
     )
     count, shown = 0, list[str]()
-    for sql in statements:
-        for table, rowid, parent, _fk in conn.execute(sql):
+    for sql, params in checks:
+        for table, rowid, parent, _fk in conn.execute(sql, params):
             count += 1
             if len(shown) < _SHOWN:
                 shown.append(f"{table} rowid {rowid} -> missing {parent} row")
     return count, shown
-
-
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _fail(step: Step, finding: str) -> NoReturn:

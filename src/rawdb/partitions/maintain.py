@@ -23,22 +23,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rawdb import log
+from rawdb import log, pragmas
 from rawdb.catalog import registry, templates
 from rawdb.catalog.periods import FAMILIES, Family, Period
 from rawdb.catalog.policy import current
 from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
+from rawdb.partitions.sql import SQL
 from rawdb.pool import Pool
 from rawdb.pool.conn import Connection
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (rows done so far, rows in all)."""
 DAY = 86_400.0
-CREATED = "partitions.created"
-MOVED = "partitions.moved"
-MAINTAIN_FAILED = "partitions.maintain_failed"
-ANALYZED = "partitions.analyzed"
 
 
 async def premake(pool: Pool, *, now: datetime | None = None) -> list[str]:
@@ -55,7 +52,7 @@ async def premake(pool: Pool, *, now: datetime | None = None) -> list[str]:
                     await _create(conn, parts, period, registry.now_text(moment), "premake")
                     made.append(period.table)
     if made:
-        log.get_logger("partitions").info(CREATED, tables=made)
+        log.get_logger("partitions").info(log.PARTITIONS_CREATED, tables=made)
     return made
 
 
@@ -80,7 +77,7 @@ async def analyze_recent(pool: Pool, *, now: datetime | None = None) -> list[str
     analyzed: list[str] = []
     async with pool.write() as conn:
         await conn.execute(
-            f"PRAGMA analysis_limit={ANALYSIS_LIMIT}", name="partitions_analysis_limit"
+            pragmas.setting("analysis_limit", ANALYSIS_LIMIT), name="partitions_analysis_limit"
         )
         measured: set[str] = set()
         if await conn.fetchone(STAT1_EXISTS_SQL, name="partitions_stats_exist"):
@@ -94,14 +91,14 @@ async def analyze_recent(pool: Pool, *, now: datetime | None = None) -> list[str
                 if table in measured and table not in filling:
                     continue
                 name = templates.check_table(table)
-                if not await conn.fetchone(
-                    f"SELECT 1 FROM {name} LIMIT 1", name="partitions_has_rows"
-                ):
+                has_rows = SQL["partitions_has_rows"].render(table=name)
+                if not await conn.fetchone(has_rows, name="partitions_has_rows"):
                     continue
-                await conn.execute(f"ANALYZE {name}", name="partitions_analyze")
+                analyze = SQL["partitions_analyze"].render(table=name)
+                await conn.execute(analyze, name="partitions_analyze")
                 analyzed.append(table)
     if analyzed:
-        log.get_logger("partitions").info(ANALYZED, tables=analyzed)
+        log.get_logger("partitions").info(log.PARTITIONS_ANALYZED, tables=analyzed)
     return analyzed
 
 
@@ -117,7 +114,7 @@ def run_daily(pool: Pool, *, every: float = DAY) -> asyncio.Task[None]:
                 await premake(pool)
                 await analyze_recent(pool)
             except RawdbError as exc:  # logged; the next run tries again
-                log.get_logger("partitions").error(MAINTAIN_FAILED, error=str(exc))
+                log.get_logger("partitions").error(log.PARTITIONS_MAINTAIN_FAILED, error=str(exc))
             await asyncio.sleep(every)
 
     return asyncio.create_task(loop(), name="rawdb-partitions-maintain")
@@ -136,19 +133,16 @@ class MoveReport:
 
 
 def _copy_sql(family: Family, source: str, target: str) -> str:
-    cols = ", ".join(templates.COLUMNS[family])
-    return (
-        f"/* rawdb:partitions_move */ INSERT INTO {templates.check_table(target)} ({cols}) "
-        f"SELECT {cols} FROM {templates.check_table(source)} "
-        "WHERE id IN (SELECT value FROM json_each(?))"
+    return templates.with_columns(
+        SQL["partitions_move"],
+        family,
+        source=templates.check_table(source),
+        target=templates.check_table(target),
     )
 
 
 def _delete_sql(table: str) -> str:
-    return (
-        f"/* rawdb:partitions_move_delete */ DELETE FROM {templates.check_table(table)} "
-        "WHERE id IN (SELECT value FROM json_each(?))"
-    )
+    return SQL["partitions_move_delete"].render(table=templates.check_table(table))
 
 
 async def move_default(
@@ -171,13 +165,11 @@ async def move_default(
     report = MoveReport()
     source = registry.default_table(family)
     async with pool.read() as conn:
-        row = await conn.fetchone(f"SELECT count(*) FROM {source}", name="partitions_move_count")
+        count = SQL["partitions_count_rows"].render(table=source)
+        row = await conn.fetchone(count, name="partitions_move_count")
     total = int(row[0]) if row else 0
     after, seen = 0, 0
-    select = (
-        f"/* rawdb:partitions_move_batch */ SELECT id, timestamp FROM {source} "
-        "WHERE id > ? ORDER BY id LIMIT ?"
-    )
+    select = SQL["partitions_move_batch"].render(table=source)
     while True:
         async with pool.write() as conn:
             rows = await conn.fetchall(select, (after, batch), name="partitions_move_batch")
@@ -194,7 +186,7 @@ async def move_default(
         if progress is not None:
             progress(seen, total)
     if report.moved and not dry_run:
-        log.get_logger("partitions").info(MOVED, family=family, rows=report.total)
+        log.get_logger("partitions").info(log.PARTITIONS_MOVED, family=family, rows=report.total)
     return report
 
 
@@ -230,10 +222,7 @@ async def _move_batch(
     at = registry.now_text(current().clock())
     # Raise the default table's id floor first, so no id leaving it is ever handed out again.
     await conn.execute(
-        "/* rawdb:partitions_raise_floor */ UPDATE rawdb_partitions "
-        "SET id_floor = max(id_floor, ?) WHERE name = ?",
-        (last_id, source),
-        name="partitions_raise_floor",
+        SQL["partitions_raise_floor"].sql, (last_id, source), name="partitions_raise_floor"
     )
     for period, ids in sorted(groups.items()):
         if period not in parts.periods:
@@ -265,11 +254,10 @@ async def merge_into_default(
     for period in sorted(parts.periods):
         while True:
             async with pool.write() as conn:
-                rows = await conn.fetchall(
-                    f"SELECT id FROM {templates.check_table(period.table)} ORDER BY id LIMIT ?",
-                    (batch,),
-                    name="partitions_merge_batch",
+                select = SQL["partitions_merge_batch"].render(
+                    table=templates.check_table(period.table)
                 )
+                rows = await conn.fetchall(select, (batch,), name="partitions_merge_batch")
                 if not rows:
                     await _drop_empty(conn, family, period)
                     break
@@ -284,9 +272,8 @@ async def merge_into_default(
 
 
 async def _drop_empty(conn: Connection, family: Family, period: Period) -> None:
-    await conn.execute(f"DROP TABLE {templates.check_table(period.table)}", name="partitions_drop")
-    await conn.execute(
-        "DELETE FROM rawdb_partitions WHERE name = ?", (period.table,), name="partitions_forget"
-    )
+    drop = SQL["partitions_drop"].render(table=templates.check_table(period.table))
+    await conn.execute(drop, name="partitions_drop")
+    await conn.execute(SQL["partitions_forget"].sql, (period.table,), name="partitions_forget")
     parts = await registry.load(conn, family)
     await registry.run_plan(conn, registry.view_plan(family, parts.present_tables()))

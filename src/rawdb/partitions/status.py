@@ -15,12 +15,9 @@ from typing import Any
 from rawdb.catalog import registry, templates
 from rawdb.catalog.periods import FAMILIES, Family
 from rawdb.connection import open_sync
+from rawdb.partitions.sql import SQL
 
-SIZE_SQL = (
-    "/* rawdb:partitions_bytes */ SELECT coalesce(sum(d.pgsize), 0) "
-    "FROM sqlite_schema AS s JOIN dbstat('main', 1) AS d ON d.name = s.name "
-    "WHERE s.tbl_name = ?"
-)
+SIZE_SQL = SQL["partitions_bytes"].sql
 
 
 @dataclass
@@ -67,12 +64,8 @@ def status(database: Path, *, sizes: bool = True) -> list[FamilyStatus]:
 def _family(conn: sqlite3.Connection, family: Family, sizer: _Sizer | None) -> FamilyStatus:
     parts = registry.load_sync(conn, family)
     default = parts.default.name
-    by_month = dict(
-        conn.execute(
-            f"SELECT substr(timestamp, 1, 7), count(*) FROM {templates.check_table(default)} "
-            "GROUP BY 1 ORDER BY 1"
-        ).fetchall()
-    )
+    months = SQL["partitions_rows_by_month"].render(table=templates.check_table(default))
+    by_month = dict(conn.execute(months).fetchall())
     tables = [
         TableStatus(
             default,
@@ -87,11 +80,8 @@ def _family(conn: sqlite3.Connection, family: Family, sizer: _Sizer | None) -> F
     for period in sorted(parts.periods):
         info = parts.periods[period]
         present = info.present
-        rows = (
-            conn.execute(f"SELECT count(*) FROM {templates.check_table(info.name)}").fetchone()[0]
-            if present
-            else info.row_count
-        )
+        count = SQL["partitions_count_rows"].render(table=templates.check_table(info.name))
+        rows = conn.execute(count).fetchone()[0] if present else info.row_count
         tables.append(
             TableStatus(
                 info.name,
@@ -117,7 +107,7 @@ class _Sizer:
     def __init__(self, database: Path, conn: sqlite3.Connection) -> None:
         self._conn = conn
         try:
-            conn.execute("SELECT 1 FROM dbstat LIMIT 1").fetchall()
+            conn.execute(SQL["partitions_dbstat_available"].sql).fetchall()
             self.available = True
         except sqlite3.OperationalError:
             self.available = False
