@@ -20,12 +20,12 @@ import structlog
 
 from partition_data import NOW, Clock, seed
 from rawdb import log, partitions
+from rawdb.backend.sqlite import pooled as pool_conn
+from rawdb.backend.sqlite.connection import open_sync, transaction
 from rawdb.config import Settings
-from rawdb.connection import open_sync, transaction
 from rawdb.errors import DatabaseBusy
 from rawdb.partitions import Policy
 from rawdb.pool import Pool
-from rawdb.pool import conn as pool_conn
 
 WAIT_MS = 2000
 LOW, HIGH = 2.0, 4.0  # seconds a command with a 2000 ms wait may take, its start included

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from rawdb.backend.sqlite import migrator_lock as migrate_lock
 from rawdb.errors import DatabaseBusy
 from rawdb.migrate import Migrator
-from rawdb.migrate import lock as migrate_lock
 
 from conftest import MigrationDir
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from rawdb.backend.sqlite.pooled import Retry, with_busy_retry
 from rawdb.config import Settings
 from rawdb.errors import (
     CannotOpen,
@@ -25,7 +26,6 @@ from rawdb.errors import (
 )
 from rawdb.migrate import Migrator
 from rawdb.pool import CircuitOpen, Pool, PoolClosed, PoolConfig, PoolTimeout
-from rawdb.pool.conn import Retry, with_busy_retry
 
 SCHEMA = (
     "CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)",

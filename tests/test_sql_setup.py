@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from rawdb.backend.sqlite.connection import open_sync
 from rawdb.config import MigrationSource, Settings
-from rawdb.connection import open_sync
 from rawdb.errors import ConfigError
 from rawdb.migrate.convert import convert
 from rawdb.pool import Pool

@@ -11,11 +11,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from rawdb.backend.sqlite.connection import open_sync
 from rawdb.catalog import registry
 from rawdb.catalog.periods import Period
 from rawdb.catalog.templates import COLUMNS
 from rawdb.config import Settings
-from rawdb.connection import open_sync
 from rawdb.migrate import Migrator
 from rawdb.queries.rows import TickRow, prepare_ticks
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from bench_common import migrated, plain_insert_sql, stored_rows, ticks
 from bench_orm import OrmInserter
+from rawdb.backend.sqlite.connection import open_sync
 from rawdb.config import Settings
-from rawdb.connection import open_sync
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.pool import Pool
 from rawdb.queries import ticks as tick_queries

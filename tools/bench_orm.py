@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Column, DateTime, Float, Integer, create_engine, event
 from sqlalchemy.orm import Session, declarative_base
 
-from rawdb import pragmas
+from rawdb.backend.sqlite import pragmas
 from rawdb.config import Settings
 
 Base: Any = declarative_base()

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import importlib
 import re
-import sqlite3
 from collections.abc import Callable
 from functools import lru_cache
+from typing import Any
 
 from rawdb.errors import ConfigError
 
-SqlSetup = Callable[[sqlite3.Connection], None]
-"""Registers the application's functions, collations and extensions on one connection."""
+SqlSetup = Callable[[Any], None]
+"""Registers the application's functions, collations and extensions on one connection (the
+driver's: a :class:`sqlite3.Connection` on SQLite)."""
 
 VARIABLE = "RAWDB_SQL_SETUP"
 SPEC = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
@@ -67,7 +68,7 @@ def resolve(setup: str | SqlSetup | None) -> SqlSetup | None:
     return _imported(check_spec(setup))
 
 
-def apply(conn: sqlite3.Connection, setup: str | SqlSetup | None) -> None:
+def apply(conn: Any, setup: str | SqlSetup | None) -> None:
     """Call the application's hook on ``conn``; its failure is a ConfigError naming it."""
     hook = resolve(setup)
     if hook is None:
@@ -80,17 +81,6 @@ def apply(conn: sqlite3.Connection, setup: str | SqlSetup | None) -> None:
             f"the SQL setup {name} failed on a new connection ({type(exc).__name__}: {exc}); "
             "nothing was written"
         ) from exc
-
-
-def scratch(setup: str | SqlSetup | None) -> sqlite3.Connection:
-    """An in-memory database (autocommit) with the application's hook applied."""
-    conn = sqlite3.connect(":memory:", isolation_level=None)
-    try:
-        apply(conn, setup)
-    except BaseException:
-        conn.close()
-        raise
-    return conn
 
 
 def missing_hint(exc: BaseException) -> str:

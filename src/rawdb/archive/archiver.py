@@ -34,12 +34,12 @@ the write lock). The checksum pass is what remains to make faster.
 
 from __future__ import annotations
 
-import sqlite3
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from rawdb import backend
 from rawdb.archive.checks import (
     archive_path,
     checksum,
@@ -50,11 +50,11 @@ from rawdb.archive.checks import (
     shape,
 )
 from rawdb.archive.sql import SQL
+from rawdb.backend import SyncConnection
 from rawdb.catalog import registry, templates
 from rawdb.catalog.periods import Period
 from rawdb.catalog.policy import Policy, current
 from rawdb.catalog.registry import PartitionInfo, Step, run_plan_sync
-from rawdb.connection import open_sync, transaction
 from rawdb.errors import DatabaseRefused, UsageError
 
 ARCHIVED_SQL = SQL["partitions_archived"].sql
@@ -73,11 +73,11 @@ class Outcome:
     archive_file: str | None = None
 
 
-def _open(database: Path) -> sqlite3.Connection:
-    return open_sync(database, create=False)
+def _open(database: Path) -> SyncConnection:
+    return backend.current().connect(database, create=False)
 
 
-def _lookup(conn: sqlite3.Connection, period: Period) -> tuple[registry.Partitions, PartitionInfo]:
+def _lookup(conn: SyncConnection, period: Period) -> tuple[registry.Partitions, PartitionInfo]:
     parts = registry.load_sync(conn, period.family)
     info = parts.periods.get(period)
     if info is None:
@@ -85,28 +85,28 @@ def _lookup(conn: sqlite3.Connection, period: Period) -> tuple[registry.Partitio
     return parts, info
 
 
-def _write(conn: sqlite3.Connection, what: str) -> AbstractContextManager[None]:
+def _write(conn: SyncConnection, what: str) -> AbstractContextManager[None]:
     """A write transaction: waits for the write lock up to RAWDB_BUSY_TIMEOUT_MS, saying so
     once on the archive logger, then refuses with DatabaseBusy."""
-    return transaction(conn, what, component="archive")
+    return backend.current().transaction(conn, what, component="archive")
 
 
-def _transaction(conn: sqlite3.Connection, steps: list[Step], what: str) -> None:
+def _transaction(conn: SyncConnection, steps: list[Step], what: str) -> None:
     with _write(conn, what):
         run_plan_sync(conn, steps)
 
 
-def _attach(conn: sqlite3.Connection, path: Path) -> None:
+def _attach(conn: SyncConnection, path: Path) -> None:
     conn.execute(SQL["archive_attach"].sql, (str(path),))
     conn.execute(SQL["archive_journal_mode"].sql).fetchall()
     conn.execute(SQL["archive_synchronous"].sql)
 
 
-def _detach(conn: sqlite3.Connection) -> None:
+def _detach(conn: SyncConnection) -> None:
     conn.execute(SQL["archive_detach"].sql)
 
 
-def _in_default(conn: sqlite3.Connection, parts: registry.Partitions, period: Period) -> int:
+def _in_default(conn: SyncConnection, parts: registry.Partitions, period: Period) -> int:
     waiting = SQL["archive_rows_waiting"].render(table=templates.check_table(parts.default.name))
     row = conn.execute(waiting, (period.start_text, period.end_text)).fetchone()
     return int(row[0])
@@ -165,7 +165,7 @@ def archive_period(
         conn.close()
 
 
-def _copy_out(conn: sqlite3.Connection, period: Period) -> None:
+def _copy_out(conn: SyncConnection, period: Period) -> None:
     """Replace the archive file's copy of the table with the main table's rows."""
     table = templates.check_table(period.table)
     create = templates.table_ddl_in(period, "archive")
@@ -174,7 +174,7 @@ def _copy_out(conn: sqlite3.Connection, period: Period) -> None:
     conn.execute(SQL["archive_foreign_keys_off"].sql)
     try:
         # Deferred: it writes the archive file only, so it must not take the main write lock.
-        with transaction(conn, f"archive {table}: copying it out", write=False):
+        with backend.current().transaction(conn, f"archive {table}: copying it out", write=False):
             conn.execute(SQL["archive_drop_copy"].render(table=table))
             conn.execute(create)
             conn.execute(copy)
@@ -182,10 +182,12 @@ def _copy_out(conn: sqlite3.Connection, period: Period) -> None:
         conn.execute(SQL["archive_foreign_keys_on"].sql)
 
 
-def _verify(conn: sqlite3.Connection, period: Period) -> tuple[int, str, tuple[int, int | None]]:
+def _verify(conn: SyncConnection, period: Period) -> tuple[int, str, tuple[int, int | None]]:
     """Compare copy and table in one read transaction of both files; (rows, the copy's
     checksum, the table's (rows, largest id)). Holds no write lock."""
-    with transaction(conn, f"archive {period.table}: verifying the copy", write=False):
+    with backend.current().transaction(
+        conn, f"archive {period.table}: verifying the copy", write=False
+    ):
         in_main, in_archive, same = compare(conn, period)
         seen = shape(conn, "main", period)
         rows, digest = checksum(conn, "archive", period)
@@ -199,7 +201,7 @@ def _verify(conn: sqlite3.Connection, period: Period) -> tuple[int, str, tuple[i
 
 
 def _drop(
-    conn: sqlite3.Connection,
+    conn: SyncConnection,
     period: Period,
     *,
     seen: tuple[int, int | None],
@@ -283,7 +285,7 @@ def restore_period(
 
 
 def _copy_in(
-    conn: sqlite3.Connection,
+    conn: SyncConnection,
     period: Period,
     *,
     expected: tuple[int, str],
@@ -316,14 +318,16 @@ def _copy_in(
 
 
 def _remove_leftover(
-    conn: sqlite3.Connection, period: Period, path: Path, *, checked: bool = False
+    conn: SyncConnection, period: Period, path: Path, *, checked: bool = False
 ) -> None:
     """Delete the archive file of a restored period once the table is known to match it
     (``checked``: the restore in this run has just compared them)."""
     if path.is_file() and not checked:
         _attach(conn, path)
         try:
-            with transaction(conn, f"restore {period.table}: checking the leftover", write=False):
+            with backend.current().transaction(
+                conn, f"restore {period.table}: checking the leftover", write=False
+            ):
                 counts = compare(conn, period)
         finally:
             _detach(conn)

@@ -29,7 +29,6 @@ at that exact point. In-process tests may set :data:`hook` instead.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 import time
 import zlib
@@ -37,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from rawdb.archive.sql import SQL
+from rawdb.backend import SyncConnection
 from rawdb.catalog import templates
 from rawdb.catalog.periods import Period
 
@@ -58,7 +58,7 @@ def reached(step: str) -> None:
         time.sleep(3600)
 
 
-def checksum(conn: sqlite3.Connection, schema: str, period: Period) -> tuple[int, str]:
+def checksum(conn: SyncConnection, schema: str, period: Period) -> tuple[int, str]:
     """(rows, checksum) of a period table in ``schema`` ('main' or 'archive')."""
     if schema not in {"main", "archive"}:
         raise ValueError(f"schema {schema!r}")
@@ -77,7 +77,7 @@ def checksum(conn: sqlite3.Connection, schema: str, period: Period) -> tuple[int
     return count, f"{crc & MASK:08x}{adler & MASK:08x}"
 
 
-def compare(conn: sqlite3.Connection, period: Period) -> tuple[int, int, int]:
+def compare(conn: SyncConnection, period: Period) -> tuple[int, int, int]:
     """(rows in main, rows in archive, main rows with an identical row in archive) of a period
     table; the copy is exact when all three are equal. Run it inside one read transaction."""
     table = templates.check_table(period.table)
@@ -106,14 +106,14 @@ def trigger_names(period: Period) -> list[str]:
     return [f"rawdb_frozen_{templates.check_table(period.table)}_{op}" for op in FREEZE_OPERATIONS]
 
 
-def frozen(conn: sqlite3.Connection, period: Period) -> bool:
+def frozen(conn: SyncConnection, period: Period) -> bool:
     """True when all of a period table's freeze triggers are in place."""
     names = trigger_names(period)
     row = conn.execute(SQL["archive_frozen"].sql, (period.table, *names)).fetchone()
     return int(row[0]) == len(names)
 
 
-def shape(conn: sqlite3.Connection, schema: str, period: Period) -> tuple[int, int | None]:
+def shape(conn: SyncConnection, schema: str, period: Period) -> tuple[int, int | None]:
     """(rows, largest id) of a period table: cheap, for re-checking a frozen table."""
     if schema not in {"main", "archive"}:
         raise ValueError(f"schema {schema!r}")

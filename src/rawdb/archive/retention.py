@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from rawdb import backend
 from rawdb.archive.archiver import Outcome, archive_period
 from rawdb.catalog import reads, registry
 from rawdb.catalog.periods import FAMILIES, Family, Period
 from rawdb.catalog.policy import Policy, current
-from rawdb.connection import open_sync
 from rawdb.errors import InvalidInput
 from rawdb.models import to_db_time
 from rawdb.pool import Pool
@@ -28,7 +28,9 @@ def expired(
     setup = current()
     chosen = policy or setup.policy
     moment = now or setup.clock()
-    conn = open_sync(database, role="reader", create=False)  # reads only: no write probe
+    conn = backend.current().connect(
+        database, role="reader", create=False
+    )  # reads only: no write probe
     try:
         found: list[Period] = []
         for family in FAMILIES:

@@ -7,13 +7,12 @@ one table holding a row id; ``every_table`` runs a statement on each present tab
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from rawdb.backend import Connection, ExecResult, Row
 from rawdb.catalog import registry, routing, templates
 from rawdb.catalog.periods import Family
-from rawdb.pool.conn import Connection, ExecResult
 from rawdb.statements import Statement
 
 BEGINNING = "0000-01-01 00:00:00"
@@ -31,11 +30,11 @@ async def over_range(  # noqa: PLR0917 -- a range reads best as (start, end)
     *,
     newest_first: bool = False,
     limit: int | None = None,
-) -> list[sqlite3.Row]:
+) -> list[Row]:
     """Rows of ``stmt`` (with ``:start``/``:end``, and ``:limit`` when ``limit`` is given)
     over the tables overlapping ``[start, end)``, span by span in time order."""
     parts = await registry.load(conn, family)
-    found: list[sqlite3.Row] = []
+    found: list[Row] = []
     for span in routing.spans(parts, start, end, newest_first=newest_first):
         values = {**params, "start": span.start, "end": span.end}
         if limit is not None:
@@ -53,10 +52,10 @@ async def newest(
     stmt: Statement,
     params: Mapping[str, Any],
     *,
-    done: Callable[[list[sqlite3.Row], str], bool],
+    done: Callable[[list[Row], str], bool],
     narrow: Callable[[], Mapping[str, Any]] | None = None,
     until: str | None = None,
-) -> list[sqlite3.Row]:
+) -> list[Row]:
     """Rows of ``stmt`` from groups of tables, newest periods first, until ``done(rows,
     floor)``: ``floor`` is the lower time bound of every table not read yet (the default
     table, read with each group, can hold rows of any time).
@@ -67,7 +66,7 @@ async def newest(
     statement itself must ignore rows from ``until`` on, which then are all such a table holds.
     """
     parts = await registry.load(conn, family)
-    found: list[sqlite3.Row] = []
+    found: list[Row] = []
     values = dict(params)
     for tables, floor in routing.newest_groups(parts, until=until):
         sql = templates.render(stmt.sql, family, tables)

@@ -8,18 +8,17 @@ the very same statements.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from rawdb.backend import Connection, SyncConnection
 from rawdb.catalog import templates
 from rawdb.catalog.periods import Family, Period, check_family, default_table
 from rawdb.catalog.sql import SQL
 from rawdb.errors import InternalError, SchemaOutOfDate
 from rawdb.models import to_db_time
-from rawdb.pool.conn import Connection
 
 State = Literal["default", "active", "archiving", "archived"]
 PRESENT: frozenset[str] = frozenset({"default", "active", "archiving"})
@@ -135,7 +134,7 @@ async def load(conn: Connection, family: Family) -> Partitions:
     return Partitions.from_rows(family, rows)
 
 
-def load_sync(conn: sqlite3.Connection, family: Family) -> Partitions:
+def load_sync(conn: SyncConnection, family: Family) -> Partitions:
     """The registry of one family, read on a plain connection."""
     return Partitions.from_rows(family, conn.execute(LIST_SQL, (family,)).fetchall())
 
@@ -199,7 +198,7 @@ async def run_plan(conn: Connection, steps: Iterable[Step]) -> None:
         await conn.execute(sql, params, name=name)
 
 
-def run_plan_sync(conn: sqlite3.Connection, steps: Iterable[Step]) -> None:
+def run_plan_sync(conn: SyncConnection, steps: Iterable[Step]) -> None:
     """Run a plan on a plain connection, inside the caller's transaction."""
     if not conn.in_transaction:
         raise InternalError("run_plan_sync needs an open transaction")

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
+from rawdb.backend import Connection
 from rawdb.catalog import registry, templates
 from rawdb.catalog.periods import Family, Period
 from rawdb.catalog.policy import current
 from rawdb.catalog.registry import Partitions
 from rawdb.errors import PeriodNotWritable, UsageError
-from rawdb.pool.conn import Connection
 from rawdb.statements import Statement
 
 SPAN_TABLES = templates.MAX_TERMS - 1

@@ -12,18 +12,17 @@ header's application_id) and refuses any existing file without that mark.
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from rawdb import pragmas
+from rawdb import backend
 from rawdb.archive import archive_period
+from rawdb.backend.sqlite import driver, pragmas
 from rawdb.catalog.policy import Policy, using
 from rawdb.config import Settings
-from rawdb.connection import check_database_path
 from rawdb.demo.feed import CONTRACTS, simulate, spike
 from rawdb.demo.progress import Progress
 from rawdb.errors import CannotOpen, RawdbError
@@ -73,7 +72,7 @@ def demo_mark(database: Path) -> int | None:
 def claim(database: Path) -> None:
     """Make a new, marked demo database, or accept one the demo made; refuse anything else
     before a byte is written."""
-    check_database_path(database)  # a directory, or a folder that does not exist
+    backend.current().check_target(database)  # a directory, or a folder that does not exist
     if database.exists():
         if not database.is_file() or demo_mark(database) != DEMO_APPLICATION_ID:
             raise NotADemoDatabase(
@@ -82,7 +81,7 @@ def claim(database: Path) -> None:
                 "it is an old demo file). Nothing was written."
             )
         return
-    conn = sqlite3.connect(database)
+    conn = driver.open_plain(database)
     try:
         conn.execute(pragmas.setting("application_id", DEMO_APPLICATION_ID))
     finally:

@@ -10,10 +10,10 @@ header, else by its version number.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Sequence
 
 from rawdb import sql_setup
+from rawdb.backend import DriverError, SyncConnection, current
 from rawdb.errors import AdoptionRefused, MigrationFailed
 from rawdb.migrate import schema
 from rawdb.migrate.files import MigrationSet
@@ -25,7 +25,7 @@ from rawdb.sql_setup import SqlSetup
 MAX_LISTED = 12
 
 
-def application_tables(conn: sqlite3.Connection) -> list[str]:
+def application_tables(conn: SyncConnection) -> list[str]:
     rows = conn.execute(SQL["application_table_names"].sql).fetchall()
     return [r[0] for r in rows if r[0] not in schema.MIGRATOR_TABLES]
 
@@ -47,7 +47,7 @@ def created_tables(migrations: MigrationSet) -> set[str]:
     return found
 
 
-def alembic_revisions(conn: sqlite3.Connection) -> list[str] | None:
+def alembic_revisions(conn: SyncConnection) -> list[str] | None:
     """The rows of ``alembic_version``, or None when the table is absent."""
     if "alembic_version" not in application_tables(conn):
         return None
@@ -67,7 +67,7 @@ def expected_snapshot(
     """The schema versions 1..upto create (on top of the sets ``below`` at their versions),
     built in a scratch in-memory database with the application's SQL ``setup``. A statement
     that fails there is a MigrationFailed naming its file and line."""
-    scratch = sql_setup.scratch(setup)
+    scratch = current().scratch(setup)
     try:
         for layer, version in (*below, (migrations, upto)):
             for migration in layer.migrations:
@@ -76,7 +76,7 @@ def expected_snapshot(
                 for stmt in split(migration.up.text, migration.up.path):
                     try:
                         scratch.execute(stmt.sql).fetchall()
-                    except sqlite3.Error as exc:
+                    except DriverError as exc:
                         raise MigrationFailed(
                             f"{migration.up.path}:{stmt.line}: building the schema this set "
                             f"should give, to compare it with the database, failed: {exc}"
@@ -90,7 +90,7 @@ def expected_snapshot(
         scratch.close()
 
 
-def adoptable_version(migrations: MigrationSet, conn: sqlite3.Connection) -> int:
+def adoptable_version(migrations: MigrationSet, conn: SyncConnection) -> int:
     """The version an unmanaged database can be adopted at, by its Alembic revision.
 
     Raises :class:`AdoptionRefused` saying what differs when it cannot be adopted.
@@ -117,7 +117,7 @@ def adoptable_version(migrations: MigrationSet, conn: sqlite3.Connection) -> int
 
 def check_matches(
     migrations: MigrationSet,
-    conn: sqlite3.Connection,
+    conn: SyncConnection,
     upto: int,
     below: Sequence[Layer] = (),
     setup: SqlSetup | str | None = None,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rawdb import sql_setup
-from rawdb.errors import DatabaseCorrupt, translate
+from rawdb import backend, sql_setup
+from rawdb.backend import DriverError, SyncConnection
+from rawdb.backend.sqlite import driver
+from rawdb.errors import DatabaseCorrupt
 from rawdb.migrate.sql import SQL
 from rawdb.sql_setup import SqlSetup
 
@@ -21,7 +22,7 @@ def backup_path(database: Path, version: int, when: datetime | None = None) -> P
     return database.with_name(f"{database.name}.v{version:04d}.{stamp}.bak")
 
 
-def take(conn: sqlite3.Connection, target: Path, setup: SqlSetup | str | None = None) -> Path:
+def take(conn: SyncConnection, target: Path, setup: SqlSetup | str | None = None) -> Path:
     """Copy the whole database through SQLite's online backup API in one step.
 
     One step holds a read transaction for the whole copy, so the backup is a consistent
@@ -33,7 +34,7 @@ def take(conn: sqlite3.Connection, target: Path, setup: SqlSetup | str | None = 
     """
     partial = target.with_name(target.name + PARTIAL)
     try:
-        dest = sqlite3.connect(partial, isolation_level=None)
+        dest = driver.open_plain(partial)
         try:
             sql_setup.apply(dest, setup)
             conn.backup(dest, pages=-1)
@@ -42,10 +43,10 @@ def take(conn: sqlite3.Connection, target: Path, setup: SqlSetup | str | None = 
             verdict = dest.execute(SQL["quick_check"].sql).fetchone()[0]
         finally:
             dest.close()
-    except sqlite3.Error as exc:
+    except DriverError as exc:
         _discard(partial)
         where = f"writing the backup {target}{sql_setup.missing_hint(exc)}"
-        raise translate(exc, where=where) from exc
+        raise backend.current().translate(exc, where=where) from exc
     except BaseException:
         _discard(partial)
         raise

@@ -22,9 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from rawdb import cli_common
+from rawdb import backend, cli_common
 from rawdb.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, say
-from rawdb.connection import check_database_path
 from rawdb.errors import RawdbError
 from rawdb.migrate.convert import Report, convert
 from rawdb.migrate.files import SLUG_PATTERN
@@ -218,7 +217,7 @@ def _down(migrator: Migrator, args: argparse.Namespace, lines: list[str]) -> int
 
 def _status(migrator: Migrator, args: argparse.Namespace) -> int:
     # A mistyped path is named as missing, not reported as an empty database at version 0.
-    check_database_path(migrator.database, must_exist=True)
+    backend.current().check_target(migrator.database, must_exist=True)
     status = migrator.status()
     if args.json:
         _print_json(status.as_json())

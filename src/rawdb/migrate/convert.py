@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import itertools
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rawdb import sql_setup
+from rawdb.backend import DriverError, SyncConnection, current
+from rawdb.backend.sqlite.driver import SQLITE_VERSION
 from rawdb.errors import MigrationFileError, UsageError
 from rawdb.migrate import upstream
 from rawdb.migrate.checks import file_refusal
@@ -306,7 +307,7 @@ def _emit(
 
 def _trial_run(report: Report, setup: SqlSetup | str | None) -> None:
     """Run the converted set in a scratch database: up in order, then down in reverse."""
-    scratch = sql_setup.scratch(setup)
+    scratch = current().scratch(setup)
     try:
         scratch.execute(SQL["foreign_keys_on"].sql)
         ran: list[Converted] = []
@@ -321,7 +322,7 @@ def _trial_run(report: Report, setup: SqlSetup | str | None) -> None:
         scratch.close()
 
 
-def _try(conn: sqlite3.Connection, path: Path, item: Converted) -> bool:
+def _try(conn: SyncConnection, path: Path, item: Converted) -> bool:
     try:
         sql_file = read_sql_file(path)
         statements = split(sql_file.text, path)
@@ -336,10 +337,10 @@ def _try(conn: sqlite3.Connection, path: Path, item: Converted) -> bool:
         for stmt in statements:
             try:
                 conn.execute(stmt.sql).fetchall()
-            except sqlite3.Error as exc:
+            except DriverError as exc:
                 item.needs_human.append(
                     f"{path.parent.name}/{path.name}:{stmt.line}: SQLite "
-                    f"{sqlite3.sqlite_version} refuses it in "
+                    f"{SQLITE_VERSION} refuses it in "
                     f"a trial run on an empty database ({exc}){sql_setup.missing_hint(exc)}; "
                     "later files were not tried"
                 )

@@ -9,9 +9,9 @@ reports success. The migrator asks this module before each ``DROP TABLE`` and re
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
+from rawdb.backend import SyncConnection
 from rawdb.migrate.sql import SQL
 
 ACTIONS = {"CASCADE": "deleted", "SET NULL": "set to NULL", "SET DEFAULT": "set to their default"}
@@ -37,17 +37,17 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _primary_key(conn: sqlite3.Connection, table: str) -> list[str]:
+def _primary_key(conn: SyncConnection, table: str) -> list[str]:
     rows = conn.execute(SQL["table_info"].sql, (table,)).fetchall()
     return [str(r[1]) for r in sorted((r for r in rows if r[5]), key=lambda r: r[5])]
 
 
-def _tables(conn: sqlite3.Connection) -> list[str]:
+def _tables(conn: SyncConnection) -> list[str]:
     rows = conn.execute(SQL["table_names"].sql).fetchall()
     return [str(r[0]) for r in rows]
 
 
-def rows_changed_by_drop(conn: sqlite3.Connection, parent: str) -> list[ChildRows]:
+def rows_changed_by_drop(conn: SyncConnection, parent: str) -> list[ChildRows]:
     """Child rows that ``DROP TABLE parent`` would delete or change now (empty when foreign
     keys are off, or no child with an action holds a row referencing the parent)."""
     if not conn.execute(SQL["foreign_keys_enabled"].sql).fetchone()[0]:
@@ -71,7 +71,7 @@ def rows_changed_by_drop(conn: sqlite3.Connection, parent: str) -> list[ChildRow
 
 
 def _referencing(
-    conn: sqlite3.Connection,
+    conn: SyncConnection,
     child: str,
     parent: str,
     columns: list[tuple[str, str | None, str, str]],

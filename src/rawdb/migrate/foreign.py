@@ -27,10 +27,10 @@ Flyway          ``flyway_schema_history``    in ``installed_rank`` order: versio
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from rawdb.backend import SyncConnection
 from rawdb.migrate.sql import SQL
 
 TABLES = {
@@ -78,7 +78,7 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
-def detect(conn: sqlite3.Connection) -> list[Foreign]:
+def detect(conn: SyncConnection) -> list[Foreign]:
     """Every other tool's bookkeeping table found in the database, read."""
     tables = {str(r[0]).lower(): str(r[0]) for r in conn.execute(SQL["all_table_names"].sql)}
     found: list[Foreign] = []
@@ -94,7 +94,7 @@ def detect(conn: sqlite3.Connection) -> list[Foreign]:
     return found
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+def _columns(conn: SyncConnection, table: str) -> set[str]:
     return {str(r[1]).lower() for r in conn.execute(SQL["table_info"].sql, (table,))}
 
 
@@ -106,7 +106,7 @@ def _text(value: object) -> str:
     return str(int(value)) if isinstance(value, int | float) else str(value).strip()
 
 
-def _golang_migrate(conn: sqlite3.Connection, table: str) -> Foreign:
+def _golang_migrate(conn: SyncConnection, table: str) -> Foreign:
     rows = conn.execute(SQL["golang_migrate_versions"].render(table=table)).fetchall()
     versions = [(_text(v), _truthy(d)) for v, d in rows if v is not None and _text(v) != "-1"]
     if not versions:
@@ -123,12 +123,12 @@ def _golang_migrate(conn: sqlite3.Connection, table: str) -> Foreign:
     return Foreign("golang-migrate", table, floor=version, problem=problem)
 
 
-def _dbmate(conn: sqlite3.Connection, table: str) -> Foreign:
+def _dbmate(conn: SyncConnection, table: str) -> Foreign:
     rows = conn.execute(SQL["dbmate_versions"].render(table=table)).fetchall()
     return Foreign("dbmate", table, applied=_sorted(_text(r[0]) for r in rows if r[0] is not None))
 
 
-def _goose(conn: sqlite3.Connection, table: str) -> Foreign:
+def _goose(conn: SyncConnection, table: str) -> Foreign:
     rows = conn.execute(SQL["goose_versions"].render(table=table)).fetchall()
     latest: dict[str, bool] = {}
     for version, is_applied in rows:
@@ -137,13 +137,13 @@ def _goose(conn: sqlite3.Connection, table: str) -> Foreign:
     return Foreign("goose", table, applied=applied)
 
 
-def _diesel(conn: sqlite3.Connection, table: str) -> Foreign:
+def _diesel(conn: SyncConnection, table: str) -> Foreign:
     rows = conn.execute(SQL["diesel_versions"].render(table=table)).fetchall()
     applied = _sorted(_text(r[0]).replace("-", "") for r in rows if r[0] is not None)
     return Foreign("diesel", table, applied=applied)
 
 
-def _flyway(conn: sqlite3.Connection, table: str) -> Foreign:
+def _flyway(conn: SyncConnection, table: str) -> Foreign:
     rows = conn.execute(SQL["flyway_history"].render(table=table)).fetchall()
     applied: dict[tuple[int, ...], str] = {}
     floor: str | None = None

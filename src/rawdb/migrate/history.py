@@ -11,12 +11,12 @@ before rollback checksums were recorded gets its ``rollback_checksum`` column th
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Literal
 
+from rawdb.backend import SyncConnection
 from rawdb.config import SHIPPED_SET
 from rawdb.migrate.sql import SQL
 
@@ -54,11 +54,11 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+def _columns(conn: SyncConnection, table: str) -> set[str]:
     return {str(r[1]) for r in conn.execute(SQL["table_info"].sql, (table,))}
 
 
-def layout(conn: sqlite3.Connection) -> Layout:
+def layout(conn: SyncConnection) -> Layout:
     """No version table, the single-set table of older rawdb, or the table of sets."""
     if not exists(conn):
         return "none"
@@ -66,7 +66,7 @@ def layout(conn: sqlite3.Connection) -> Layout:
 
 
 def ensure(
-    conn: sqlite3.Connection, owner: Owner | None = None, rollback_of: RollbackOf | None = None
+    conn: SyncConnection, owner: Owner | None = None, rollback_of: RollbackOf | None = None
 ) -> None:
     """Create the bookkeeping tables, or bring old ones to the current layout (inside the
     caller's write transaction)."""
@@ -77,7 +77,7 @@ def ensure(
     add_rollback_checksums(conn, rollback_of)
 
 
-def needs_upgrade(conn: sqlite3.Connection) -> bool:
+def needs_upgrade(conn: SyncConnection) -> bool:
     """Whether the version table is of an older layout (no sets, or no rollback checksums)."""
     kind = layout(conn)
     return kind == "single" or (
@@ -85,7 +85,7 @@ def needs_upgrade(conn: sqlite3.Connection) -> bool:
     )
 
 
-def add_rollback_checksums(conn: sqlite3.Connection, rollback_of: RollbackOf | None) -> int:
+def add_rollback_checksums(conn: SyncConnection, rollback_of: RollbackOf | None) -> int:
     """Give a version table of sets its rollback_checksum column, in place, filled for the
     rows whose applied file is still on disk (``rollback_of``); the rows filled (inside the
     caller's write transaction). What is recorded then is the rollback as it is at that
@@ -96,7 +96,7 @@ def add_rollback_checksums(conn: sqlite3.Connection, rollback_of: RollbackOf | N
     return fill_rollback_checksums(conn, rollback_of)
 
 
-def fill_rollback_checksums(conn: sqlite3.Connection, rollback_of: RollbackOf | None) -> int:
+def fill_rollback_checksums(conn: SyncConnection, rollback_of: RollbackOf | None) -> int:
     """Record the rollback checksum of rows that have none, where ``rollback_of`` knows it."""
     if rollback_of is None:
         return 0
@@ -110,7 +110,7 @@ def fill_rollback_checksums(conn: sqlite3.Connection, rollback_of: RollbackOf | 
     return filled
 
 
-def upgrade(conn: sqlite3.Connection, owner: Owner | None = None) -> int:
+def upgrade(conn: SyncConnection, owner: Owner | None = None) -> int:
     """Rewrite the single-set version table with a set per row (rawdb's unless ``owner`` says
     otherwise), and give the history its set column; the rows moved (inside the caller's
     write transaction)."""
@@ -131,12 +131,12 @@ def upgrade(conn: sqlite3.Connection, owner: Owner | None = None) -> int:
     return len(rows)
 
 
-def exists(conn: sqlite3.Connection) -> bool:
+def exists(conn: SyncConnection) -> bool:
     row = conn.execute(SQL["versions_table_exists"].sql).fetchone()
     return bool(row[0])
 
 
-def applied_by_set(conn: sqlite3.Connection) -> dict[str, dict[int, Applied]]:
+def applied_by_set(conn: SyncConnection) -> dict[str, dict[int, Applied]]:
     """Applied versions of every set recorded in the file, by set and number."""
     found: dict[str, dict[int, Applied]] = {}
     kind = layout(conn)
@@ -157,7 +157,7 @@ def applied_by_set(conn: sqlite3.Connection) -> dict[str, dict[int, Applied]]:
     return found
 
 
-def managed_sets(conn: sqlite3.Connection) -> set[str]:
+def managed_sets(conn: SyncConnection) -> set[str]:
     """Every set the migrator has ever recorded anything of in this file (applied versions
     or history events), rolled back to nothing included."""
     kind = layout(conn)
@@ -173,18 +173,18 @@ def managed_sets(conn: sqlite3.Connection) -> set[str]:
     return found
 
 
-def applied(conn: sqlite3.Connection, set_name: str = SHIPPED_SET) -> dict[int, Applied]:
+def applied(conn: SyncConnection, set_name: str = SHIPPED_SET) -> dict[int, Applied]:
     """Applied versions of one set by number (empty for a set never applied)."""
     return applied_by_set(conn).get(set_name, {})
 
 
-def current(conn: sqlite3.Connection, set_name: str = SHIPPED_SET) -> int:
+def current(conn: SyncConnection, set_name: str = SHIPPED_SET) -> int:
     """The highest applied version of a set, 0 when none."""
     return max(applied(conn, set_name), default=0)
 
 
 def record_applied(
-    conn: sqlite3.Connection,
+    conn: SyncConnection,
     *,
     version: int,
     name: str,
@@ -211,12 +211,12 @@ def record_applied(
     )
 
 
-def remove_applied(conn: sqlite3.Connection, version: int, set_name: str = SHIPPED_SET) -> None:
+def remove_applied(conn: SyncConnection, version: int, set_name: str = SHIPPED_SET) -> None:
     conn.execute(SQL["delete_applied_version"].sql, (set_name, version))
 
 
 def record_event(
-    conn: sqlite3.Connection,
+    conn: SyncConnection,
     *,
     version: int,
     name: str,
@@ -233,7 +233,7 @@ def record_event(
     )
 
 
-def events(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, object]]:
+def events(conn: SyncConnection, limit: int = 50) -> list[dict[str, object]]:
     """The newest history rows, newest first."""
     if not exists(conn):
         return []
@@ -244,7 +244,7 @@ def events(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, object]]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
-def last_backup(conn: sqlite3.Connection) -> str | None:
+def last_backup(conn: SyncConnection) -> str | None:
     if not exists(conn):
         return None
     row = conn.execute(SQL["last_backup"].sql).fetchone()

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 import tempfile
 from pathlib import Path
 
+from rawdb.backend import SyncConnection
+from rawdb.backend.sqlite import driver
 from rawdb.config import Settings
 from rawdb.migrate import history, schema
 from rawdb.migrate.runner import Migrator
 from rawdb.migrate.sql import SQL
 
 
-def table_digests(conn: sqlite3.Connection) -> dict[str, tuple[int, str]]:
+def table_digests(conn: SyncConnection) -> dict[str, tuple[int, str]]:
     """Row count and an order-independent digest of every application table's rows."""
     names = [
         r[0] for r in conn.execute(SQL["table_names"].sql) if r[0] not in schema.MIGRATOR_TABLES
@@ -26,7 +27,7 @@ def table_digests(conn: sqlite3.Connection) -> dict[str, tuple[int, str]]:
 
 
 def _state(path: Path) -> tuple[str, dict[str, tuple[int, str]]]:
-    conn = sqlite3.connect(path)
+    conn = driver.open_plain(path)
     try:
         return schema.dump(conn, history.current(conn)), table_digests(conn)
     finally:
@@ -42,8 +43,8 @@ def round_trip(root: Path, database: Path | None = None) -> list[str]:
     with tempfile.TemporaryDirectory(prefix="rawdb-review-") as scratch:
         path = Path(scratch) / "review.sqlite3"
         if database is not None:
-            source = sqlite3.connect(database)
-            dest = sqlite3.connect(path)
+            source = driver.open_plain(database)
+            dest = driver.open_plain(path)
             source.backup(dest)
             source.close()
             dest.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,8 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rawdb import log
+from rawdb.backend import DriverError, SyncConnection, current
+from rawdb.backend.sqlite import driver
 from rawdb.config import SHIPPED_SET, MigrationSource, Settings
-from rawdb.connection import check_database_path, open_read_only, open_sync, transaction
 from rawdb.errors import (
     AdoptionRefused,
     DatabaseBusy,
@@ -21,10 +21,8 @@ from rawdb.errors import (
     MigrationFailed,
     MigrationStateError,
     UsageError,
-    refusal_class,
-    translate,
 )
-from rawdb.migrate import adoption, backup, checks, foreign, history, lock, schema, sets
+from rawdb.migrate import adoption, backup, checks, foreign, history, schema, sets
 from rawdb.migrate.files import (
     SLUG_PATTERN,
     Migration,
@@ -190,6 +188,8 @@ class Migrator:
             else int(wait_seconds * 1000)
         )
         self.settings = base.model_copy(update={"busy_timeout_ms": timeout_ms})
+        self.backend = current(self.settings)
+        """Where this migrator connects, locks and translates errors (the backend seam)."""
         self.report: Report = report or (lambda _line: None)
         self._log = log.get_logger("migrate")
         self._stack: Stack | None = None
@@ -210,14 +210,14 @@ class Migrator:
         """The shipped set (rawdb's own)."""
         return self.stack.sets[0]
 
-    def _read_only(self) -> sqlite3.Connection | None:
+    def _read_only(self) -> SyncConnection | None:
         """A connection that cannot change the file (None when there is no database yet)."""
-        check_database_path(self.database)
+        self.backend.check_target(self.database)
         if not self.database.exists():
             return None
-        return open_read_only(self.database, self.settings.sql_setup)
+        return self.backend.connect_read_only(self.database, self.settings.sql_setup)
 
-    def _read(self, fn: Callable[[sqlite3.Connection], object]) -> object:
+    def _read(self, fn: Callable[[SyncConnection], object]) -> object:
         conn = self._read_only()
         if conn is None:
             return None
@@ -226,7 +226,7 @@ class Migrator:
         finally:
             conn.close()
 
-    def _applied_in(self, conn: sqlite3.Connection) -> BySet:
+    def _applied_in(self, conn: SyncConnection) -> BySet:
         """Applied versions by set; rows of the old single-set table placed where they will
         be once it is upgraded."""
         by_set = history.applied_by_set(conn)
@@ -311,11 +311,11 @@ class Migrator:
         )
 
     def dump_schema(self) -> str:
-        def _dump(conn: sqlite3.Connection) -> str:
+        def _dump(conn: SyncConnection) -> str:
             return schema.dump(conn, history.current(conn))
 
         text = self._read(_dump)
-        return text if isinstance(text, str) else schema.dump(sqlite3.connect(":memory:"), 0)
+        return text if isinstance(text, str) else schema.dump(driver.open_plain(":memory:"), 0)
 
     # --- changing ---------------------------------------------------------------------------
 
@@ -361,7 +361,7 @@ class Migrator:
             return result
         if self.backup:
             self._check_room_for_backup()
-        conn = open_sync(self.database, self.settings)
+        conn = self.backend.connect(self.database, self.settings)
         try:
             # The backup comes before the adoption's bookkeeping: it is the file as it was.
             if self.backup and adoption.application_tables(conn):
@@ -431,7 +431,7 @@ class Migrator:
             return result
         if self.backup:
             self._check_room_for_backup()
-        conn = open_sync(self.database, self.settings)
+        conn = self.backend.connect(self.database, self.settings)
         try:
             if self.backup:
                 result.backup = self._backup(conn)
@@ -461,7 +461,7 @@ class Migrator:
             )
         with self._locked("baseline"):
             self._read(lambda conn: self._check_baseline(conn, migration_set, version))
-            conn = open_sync(self.database, self.settings)
+            conn = self.backend.connect(self.database, self.settings)
             try:
                 self._upgrade_bookkeeping(conn)
                 self._baseline(conn, version, migration_set)
@@ -516,24 +516,24 @@ class Migrator:
     @contextmanager
     def _locked(self, what: str) -> Iterator[None]:
         """Hold the migrator lock (``<db>.migrate-lock``) for a command that writes."""
-        check_database_path(self.database)
+        self.backend.check_target(self.database)
         if str(self.database) in {"", ":memory:"}:  # nothing another process could share
             yield
             return
         wait = self.settings.busy_timeout_ms / 1000
-        with lock.held(self.database, wait, f"rawdb migrate {what}", self.report):
+        with self.backend.migrator_lock(self.database, wait, f"rawdb migrate {what}", self.report):
             yield
 
     def _needs_upgrade(self) -> bool:
         return bool(self._read(history.needs_upgrade))
 
-    def _upgrade_bookkeeping(self, conn: sqlite3.Connection) -> None:
+    def _upgrade_bookkeeping(self, conn: SyncConnection) -> None:
         """Bring a version table of an older layout to the current one: one written before
         sets existed, or before rollback checksums were recorded."""
         if not history.needs_upgrade(conn):
             return
         moved: int | None = None
-        with transaction(conn, "upgrading the migration version table"):
+        with self.backend.transaction(conn, "upgrading the migration version table"):
             if history.layout(conn) == "single":
                 moved = history.upgrade(conn, self.stack.owner)
                 history.fill_rollback_checksums(conn, self._rollback_of)
@@ -557,7 +557,7 @@ class Migrator:
         when another migrator may be half way through a run)."""
         return bool(self._read(self._may_adopt))
 
-    def _may_adopt(self, conn: sqlite3.Connection) -> bool:
+    def _may_adopt(self, conn: SyncConnection) -> bool:
         if self._unmanaged_with_shipped_tables(conn):
             return True
         if not foreign.detect(conn):
@@ -567,7 +567,7 @@ class Migrator:
             s.name not in managed and self._holds_tables_of(conn, s) for s in self.stack.sets
         )
 
-    def _unmanaged_with_shipped_tables(self, conn: sqlite3.Connection) -> bool:
+    def _unmanaged_with_shipped_tables(self, conn: SyncConnection) -> bool:
         """No version table, and tables the shipped set creates already there: another tool
         built this database. (Only the application's own tables: rawdb installs beside them.)"""
         if history.exists(conn):
@@ -579,11 +579,11 @@ class Migrator:
         return bool(present & shipped) or adoption.alembic_revisions(conn) is not None
 
     @staticmethod
-    def _holds_tables_of(conn: sqlite3.Connection, migration_set: MigrationSet) -> bool:
+    def _holds_tables_of(conn: SyncConnection, migration_set: MigrationSet) -> bool:
         present = {name.lower() for name in adoption.application_tables(conn)}
         return bool(present & adoption.created_tables(migration_set))
 
-    def _adoptions(self, conn: sqlite3.Connection) -> list[Adoption]:
+    def _adoptions(self, conn: SyncConnection) -> list[Adoption]:
         """The sets a database built by another tool is already at, each proved to match
         (AdoptionRefused, listing what differs, otherwise): rawdb's set by an Alembic
         revision; any set the migrator never managed here whose tables are there, by another
@@ -613,7 +613,7 @@ class Migrator:
         return found
 
     def _check_baseline(
-        self, conn: sqlite3.Connection, migration_set: MigrationSet, version: int
+        self, conn: SyncConnection, migration_set: MigrationSet, version: int
     ) -> None:
         below = [
             (s, max(self._applied_in(conn).get(s.name, {}), default=0))
@@ -623,7 +623,7 @@ class Migrator:
             migration_set, conn, version, below=below, setup=self.settings.sql_setup
         )
 
-    def _adopt(self, conn: sqlite3.Connection, planned: Adoption) -> None:
+    def _adopt(self, conn: SyncConnection, planned: Adoption) -> None:
         if planned.source == "Alembic":
             self.report(
                 f"recognised an existing database; adopting it at version {planned.version:04d}"
@@ -636,11 +636,9 @@ class Migrator:
             )
         self._baseline(conn, planned.version, planned.migration_set)
 
-    def _baseline(
-        self, conn: sqlite3.Connection, version: int, migration_set: MigrationSet
-    ) -> None:
+    def _baseline(self, conn: SyncConnection, version: int, migration_set: MigrationSet) -> None:
         name = migration_set.name
-        with transaction(conn, f"baseline {name} {version:04d}"):
+        with self.backend.transaction(conn, f"baseline {name} {version:04d}"):
             done = self._applied_in(conn)
             if done.get(name):
                 raise AdoptionRefused(
@@ -692,7 +690,7 @@ class Migrator:
                 "(or keep a copy elsewhere and pass --no-backup). Nothing was changed."
             )
 
-    def _backup(self, conn: sqlite3.Connection) -> Path:
+    def _backup(self, conn: SyncConnection) -> Path:
         target = backup.backup_path(self.database, history.current(conn))
         started = time.perf_counter()
         backup.take(conn, target, self.settings.sql_setup)
@@ -710,20 +708,18 @@ class Migrator:
 
     def _apply(
         self,
-        conn: sqlite3.Connection,
+        conn: SyncConnection,
         migration: Migration,
         backup: Path | None,
         stands_on: dict[str, int],
     ) -> bool:
         return self._step(conn, Step(migration, migration.up, "apply", backup, stands_on))
 
-    def _rollback(
-        self, conn: sqlite3.Connection, migration: Migration, backup: Path | None
-    ) -> bool:
+    def _rollback(self, conn: SyncConnection, migration: Migration, backup: Path | None) -> bool:
         assert migration.down is not None
         return self._step(conn, Step(migration, migration.down, "rollback", backup))
 
-    def _step(self, conn: sqlite3.Connection, step: Step) -> bool:
+    def _step(self, conn: SyncConnection, step: Step) -> bool:
         started = time.perf_counter()
         try:
             done = run_step(conn, step)
@@ -734,8 +730,10 @@ class Migrator:
             full = self._disk_full(step, exc)
             if full is not None:
                 raise full from exc
-            if isinstance(exc, sqlite3.Error):  # e.g. COMMIT itself refused
-                raise translate(exc, where=f"{step.action} {step.migration.name}") from exc
+            if isinstance(exc, DriverError):  # e.g. COMMIT itself refused
+                raise self.backend.translate(
+                    exc, where=f"{step.action} {step.migration.name}"
+                ) from exc
             raise
         if done:
             elapsed = (time.perf_counter() - started) * 1000
@@ -784,7 +782,9 @@ def _mb(size: int) -> str:
 
 def _is_disk_full(exc: BaseException) -> bool:
     causes = (exc, exc.__cause__)
-    return any(isinstance(c, sqlite3.Error) and refusal_class(c) is DiskFull for c in causes)
+    return any(
+        isinstance(c, DriverError) and current().refusal_class(c) is DiskFull for c in causes
+    )
 
 
 def _rollback_plan(

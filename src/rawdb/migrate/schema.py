@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field
 
-import apsw
-
+from rawdb.backend import SyncConnection
+from rawdb.backend.sqlite.driver import KEYWORDS
 from rawdb.migrate.sql import SQL
 
 # Tables the migrator itself owns; they are bookkeeping, not the application's schema.
 MIGRATOR_TABLES = ("rawdb_migrations", "rawdb_migration_history")
 _TYPE_ORDER = {"table": 0, "view": 1, "index": 2, "trigger": 3}
 _QUOTED = re.compile(r"'(?:[^']|'')*'|\"([A-Za-z_][A-Za-z0-9_]*)\"")
-_KEYWORDS = {word.upper() for word in apsw.keywords}
+_KEYWORDS = KEYWORDS
 
 
 def _unquote(match: re.Match[str]) -> str:
@@ -38,7 +37,7 @@ def _collapse(sql: str) -> str:
     return " ".join(normalize_sql(sql).replace("(", " ( ").replace(")", " ) ").split()).lower()
 
 
-def _objects(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
+def _objects(conn: SyncConnection) -> list[tuple[str, str, str, str]]:
     rows = conn.execute(SQL["schema_objects"].sql).fetchall()
     return sorted(
         (r for r in rows if r[2] not in MIGRATOR_TABLES),
@@ -46,7 +45,7 @@ def _objects(conn: sqlite3.Connection) -> list[tuple[str, str, str, str]]:
     )
 
 
-def dump(conn: sqlite3.Connection, version: int | None = None) -> str:
+def dump(conn: SyncConnection, version: int | None = None) -> str:
     """The canonical schema: every object's normalised DDL, sorted by kind then name."""
     lines = ["-- Canonical schema, written by `python -m rawdb.migrate dump-schema`; do not edit."]
     if version is not None:
@@ -66,7 +65,7 @@ class Snapshot:
     others: dict[str, str] = field(default_factory=dict)  # views and triggers: collapsed DDL
 
 
-def snapshot(conn: sqlite3.Connection) -> Snapshot:
+def snapshot(conn: SyncConnection) -> Snapshot:
     """Columns, keys, foreign keys and indexes of every application object."""
     snap = Snapshot()
     for kind, name, table, sql in _objects(conn):

@@ -1,6 +1,6 @@
 """Splitting a migration into statements without breaking trigger bodies or strings.
 
-SQLite's own tokenizer decides where a statement ends (``sqlite3.complete_statement``), so a
+SQLite's own tokenizer decides where a statement ends (``complete_statement``), so a
 ``;`` inside a string, a comment, a ``CASE … END`` or a trigger's ``BEGIN … END`` never splits.
 The last statement may lack its ``;``, as SQLite itself accepts (the sqlite3 shell and
 ``sqlite3_exec`` run it); an unclosed string, comment or ``BEGIN … END`` is still refused.
@@ -9,10 +9,10 @@ The last statement may lack its ``;``, as SQLite itself accepts (the sqlite3 she
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from rawdb.backend.sqlite.driver import complete_statement
 from rawdb.errors import MigrationFileError
 
 _LEADING_NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
@@ -62,7 +62,7 @@ def split(text: str, path: Path | str = "<sql>") -> list[Statement]:
     pos = text.find(";")
     while pos != -1:
         chunk = text[start : pos + 1]
-        if sqlite3.complete_statement(chunk):
+        if complete_statement(chunk):
             _append(statements, text, start, chunk)
             start = pos + 1
         pos = text.find(";", pos + 1)
@@ -70,7 +70,7 @@ def split(text: str, path: Path | str = "<sql>") -> list[Statement]:
     if _LEADING_NOISE.sub("", rest, count=1).strip():
         # A final statement without its ';' is complete once one is added after it (on a
         # line of its own, past a trailing comment); an unclosed string or BEGIN is not.
-        if not sqlite3.complete_statement(rest + "\n;"):
+        if not complete_statement(rest + "\n;"):
             line = _line_of(text, start + _noise_length(rest))
             raise MigrationFileError(
                 f"{path}:{line}: statement is not complete (an unclosed string, quoted name, "

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,8 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-from rawdb import sql_setup
-from rawdb.connection import transaction
+from rawdb import backend, sql_setup
+from rawdb.backend import DriverError, SyncConnection
+from rawdb.backend.sqlite import driver
 from rawdb.errors import InternalError, MigrationFailed, RawdbError
 from rawdb.migrate import history
 from rawdb.migrate.files import Migration, SqlFile
@@ -36,7 +36,7 @@ class Step:
         return str(self.backup) if self.backup else None
 
 
-def run_step(conn: sqlite3.Connection, step: Step) -> bool:
+def run_step(conn: SyncConnection, step: Step) -> bool:
     """Run the file and its version row atomically; False when another migrator did it first."""
     options = step.sql_file.options
     statements = split(step.sql_file.text, step.sql_file.path)
@@ -53,15 +53,15 @@ def run_step(conn: sqlite3.Connection, step: Step) -> bool:
             _set_foreign_keys(conn, on=True)
 
 
-def _done_already(conn: sqlite3.Connection, step: Step) -> bool:
+def _done_already(conn: SyncConnection, step: Step) -> bool:
     """Whether another migrator did this step while this one waited for the lock."""
     applied_now = step.migration.version in history.applied(conn, step.migration.set_name)
     return applied_now == (step.action == "apply")
 
 
-def _run_in_transaction(conn: sqlite3.Connection, step: Step, statements: list[Statement]) -> bool:
+def _run_in_transaction(conn: SyncConnection, step: Step, statements: list[Statement]) -> bool:
     started = time.perf_counter()
-    with transaction(conn, f"{step.action} {step.migration.name}"):
+    with backend.current().transaction(conn, f"{step.action} {step.migration.name}"):
         history.ensure(conn)
         if _done_already(conn, step):
             return False
@@ -73,9 +73,7 @@ def _run_in_transaction(conn: sqlite3.Connection, step: Step, statements: list[S
     return True
 
 
-def _run_outside_transaction(
-    conn: sqlite3.Connection, step: Step, statements: list[Statement]
-) -> bool:
+def _run_outside_transaction(conn: SyncConnection, step: Step, statements: list[Statement]) -> bool:
     # The migrator lock keeps other rawdb migrators out for the whole run; these reads are
     # for a migrator that does not take it (an older rawdb), so it never records a version
     # twice (the statements themselves cannot be kept from running twice by such a one).
@@ -85,7 +83,9 @@ def _run_outside_transaction(
     before = _schema_rows(conn)
     with _watching_writes(conn) as written:
         _execute_all(conn, statements, step)
-    with transaction(conn, f"{step.action} {step.migration.name}: recording its version"):
+    with backend.current().transaction(
+        conn, f"{step.action} {step.migration.name}: recording its version"
+    ):
         history.ensure(conn)
         if _done_already(conn, step):
             return False
@@ -94,10 +94,10 @@ def _run_outside_transaction(
     return True
 
 
-def record_failure(conn: sqlite3.Connection, step: Step, exc: BaseException) -> None:
+def record_failure(conn: SyncConnection, step: Step, exc: BaseException) -> None:
     """Append the failure to the history in a transaction of its own (best effort)."""
     try:
-        with transaction(conn, f"recording the failure of {step.migration.name}"):
+        with backend.current().transaction(conn, f"recording the failure of {step.migration.name}"):
             history.ensure(conn)
             history.record_event(
                 conn,
@@ -113,7 +113,7 @@ def record_failure(conn: sqlite3.Connection, step: Step, exc: BaseException) -> 
         pass
 
 
-def _record(conn: sqlite3.Connection, step: Step, started: float) -> None:
+def _record(conn: SyncConnection, step: Step, started: float) -> None:
     elapsed = (time.perf_counter() - started) * 1000
     migration = step.migration
     if step.action == "apply":
@@ -141,14 +141,14 @@ def _record(conn: sqlite3.Connection, step: Step, started: float) -> None:
     )
 
 
-def _execute_all(conn: sqlite3.Connection, statements: list[Statement], step: Step) -> None:
+def _execute_all(conn: SyncConnection, statements: list[Statement], step: Step) -> None:
     for stmt in statements:
         dropped = dropped_table(stmt.sql)
         if dropped is not None:
             _refuse_cascading_drop(conn, dropped, stmt, step)
         try:
             conn.execute(stmt.sql).fetchall()
-        except sqlite3.Error as exc:
+        except DriverError as exc:
             first = stmt.sql.split("\n", 1)[0][:100]
             raise MigrationFailed(
                 f"{step.sql_file.path}:{stmt.line}: {exc} (in '{first}')"
@@ -161,9 +161,7 @@ def _execute_all(conn: sqlite3.Connection, statements: list[Statement], step: St
             ) from exc
 
 
-def _refuse_cascading_drop(
-    conn: sqlite3.Connection, table: str, stmt: Statement, step: Step
-) -> None:
+def _refuse_cascading_drop(conn: SyncConnection, table: str, stmt: Statement, step: Step) -> None:
     """A DROP TABLE that would delete or change other tables' rows through their foreign
     keys' actions is refused (the migration rolls back whole): nobody asked for that."""
     hits = rows_changed_by_drop(conn, table)
@@ -182,7 +180,7 @@ def _refuse_cascading_drop(
     )
 
 
-def _set_foreign_keys(conn: sqlite3.Connection, *, on: bool) -> None:
+def _set_foreign_keys(conn: SyncConnection, *, on: bool) -> None:
     conn.execute(SQL["foreign_keys_on" if on else "foreign_keys_off"].sql)
     got = conn.execute(SQL["foreign_keys_enabled"].sql).fetchone()[0]
     if bool(got) != on:
@@ -201,10 +199,10 @@ def _set_foreign_keys(conn: sqlite3.Connection, *, on: bool) -> None:
 # tables: ATTACH and writable_schema are refused when the file is checked.
 
 # Authorizer actions that write a table, and which argument names it.
-_WRITES_ARG1 = {sqlite3.SQLITE_INSERT, sqlite3.SQLITE_UPDATE, sqlite3.SQLITE_DELETE}
-_WRITES_ARG1 |= {sqlite3.SQLITE_CREATE_TABLE, sqlite3.SQLITE_DROP_TABLE}
-_WRITES_ARG2 = {sqlite3.SQLITE_CREATE_INDEX, sqlite3.SQLITE_DROP_INDEX}
-_WRITES_ARG2 |= {sqlite3.SQLITE_CREATE_TRIGGER, sqlite3.SQLITE_DROP_TRIGGER}
+_WRITES_ARG1 = {driver.SQLITE_INSERT, driver.SQLITE_UPDATE, driver.SQLITE_DELETE}
+_WRITES_ARG1 |= {driver.SQLITE_CREATE_TABLE, driver.SQLITE_DROP_TABLE}
+_WRITES_ARG2 = {driver.SQLITE_CREATE_INDEX, driver.SQLITE_DROP_INDEX}
+_WRITES_ARG2 |= {driver.SQLITE_CREATE_TRIGGER, driver.SQLITE_DROP_TRIGGER}
 _SHOWN = 5  # rows of a failed check quoted in the error
 
 
@@ -217,7 +215,7 @@ class Touched:
 
 
 @contextmanager
-def _watching_writes(conn: sqlite3.Connection) -> Iterator[set[str]]:
+def _watching_writes(conn: SyncConnection) -> Iterator[set[str]]:
     """Collect (lower-cased) the main-schema tables the statements write, triggers included.
 
     SQLite asks the authorizer while it prepares each statement, trigger bodies and foreign-key
@@ -228,13 +226,13 @@ def _watching_writes(conn: sqlite3.Connection) -> Iterator[set[str]]:
     def note(
         action: int, arg1: str | None, arg2: str | None, db: str | None, _src: str | None
     ) -> int:
-        if action == sqlite3.SQLITE_ALTER_TABLE:
+        if action == driver.SQLITE_ALTER_TABLE:
             db, name = arg1, arg2
         else:
             name = arg1 if action in _WRITES_ARG1 else arg2 if action in _WRITES_ARG2 else None
         if name is not None and db == "main":
             written.add(name.lower())
-        return sqlite3.SQLITE_OK
+        return driver.SQLITE_OK
 
     conn.set_authorizer(note)
     try:
@@ -243,13 +241,13 @@ def _watching_writes(conn: sqlite3.Connection) -> Iterator[set[str]]:
         conn.set_authorizer(None)
 
 
-def _schema_rows(conn: sqlite3.Connection) -> set[tuple[str, str, str, str | None]]:
+def _schema_rows(conn: SyncConnection) -> set[tuple[str, str, str, str | None]]:
     rows = conn.execute(SQL["schema_rows"].sql).fetchall()
     return {(r[0], r[1], r[2], r[3]) for r in rows}
 
 
 def _touched(
-    conn: sqlite3.Connection,
+    conn: SyncConnection,
     written: set[str],
     before: set[tuple[str, str, str, str | None]],
 ) -> Touched:
@@ -272,7 +270,7 @@ def _touched(
     )
 
 
-def _verify(conn: sqlite3.Connection, step: Step, touched: Touched) -> None:
+def _verify(conn: SyncConnection, step: Step, touched: Touched) -> None:
     """quick_check and foreign_key_check before the version row; MigrationFailed on a finding."""
     # A migration may have set this; quick_check skips CHECK constraints while it is on.
     conn.execute(SQL["check_constraints_on"].sql)
@@ -280,7 +278,7 @@ def _verify(conn: sqlite3.Connection, step: Step, touched: Touched) -> None:
         damage = _quick_check(conn, touched.written)
         tables = None if step.sql_file.options.foreign_keys_off else touched.referencing
         count, orphans = _foreign_key_check(conn, tables)
-    except sqlite3.Error as exc:
+    except DriverError as exc:
         _fail(step, f"the checks could not run ({exc})")
     if damage:
         _fail(step, f"quick_check found {len(damage)} problems ({'; '.join(damage[:_SHOWN])})")
@@ -288,7 +286,7 @@ def _verify(conn: sqlite3.Connection, step: Step, touched: Touched) -> None:
         _fail(step, f"foreign key check failed ({count} violations: {', '.join(orphans)})")
 
 
-def _quick_check(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
+def _quick_check(conn: SyncConnection, tables: list[str]) -> list[str]:
     found: list[str] = []
     for name in ["sqlite_schema", *tables]:
         rows = conn.execute(SQL["quick_check_table"].sql, (name,)).fetchall()
@@ -296,7 +294,7 @@ def _quick_check(conn: sqlite3.Connection, tables: list[str]) -> list[str]:
     return found
 
 
-def _foreign_key_check(conn: sqlite3.Connection, tables: list[str] | None) -> tuple[int, list[str]]:
+def _foreign_key_check(conn: SyncConnection, tables: list[str] | None) -> tuple[int, list[str]]:
     """The number of violations and the first few; every table when ``tables`` is None.
 
     Under '-- rawdb: foreign_keys=off' nothing was enforced while the file ran, so every table

@@ -13,27 +13,20 @@ Per-table sizes come from the ``dbstat`` virtual table when the stdlib's SQLite 
 
 from __future__ import annotations
 
-import ctypes
-import os
 import re
-import sqlite3
-import struct
 import time
 from collections import deque
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from rawdb import pragmas
+from rawdb.backend.sqlite import files, pragmas
 from rawdb.errors import DatabaseRefused
 from rawdb.monitor.sql import SQL
 from rawdb.pool import Connection, Pool
 
 PARTITION_NAME = re.compile(r"^(?P<base>[a-z_]+)_(?P<year>\d{4})_(?P<part>\d{2}|q[1-4])$")
-WAL_HEADER = struct.Struct(">IIIIIIII")
-WAL_MAGIC = (0x377F0682, 0x377F0683)
 
 
 class TableSize(BaseModel):
@@ -145,15 +138,15 @@ async def collect(pool: Pool, watch: FileWatch, *, sizes: bool = True) -> FileFi
         else:
             note = "per-table sizes not collected this time"
     database_bytes = page_count * page_size
-    header = read_wal_header(Path(f"{path}-wal"))
+    header = files.read_wal_header(Path(f"{path}-wal"))
     cache_bytes = cache_size * page_size if cache_size > 0 else -cache_size * 1024
     index_bytes = sum(t.bytes for t in tables if t.kind == "index") if tables else None
-    used, highwater = library_memory()
+    used, highwater = files.library_memory()
     return FileFigures(
         database=str(path),
         database_bytes=database_bytes,
-        file_bytes=_size(path),
-        wal_bytes=_size(Path(f"{path}-wal")),
+        file_bytes=files.size(path),
+        wal_bytes=files.size(Path(f"{path}-wal")),
         page_size=page_size,
         page_count=page_count,
         freelist_pages=freelist,
@@ -187,49 +180,6 @@ def partitions_of(tables: list[TableSize]) -> list[PartitionFigure]:
     return found
 
 
-def read_wal_header(wal: Path) -> tuple[int, int] | None:
-    """(checkpoint sequence, salt-1) of a WAL file, or None when there is no valid header."""
-    try:
-        with wal.open("rb") as handle:
-            data = handle.read(WAL_HEADER.size)
-    except OSError:
-        return None
-    if len(data) < WAL_HEADER.size:
-        return None
-    magic, _version, _page, sequence, salt1, *_ = WAL_HEADER.unpack(data)
-    return (sequence, salt1) if magic in WAL_MAGIC else None
-
-
-def library_memory() -> tuple[int | None, int | None]:
-    """Bytes in use and the high-water mark of the SQLite library the stdlib links, if shared."""
-    lib = _stdlib_sqlite()
-    if lib is None:
-        return None, None
-    return int(lib.sqlite3_memory_used()), int(lib.sqlite3_memory_highwater(0))
-
-
-@cache
-def _stdlib_sqlite() -> ctypes.CDLL | None:
-    """The shared SQLite library the stdlib module runs on, when it is one and the same."""
-    try:
-        lib = ctypes.CDLL("libsqlite3.so.0")
-        lib.sqlite3_libversion.restype = ctypes.c_char_p
-        lib.sqlite3_memory_used.restype = ctypes.c_int64
-        lib.sqlite3_memory_highwater.restype = ctypes.c_int64
-        lib.sqlite3_memory_highwater.argtypes = [ctypes.c_int]
-        version = lib.sqlite3_libversion().decode()
-    except (OSError, AttributeError):
-        return None
-    return lib if version == sqlite3.sqlite_version else None
-
-
 async def _pragma(conn: Connection, name: str) -> int:
     row = await conn.fetchone(pragmas.reading(name), name=f"monitor_{name}")
     return int(row[0]) if row is not None else 0
-
-
-def _size(path: Path) -> int:
-    try:
-        return os.stat(path).st_size
-    except FileNotFoundError:
-        return 0

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rawdb import log
-from rawdb.connection import BEGIN_WRITE, COMMIT
+from rawdb.backend import BEGIN_WRITE, COMMIT
 from rawdb.monitor.histogram import Histogram, Window
 
 SLOW_STATEMENT = log.MONITOR_SLOW_STATEMENT

@@ -9,14 +9,13 @@ The advisor plans there and tries candidate indexes there, never touching the re
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rawdb import sql_setup
+from rawdb.backend import DriverError, ProgrammingError, SyncConnection, current
+from rawdb.backend.sqlite.connection import query_plan
 from rawdb.catalog.statistics import STAT1_EXISTS_SQL, STAT1_SQL
-from rawdb.connection import query_plan
 from rawdb.errors import InternalError, UsageError
 from rawdb.monitor.sql import SQL
 from rawdb.sql_setup import SqlSetup
@@ -49,7 +48,7 @@ class Snapshot:
         return [(name, table, sql) for kind, name, table, sql in self.schema if kind == "index"]
 
 
-def snapshot(conn: sqlite3.Connection) -> Snapshot:
+def snapshot(conn: SyncConnection) -> Snapshot:
     """Read a snapshot through a stdlib connection (tests and the command line)."""
     schema = [tuple(r) for r in conn.execute(SCHEMA_SQL)]
     stats = [tuple(r) for r in conn.execute(STAT1_SQL)] if _has_stat1(conn) else []
@@ -60,7 +59,7 @@ def snapshot(conn: sqlite3.Connection) -> Snapshot:
     return Snapshot(schema, stats, rows)
 
 
-def _has_stat1(conn: sqlite3.Connection) -> bool:
+def _has_stat1(conn: SyncConnection) -> bool:
     return conn.execute(STAT1_EXISTS_SQL).fetchone() is not None
 
 
@@ -79,11 +78,11 @@ class PlannerCopy:
 
     def __init__(self, snap: Snapshot, setup: SqlSetup | str | None = None) -> None:
         self.snapshot = snap
-        self.conn = sql_setup.scratch(setup)  # the app's functions, for its indexes and views
+        self.conn = current().scratch(setup)  # the app's functions, for its indexes and views
         for kind, name, _table, sql in snap.schema:
             try:
                 self.conn.execute(sql)
-            except sqlite3.Error as exc:
+            except DriverError as exc:
                 raise InternalError(f"copying the schema: {kind} {name!r} failed: {exc}") from exc
         self._load_stats(snap.stats)
         self.columns = {t: self._columns(t) for t in snap.tables()}
@@ -96,15 +95,15 @@ class PlannerCopy:
         return self.plan_on(self.conn, sql)
 
     @staticmethod
-    def plan_on(conn: sqlite3.Connection, sql: str) -> list[str]:
+    def plan_on(conn: SyncConnection, sql: str) -> list[str]:
         """The plan lines of ``sql`` on any stdlib connection (the copy, or the real file)."""
         text = query_plan(sql)
         try:
             try:
                 rows = conn.execute(text, _Nulls()).fetchall()
-            except sqlite3.ProgrammingError:  # positional parameters: count them, bind NULLs
+            except ProgrammingError:  # positional parameters: count them, bind NULLs
                 rows = conn.execute(text, [None] * _positional_count(conn, text)).fetchall()
-        except sqlite3.Error as exc:
+        except DriverError as exc:
             raise UsageError(f"cannot plan statement against this schema: {exc}") from exc
         return [str(r[3]) for r in rows]
 
@@ -113,7 +112,7 @@ class PlannerCopy:
         try:
             ddl = SQL["monitor_create_candidate_index"].render(table=table, columns=tuple(columns))
             self.conn.execute(ddl)
-        except (sqlite3.Error, InternalError):  # a name no plain identifier: no candidate
+        except (DriverError, InternalError):  # a name no plain identifier: no candidate
             return None
         try:
             return self.plan(sql)
@@ -142,11 +141,11 @@ class PlannerCopy:
         return [str(r[1]) for r in self.conn.execute(SQL["monitor_table_columns"].sql, (table,))]
 
 
-def _positional_count(conn: sqlite3.Connection, text: str) -> int:
+def _positional_count(conn: SyncConnection, text: str) -> int:
     """How many ``?`` parameters a statement takes, from the driver's own complaint."""
     try:
         conn.execute(text, ())
-    except sqlite3.ProgrammingError as exc:
+    except ProgrammingError as exc:
         match = _BINDINGS.search(str(exc))
         if match is not None:
             return int(match[1])

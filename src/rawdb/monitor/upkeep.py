@@ -16,7 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from rawdb import log, pragmas
+from rawdb import log
+from rawdb.backend.sqlite import pragmas
 from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
 from rawdb.monitor.advisor import AdvisorReport, advise

@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from rawdb import log, pragmas
+from rawdb import log
+from rawdb.backend import Connection
+from rawdb.backend.sqlite import pragmas
 from rawdb.catalog import registry, templates
 from rawdb.catalog.periods import FAMILIES, Family, Period
 from rawdb.catalog.policy import current
@@ -31,7 +33,6 @@ from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
 from rawdb.partitions.sql import SQL
 from rawdb.pool import Pool
-from rawdb.pool.conn import Connection
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (rows done so far, rows in all)."""

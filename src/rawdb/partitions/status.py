@@ -7,14 +7,14 @@ is missing, bytes are reported as unknown (None).
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rawdb import backend
+from rawdb.backend import OperationalError, SyncConnection
 from rawdb.catalog import registry, templates
 from rawdb.catalog.periods import FAMILIES, Family
-from rawdb.connection import open_sync
 from rawdb.partitions.sql import SQL
 
 SIZE_SQL = SQL["partitions_bytes"].sql
@@ -53,7 +53,9 @@ def status(database: Path, *, sizes: bool = True) -> list[FamilyStatus]:
     Counting reads each present table once (an index scan); archived tables report the row
     count recorded when they were archived.
     """
-    conn = open_sync(database, role="reader", create=False)  # reads only: no write probe
+    conn = backend.current().connect(
+        database, role="reader", create=False
+    )  # reads only: no write probe
     try:
         sizer = _Sizer(database, conn) if sizes else None
         return [_family(conn, family, sizer) for family in FAMILIES]
@@ -61,7 +63,7 @@ def status(database: Path, *, sizes: bool = True) -> list[FamilyStatus]:
         conn.close()
 
 
-def _family(conn: sqlite3.Connection, family: Family, sizer: _Sizer | None) -> FamilyStatus:
+def _family(conn: SyncConnection, family: Family, sizer: _Sizer | None) -> FamilyStatus:
     parts = registry.load_sync(conn, family)
     default = parts.default.name
     months = SQL["partitions_rows_by_month"].render(table=templates.check_table(default))
@@ -104,12 +106,12 @@ class _Sizer:
     docs/monitoring.md).
     """
 
-    def __init__(self, database: Path, conn: sqlite3.Connection) -> None:
+    def __init__(self, database: Path, conn: SyncConnection) -> None:
         self._conn = conn
         try:
             conn.execute(SQL["partitions_dbstat_available"].sql).fetchall()
             self.available = True
-        except sqlite3.OperationalError:
+        except OperationalError:
             self.available = False
 
     def size(self, table: str) -> int | None:

@@ -9,10 +9,10 @@ async with Pool.open(settings) as pool:
         rows = await conn.fetchall(SELECT_SQL, params, name="latest_tick")
 """
 
+from rawdb.backend import Connection, ExecResult, Params
 from rawdb.breaker import BreakerState
 from rawdb.errors import CircuitOpen, PoolClosed, PoolTimeout
 from rawdb.pool.config import PoolConfig
-from rawdb.pool.conn import Connection, ExecResult, Params
 from rawdb.pool.core import Opening, Pool
 from rawdb.pool.stats import PoolStats, WaitSummary
 

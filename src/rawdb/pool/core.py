@@ -20,12 +20,8 @@ from types import TracebackType
 from typing import Any
 
 from rawdb import log
-from rawdb.breaker import BreakerState, CircuitBreaker, Clock
-from rawdb.config import Settings
-from rawdb.connection import BEGIN_READ, COMMIT, PING, ROLLBACK
-from rawdb.errors import DatabaseRefused, PoolClosed, PoolTimeout, RawdbError, UsageError
-from rawdb.pool.config import PoolConfig
-from rawdb.pool.conn import (
+from rawdb.backend import BEGIN_READ, COMMIT, PING, ROLLBACK
+from rawdb.backend.sqlite.pooled import (
     Connection,
     Handle,
     Observer,
@@ -36,6 +32,10 @@ from rawdb.pool.conn import (
     in_transaction,
     open_handle,
 )
+from rawdb.breaker import BreakerState, CircuitBreaker, Clock
+from rawdb.config import Settings
+from rawdb.errors import DatabaseRefused, PoolClosed, PoolTimeout, RawdbError, UsageError
+from rawdb.pool.config import PoolConfig
 from rawdb.pool.schema import ensure_current
 from rawdb.pool.slots import Slots
 from rawdb.pool.stats import Counters, PoolStats, WaitWindow

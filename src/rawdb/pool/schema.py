@@ -6,12 +6,12 @@ and with ``migrate=True`` lets it bring the database up to date first.
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
+from rawdb import backend
+from rawdb.backend import DriverError
 from rawdb.config import SHIPPED_SET, Settings
-from rawdb.connection import check_database_path
-from rawdb.errors import SchemaOutOfDate, translate
+from rawdb.errors import SchemaOutOfDate
 from rawdb.migrate import Migrator
 from rawdb.migrate.files import MigrationSet
 from rawdb.migrate.history import Applied
@@ -26,14 +26,16 @@ def ensure_current(
     ``root`` is a folder holding rawdb's own ``migrations/`` (default: the shipped ones).
     Sets recorded in the file but not configured here are the application's business.
     """
-    check_database_path(database)
+    backend.current().check_target(database)
     migrator = Migrator(database, root, settings=settings)
     try:
         if migrate:
             migrator.up()
         by_set = migrator.applied_by_set()
-    except sqlite3.Error as exc:  # e.g. a corrupt schema page, met while reading the versions
-        raise translate(exc, where=f"reading the schema version of {database}") from exc
+    except DriverError as exc:  # e.g. a corrupt schema page, met while reading the versions
+        raise backend.current().translate(
+            exc, where=f"reading the schema version of {database}"
+        ) from exc
     for migration_set in migrator.stack.sets:
         _check_set(database, migration_set, by_set.get(migration_set.name, {}))
 
@@ -53,7 +55,7 @@ def _check_set(database: Path, migration_set: MigrationSet, applied: dict[int, A
         )
     pending = [m.version for m in migration_set.migrations if m.version not in applied]
     if pending and not database.exists():  # a mistyped path, not a database to migrate
-        check_database_path(database, must_exist=True)
+        backend.current().check_target(database, must_exist=True)
     if pending:
         listed = ", ".join(f"{v:04d}" for v in pending[:5]) + (" …" if len(pending) > 5 else "")
         raise SchemaOutOfDate(

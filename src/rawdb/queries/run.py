@@ -3,14 +3,13 @@ query functions and the packages above them (trading) run a statement."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter
 
-from rawdb.pool.conn import Connection, ExecResult, Params
+from rawdb.backend import Connection, ExecResult, Params, Row
 from rawdb.queries import STATEMENTS
 
 if TYPE_CHECKING:
@@ -25,13 +24,13 @@ def reading(pool: Pool) -> AbstractAsyncContextManager[Connection]:
     return pool.read(own_writes=True)
 
 
-async def fetch_all(conn: Connection, name: str, params: Params = ()) -> list[sqlite3.Row]:
+async def fetch_all(conn: Connection, name: str, params: Params = ()) -> list[Row]:
     stmt = STATEMENTS[name]
     stmt.expect("rows", "row")
     return await conn.fetchall(stmt.sql, params, name=name)
 
 
-async def fetch_one(conn: Connection, name: str, params: Params = ()) -> sqlite3.Row | None:
+async def fetch_one(conn: Connection, name: str, params: Params = ()) -> Row | None:
     stmt = STATEMENTS[name]
     stmt.expect("row", "value")
     return await conn.fetchone(stmt.sql, params, name=name)
@@ -49,14 +48,14 @@ async def execute_many(conn: Connection, name: str, rows: Iterable[Params]) -> i
     return await conn.executemany(stmt.sql, rows, name=name)
 
 
-def to_model(model: type[M], row: sqlite3.Row | None, **extra: Any) -> M | None:
+def to_model(model: type[M], row: Row | None, **extra: Any) -> M | None:
     """A row as a model (None stays None); stored UTC text becomes aware datetimes."""
     if row is None:
         return None
     return model.model_validate({**_with_zone(dict(row)), **extra})
 
 
-def to_models(model: type[M], rows: Iterable[sqlite3.Row]) -> list[M]:
+def to_models(model: type[M], rows: Iterable[Row]) -> list[M]:
     """Rows as models, validated in one pydantic call: 3.4 us a tick against 14 us one row at
     a time (measured on this project's machine), which is most of a small range read."""
     rows = list(rows)

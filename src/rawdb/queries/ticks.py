@@ -16,12 +16,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from rawdb.backend import Connection
 from rawdb.catalog import reads, routing
 from rawdb.catalog.periods import Family
 from rawdb.errors import ForeignKeyViolation, InvalidInput, UsageError
 from rawdb.models import Bar, PriceRange, Tick, as_rows, db_time
 from rawdb.pool import Pool
-from rawdb.pool.conn import Connection
 from rawdb.queries import STATEMENTS
 from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon, prepare_ticks
 from rawdb.queries.rows import Tick as TickInput

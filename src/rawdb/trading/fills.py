@@ -8,9 +8,9 @@ task the fill joins that transaction as a SAVEPOINT.
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
+from rawdb.backend import Row
 from rawdb.errors import InvalidInput, UniqueViolation
 from rawdb.models import validate_one
 from rawdb.pool import Connection, Pool
@@ -131,7 +131,7 @@ def _trade_params(item: FillIn) -> dict[str, Any]:
     }
 
 
-def _check_fillable(order: sqlite3.Row, quantity_e8: int, execution_id: str) -> None:
+def _check_fillable(order: Row, quantity_e8: int, execution_id: str) -> None:
     if order["status"] not in OPEN_STATUSES:
         raise OrderStateError(
             f"fill {execution_id!r}: order {order['id']} is {order['status']} and takes no "
@@ -145,9 +145,7 @@ def _check_fillable(order: sqlite3.Row, quantity_e8: int, execution_id: str) -> 
         )
 
 
-def _position_params(
-    order: sqlite3.Row, position: sqlite3.Row | None, trade: dict[str, Any]
-) -> dict[str, Any]:
+def _position_params(order: Row, position: Row | None, trade: dict[str, Any]) -> dict[str, Any]:
     """The position after this fill."""
     at = trade["timestamp"]
     if position is None:
@@ -183,7 +181,7 @@ def _position_params(
     }
 
 
-def _same_trade_or_raise(earlier: sqlite3.Row, trade: dict[str, Any]) -> None:
+def _same_trade_or_raise(earlier: Row, trade: dict[str, Any]) -> None:
     differing = [name for name in _IDENTITY if earlier[name] != trade[name]]
     if differing:
         raise UniqueViolation(
@@ -194,7 +192,7 @@ def _same_trade_or_raise(earlier: sqlite3.Row, trade: dict[str, Any]) -> None:
 
 
 async def _result(
-    conn: Connection, trade_id: int | None, order: sqlite3.Row, *, replayed: bool
+    conn: Connection, trade_id: int | None, order: Row, *, replayed: bool
 ) -> FillResult:
     trade = await fetch_one(conn, "get_trade", (trade_id,))
     after = await fetch_one(conn, "get_order", (order["id"],))

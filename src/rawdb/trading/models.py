@@ -10,7 +10,6 @@ rounded. Times are timezone-aware datetimes, stored as integer microseconds UTC.
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal, Self
@@ -25,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from rawdb.backend import Row
 from rawdb.errors import InvalidInput
 from rawdb.trading.units import from_e8, from_minor, from_us, to_e8, to_minor
 
@@ -113,7 +113,7 @@ class Signal(_Out):
     payload: dict[str, Any] | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Signal:
+    def from_row(cls, row: Row) -> Signal:
         return cls(
             id=row["id"],
             strategy=row["strategy"],
@@ -195,7 +195,7 @@ class Order(_Out):
         return self.status in OPEN_STATUSES
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Order:
+    def from_row(cls, row: Row) -> Order:
         return cls(
             id=row["id"],
             client_order_id=row["client_order_id"],
@@ -272,7 +272,7 @@ class Trade(_Out):
     timestamp: datetime
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Trade:
+    def from_row(cls, row: Row) -> Trade:
         cur = row["currency"]
         return cls(
             id=row["id"],
@@ -321,7 +321,7 @@ class Position(_Out):
         return (self.cost_basis / self.quantity).quantize(Decimal("1e-8"))
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Position:
+    def from_row(cls, row: Row) -> Position:
         cur = row["currency"]
         return cls(
             id=row["id"],

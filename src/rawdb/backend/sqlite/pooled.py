@@ -20,9 +20,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from rawdb import pragmas
-from rawdb.config import Settings
-from rawdb.connection import (
+from rawdb.backend.sqlite import pragmas
+from rawdb.backend.sqlite.connection import (
     BEGIN_WRITE,
     COMMIT,
     announce_wait,
@@ -33,7 +32,9 @@ from rawdb.connection import (
     savepoint,
     write_lock_holder,
 )
-from rawdb.errors import CannotOpen, ConfigError, DatabaseBusy, RawdbError, UsageError, translate
+from rawdb.backend.sqlite.errors import translate
+from rawdb.config import Settings
+from rawdb.errors import CannotOpen, ConfigError, DatabaseBusy, RawdbError, UsageError
 
 T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any]
@@ -216,7 +217,7 @@ async def begin_immediate(handle: Handle, database: Path, timeout_ms: int, logge
     SQLite's busy handler does the waiting, in the connection's thread (the event loop runs
     on), and spends the whole busy timeout before it gives up. A wait longer than
     :data:`WAIT_NOTICE_AFTER` is announced once on ``logger`` (see
-    :func:`rawdb.connection.announce_wait`); a lock still held at the end raises
+    :func:`rawdb.backend.sqlite.connection.announce_wait`); a lock still held at the end raises
     :class:`DatabaseBusy` naming the file and what to do.
     """
     notice = None

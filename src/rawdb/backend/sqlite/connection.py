@@ -21,7 +21,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from rawdb import log, pragmas, sql_setup
+from rawdb import log, sql_setup
+from rawdb.backend.sqlite import pragmas
+from rawdb.backend.sqlite.errors import refusal_class, translate
 from rawdb.config import Settings
 from rawdb.errors import (
     CannotOpen,
@@ -30,8 +32,6 @@ from rawdb.errors import (
     InternalError,
     RawdbError,
     ReadOnlyDatabase,
-    refusal_class,
-    translate,
 )
 
 # Transaction and connection control, as SQLite spells it: the statements every layer above
@@ -214,6 +214,18 @@ def open_sync(
         conn.close()
         raise translate(exc, where=f"opening {target}") from exc
     except RawdbError:
+        conn.close()
+        raise
+    return conn
+
+
+def scratch(setup: sql_setup.SqlSetup | str | None = None) -> sqlite3.Connection:
+    """An empty in-memory database (autocommit) with the application's SQL ``setup``: where
+    the migrator builds the schema a set should give and the advisor plans statements."""
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        sql_setup.apply(conn, setup)
+    except BaseException:
         conn.close()
         raise
     return conn
