@@ -217,6 +217,19 @@ def test_hot_journal_is_recovered_by_status_and_up(legacy_db: Path, tmp_path: Pa
     assert ok, (status.returncode, status.stderr[-1500:], up.returncode, up.stderr[-1500:])
 
 
+def test_an_unfinished_backup_is_removed_by_the_next_run(legacy_db: Path) -> None:
+    """What a run killed while copying leaves (``.bak.partial`` and its journal) is not a
+    backup: the next `up` removes it under the migrator lock, says so, and backs up afresh."""
+    partial = legacy_db.with_name(f"{legacy_db.name}.v0000.20261201T000000000000Z.bak.partial")
+    partial.write_bytes(b"half a copy" * 1000)
+    Path(f"{partial}-journal").write_bytes(b"x" * 512)
+    up = migrate_cli(legacy_db, "up")
+    assert up.returncode == 0, up.stderr
+    assert not partial.exists() and not Path(f"{partial}-journal").exists()
+    assert f"removed {partial.name}" in up.stdout + up.stderr
+    assert backups_usable(legacy_db) and list(legacy_db.parent.glob("*.bak"))
+
+
 @pytest.mark.slow
 def test_sigkill_during_up_with_backup_then_status_and_rerun(
     legacy_template: Path, tmp_path: Path
@@ -258,11 +271,13 @@ def test_sigkill_during_up_with_backup_then_status_and_rerun(
             and version == NEWEST
             and schema == fresh_schema(tmp_path, NEWEST)
             and counts(db, names) == rows_before
+            and not list(folder.glob("*.partial*"))  # an unfinished copy is cleared by the rerun
         )
         record(
             "SIGKILL during `migrate up` with its backup (adopted legacy database, 40k ticks)",
             "`status` exits 0 without a traceback; every file named .bak is a whole database "
-            "(quick_check ok, no journal beside it); `up` again reaches the newest with every row",
+            "(quick_check ok, no journal beside it); `up` again reaches the newest with every "
+            "row and leaves no unfinished .partial copy",
             ok=ok,
         )
         assert ok, (repetition, status.stderr[-1500:], usable, up.stderr[-1500:], version)

@@ -5,6 +5,7 @@ regular files read from the migrations folder."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -141,6 +142,39 @@ def test_writable_schema_is_refused_and_the_database_untouched(
     record(
         "migration with PRAGMA writable_schema (any case, spacing, comments, schema prefix, "
         "quoting, EXPLAIN)",
+        "refused with file:line and why before the database is opened for writing; database "
+        "byte-identical",
+        ok=ok,
+    )
+    assert ok, message
+
+
+@pytest.mark.parametrize(
+    ("pragma", "why"),
+    [
+        ("PRAGMA schema_version = 1;", "can corrupt the database"),
+        ("PRAGMA main.schema_version=99;", "can corrupt the database"),
+        ("PRAGMA journal_mode = DELETE;", "WAL mode"),
+        ("PRAGMA locking_mode=EXCLUSIVE;", "shut every other connection out"),
+    ],
+)
+def test_pragmas_that_change_the_file_itself_are_refused(
+    mdir: MigrationDir, db_path: Path, pragma: str, why: str
+) -> None:
+    """A migration may not set SQLite's schema counter, the journal mode or the locking mode."""
+    before = migrated(mdir, db_path)
+    mdir.add("0002_settings.sql", f"CREATE TABLE later (x);\n{pragma}\n", "DROP TABLE later;")
+    with pytest.raises(MigrationFileError) as caught:
+        Migrator(db_path, mdir.root, backup=False).up()
+    message = str(caught.value)
+    name = re.split(r"[ =.]+", pragma)[-2]  # the word before the value
+    ok = (
+        f"0002_settings.sql:2: PRAGMA {name}" in message
+        and why in message
+        and db_path.read_bytes() == before
+    )
+    record(
+        "migration setting PRAGMA schema_version, journal_mode or locking_mode",
         "refused with file:line and why before the database is opened for writing; database "
         "byte-identical",
         ok=ok,

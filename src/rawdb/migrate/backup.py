@@ -60,6 +60,21 @@ def take(conn: SyncConnection, target: Path, setup: SqlSetup | str | None = None
     return target
 
 
+def discard_unfinished(database: Path) -> list[tuple[Path, int]]:
+    """Remove the unfinished copies (``.bak.partial`` and its journal) a killed run left
+    beside ``database``; (path, bytes) of each. Call it holding the migrator lock: then no
+    other migrator is writing one."""
+    removed: list[tuple[Path, int]] = []
+    for leftover in sorted(database.parent.glob(f"{database.name}.v*.bak{PARTIAL}*")):
+        try:
+            size = leftover.stat().st_size
+            leftover.unlink()
+        except FileNotFoundError:
+            continue
+        removed.append((leftover, size))
+    return removed
+
+
 def _discard(partial: Path) -> None:
     for leftover in (partial, partial.with_name(partial.name + "-journal")):
         leftover.unlink(missing_ok=True)

@@ -359,6 +359,7 @@ class Migrator:
         adoptions = planned if isinstance(planned, list) else []
         if not targets and not adoptions and not self._needs_upgrade():
             return result
+        self._discard_unfinished_backups()
         if self.backup:
             self._check_room_for_backup()
         conn = self.backend.connect(self.database, self.settings)
@@ -429,6 +430,7 @@ class Migrator:
         plan = self._plan_down(self.applied_by_set(), to, steps, set_name)
         if not plan:
             return result
+        self._discard_unfinished_backups()
         if self.backup:
             self._check_room_for_backup()
         conn = self.backend.connect(self.database, self.settings)
@@ -676,6 +678,12 @@ class Migrator:
         )
         label = "" if name == SHIPPED_SET else f"{name} "
         self.report(f"baselined {label}versions {covered[0].name}..{covered[-1].name}")
+
+    def _discard_unfinished_backups(self) -> None:
+        """A run killed while writing its backup left a ``.partial`` copy: never a backup,
+        and in the way of the free-space check. Removed under the migrator lock, and said."""
+        for path, size in backup.discard_unfinished(self.database):
+            self.report(f"removed {path.name} ({_mb(size)}), an unfinished backup of a killed run")
 
     def _check_room_for_backup(self) -> None:
         """Refuse before anything is touched when the backup cannot fit beside the file."""

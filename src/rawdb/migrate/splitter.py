@@ -217,11 +217,27 @@ def _check_transaction(
         )
 
 
+_OWNED_PRAGMAS = {
+    "schema_version": "SQLite's documentation warns that setting it can corrupt the database "
+    "(it is SQLite's own counter of schema changes); change the schema with CREATE, ALTER and "
+    "DROP and it moves by itself",
+    "journal_mode": "rawdb keeps every database in WAL mode (its readers and one writer need "
+    "it); remove the line",
+    "locking_mode": "EXCLUSIVE would shut every other connection out of the file for as long "
+    "as the migrator's connection lives; remove the line",
+}
+"""Settings of the file itself that a migration must not change, and why."""
+
+
 def _check_pragma(stmt: Statement, name: Token | None, path: Path | str) -> None:
     pragma = name.text.lower() if name is not None else ""
-    if name is None or pragma not in {"foreign_keys", "writable_schema"}:
+    if name is None or pragma not in {"foreign_keys", "writable_schema", *_OWNED_PRAGMAS}:
         return
     where = f"{path}:{_line_at(stmt, name)}"
+    if pragma in _OWNED_PRAGMAS:
+        raise MigrationFileError(
+            f"{where}: PRAGMA {pragma} in a migration file; {_OWNED_PRAGMAS[pragma]}"
+        )
     if pragma == "writable_schema":
         raise MigrationFileError(
             f"{where}: PRAGMA writable_schema in a migration file; rewriting sqlite_schema "
