@@ -10,8 +10,12 @@ import pytest
 import structlog
 
 from rawdb.config import Settings
+from rawdb.errors import UniqueViolation
 from rawdb.monitor import Alert, AlertManager, Check, Monitor, Thresholds
+from rawdb.monitor.prometheus import render as prometheus_render
 from rawdb.pool import Pool, PoolConfig
+from rawdb.queries import instruments
+from test_monitor_prometheus import parse as prometheus_parse
 
 
 class FakeClock:
@@ -126,6 +130,7 @@ async def test_healthy_report_is_json_ready(pool: Pool) -> None:
     monitor = Monitor(pool)
     async with pool.read() as conn:
         await conn.fetchall("SELECT 1", name="one")
+    await monitor.measure_sizes()
     report = await monitor.report()
     assert report.status == "healthy", [c for c in report.checks if c.status != "healthy"]
     data = json.loads(report.model_dump_json())
@@ -220,9 +225,10 @@ async def test_health_degrades_when_the_pool_is_exhausted(tmp_path: Path) -> Non
     assert report.status == "degraded"
     assert by_name["pool"].status == "degraded"
     assert "exhausted" in by_name["pool"].reason
-    assert by_name["database"].status == "degraded"  # figures could not get a reader in time
-    assert report.file is None
-    assert [a.check for a in report.alerts] == ["database", "pool"]
+    # The file's figures come from the monitor's own connection, not the exhausted pool.
+    assert "database" not in by_name
+    assert report.file is not None and report.file.page_count > 0
+    assert [a.check for a in report.alerts] == ["pool"]
 
 
 async def test_health_degrades_when_the_wal_grows_past_its_limit(tmp_path: Path) -> None:
@@ -244,7 +250,9 @@ async def test_health_degrades_when_the_wal_grows_past_its_limit(tmp_path: Path)
 
 
 async def test_database_size_limit_and_growth(tmp_path: Path) -> None:
-    """Past ``database_mb`` the size check degrades; growth is reported per hour."""
+    """Past ``database_mb`` the size check degrades; growth is reported per hour once the
+    samples span ten minutes, never from samples seconds apart (they said 2.5e9 bytes/hour
+    of a 5 MB file that one batch had grown)."""
     clock = FakeClock()
     settings = Settings(database=tmp_path / "big.sqlite3")
     async with Pool.open(settings, migrate=True) as pool:
@@ -256,11 +264,15 @@ async def test_database_size_limit_and_growth(tmp_path: Path) -> None:
                 "INSERT INTO g VALUES (randomblob(4000))", [()] * 50, name="fill"
             )
         clock.advance(60)
+        too_soon = await monitor.report()
+        clock.advance(540)
         second = await monitor.report()
-    assert first.file is not None and second.file is not None
+    assert first.file is not None and too_soon.file is not None and second.file is not None
     assert first.file.growth_bytes_per_hour is None
+    assert too_soon.file.growth_bytes_per_hour is None
     assert second.file.growth_bytes_per_hour is not None
-    assert second.file.growth_bytes_per_hour > 0
+    grown = second.file.database_bytes - first.file.database_bytes
+    assert second.file.growth_bytes_per_hour == pytest.approx(grown * 6)  # over 600 s
     size = next(c for c in second.checks if c.name == "database_size")
     assert size.status == "degraded"
 
@@ -289,4 +301,40 @@ async def test_closed_pool_is_unhealthy(tmp_path: Path) -> None:
     await pool.close()
     report = await monitor.report()
     assert report.status == "unhealthy"
-    assert report.file is None
+    assert next(c for c in report.checks if c.name == "pool").status == "unhealthy"
+    # The file's figures are the monitor's own reads: the closed pool does not hide them.
+    assert report.file is not None and report.file.page_count > 0
+
+
+async def test_a_report_never_waits_for_the_size_scan(pool: Pool) -> None:
+    """The per-table sizes (a dbstat scan of every page) are measured in the background; a
+    report carries the last measurement with its age and never waits for one."""
+    monitor = Monitor(pool, sizes_every=3600)
+    first = await monitor.report()
+    assert first.file is not None and first.file.tables == []
+    assert "not measured yet" in first.file.sizes_note and first.file.sizes_age_s is None
+    await monitor.survey.wait()  # the scan the first report started
+    second = await monitor.report()
+    assert second.file is not None
+    assert any(t.name == "market_data_default" for t in second.file.tables)
+    assert second.file.sizes_age_s is not None and second.file.sizes_took_s is not None
+    measured = monitor.survey.measured_at
+    await monitor.report()  # not stale yet: no new scan
+    await monitor.survey.wait()
+    assert monitor.survey.measured_at == measured
+
+
+async def test_a_callers_constraint_violation_is_not_a_database_fault(pool: Pool) -> None:
+    """A duplicate insert answered 409 once made the whole report degraded: constraint
+    violations the caller caused are counted apart and leave the error rate alone."""
+    monitor = Monitor(pool, thresholds=Thresholds(error_rate_min_statements=1))
+    await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})
+    with pytest.raises(UniqueViolation):
+        await instruments.add_instrument(pool, {"symbol": "ES", "name": "again"})
+    report = await monitor.report()
+    error_rate = next(c for c in report.checks if c.name == "error_rate")
+    assert error_rate.status == "healthy" and error_rate.value == 0
+    (insert,) = [s for s in report.statements if s.name == "insert_instrument"]
+    assert insert.refused == 1 and insert.errors == 0
+    samples = prometheus_parse(prometheus_render(report))
+    assert samples["rawdb_statement_refused_total"][(("statement", "insert_instrument"),)] == 1

@@ -83,6 +83,7 @@ async def test_exposition_parses_and_carries_the_figures(pool: Pool) -> None:
     for ms in (1, 2, 3, 40):
         monitor.metrics.observe("latest_tick", ms / 1000, 1, None)
     monitor.metrics.observe('odd "name"\\ with\nnewline', 0.001, 0, RuntimeError())
+    await monitor.measure_sizes()
     report = await monitor.report()
     samples = parse(render(report))
     latest = (("statement", "latest_tick"),)

@@ -72,6 +72,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, *, prog: 
 async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None) -> int:
     async with Pool.open(settings) as pool:
         monitor = Monitor(pool)
+        await monitor.measure_sizes()  # the operator asked: the first report has them all
         shown = 0
         while True:
             report = await monitor.report()

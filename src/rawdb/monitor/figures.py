@@ -1,6 +1,12 @@
 """File figures: database and WAL size, growth, freelist, per-table sizes, memory.
 
-Everything is read through the pool's own (stdlib) connections plus ``os.stat``. The database
+A health report must cost the application nothing it notices, at any size of file. So the
+figures are read on the monitor's own short-lived reader connections, in a worker thread,
+never on one of the pool's (an application's read never waits for a report): the page counts
+are a few pragmas (microseconds at any size); the per-table sizes need ``dbstat``, which reads
+every page of the file, so :class:`FileSurvey` measures them in the background at most every
+``sizes_every`` seconds and a report carries the last measurement with its age. Everything is
+read through stdlib connections plus ``os.stat``. The database
 is never opened from a second SQLite library in this process (apsw bundles its own): two SQLite
 copies in one process do not share their POSIX-lock bookkeeping, and one closing the file drops
 the other's locks (sqlite.org/howtocorrupt.html, "multiple copies of SQLite"). For the same
@@ -13,6 +19,7 @@ Per-table sizes come from the ``dbstat`` virtual table when the stdlib's SQLite 
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections import deque
@@ -21,10 +28,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from rawdb import backend
 from rawdb.backend.sqlite import files, pragmas
+from rawdb.config import Settings
 from rawdb.errors import DatabaseRefused
 from rawdb.monitor.sql import SQL
-from rawdb.pool import Connection, Pool
 
 PARTITION_NAME = re.compile(r"^(?P<base>[a-z_]+)_(?P<year>\d{4})_(?P<part>\d{2}|q[1-4])$")
 
@@ -77,6 +85,12 @@ class FileFigures(BaseModel):
     tables: list[TableSize] = Field(default_factory=list)
     partitions: list[PartitionFigure] = Field(default_factory=list)
     sizes_note: str = ""
+    sizes_age_s: float | None = Field(
+        default=None, description="seconds since the per-table sizes were measured"
+    )
+    sizes_took_s: float | None = Field(
+        default=None, description="how long that measurement (a dbstat scan) took"
+    )
     sqlite_memory_bytes: int | None = Field(
         default=None, description="heap used by the SQLite library the pool runs on (whole process)"
     )
@@ -91,11 +105,21 @@ class FileFigures(BaseModel):
 
 
 class FileWatch:
-    """Remembers past samples: growth over the last hour and when the WAL last restarted."""
+    """Remembers past samples: growth over the last hour and when the WAL last restarted.
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, horizon: float = 3600) -> None:
+    Growth is given only once the samples span ``min_span`` seconds: a rate from samples
+    seconds apart says nothing (a checkpoint or one batch would read as gigabytes an hour).
+    """
+
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        horizon: float = 3600,
+        min_span: float = 600,
+    ) -> None:
         self._clock = clock
         self._horizon = horizon
+        self._min_span = min_span
         self._sizes: deque[tuple[float, int]] = deque(maxlen=720)
         self._wal_state: tuple[int, int] | None = None
         self._restart_seen: float | None = None
@@ -106,7 +130,7 @@ class FileWatch:
         while self._sizes and now - self._sizes[0][0] > self._horizon:
             self._sizes.popleft()
         first_t, first_size = self._sizes[0]
-        if now - first_t <= 0:
+        if now - first_t < max(self._min_span, 1e-9):
             return None
         return (size - first_size) / (now - first_t) * 3600
 
@@ -119,24 +143,96 @@ class FileWatch:
         return None if self._restart_seen is None else now - self._restart_seen
 
 
-async def collect(pool: Pool, watch: FileWatch, *, sizes: bool = True) -> FileFigures:
-    """Read the file figures through a reader of ``pool`` (``sizes``: also scan dbstat)."""
-    path = Path(pool.settings.database)
-    async with pool.read() as conn:
-        page_size = await _pragma(conn, "page_size")
-        page_count = await _pragma(conn, "page_count")
-        freelist = await _pragma(conn, "freelist_count")
-        cache_size = await _pragma(conn, "cache_size")
-        tables: list[TableSize] = []
-        note = ""
-        if sizes:
-            try:
-                rows = await conn.fetchall(DBSTAT_SQL, name="monitor_dbstat")
-                tables = [TableSize(**dict(r)) for r in rows]
-            except DatabaseRefused as exc:
-                note = f"per-table sizes unavailable (this SQLite has no dbstat): {exc}"
-        else:
-            note = "per-table sizes not collected this time"
+class FileSurvey:
+    """The file's figures, read on the monitor's own connections, never the pool's.
+
+    :meth:`pages` opens a reader, reads four pragmas and closes it, in a worker thread (a
+    millisecond or two at any size). :meth:`refresh` measures per-table sizes with a dbstat
+    scan on a connection of its own in a worker thread; :meth:`start` begins one in the
+    background when the last is older than ``every`` seconds, and never waits for it.
+    """
+
+    def __init__(
+        self, settings: Settings, every: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.settings = settings
+        self.every = every
+        self._clock = clock
+        self.tables: list[TableSize] = []
+        self.note = "per-table sizes not measured yet (a background scan is under way)"
+        self.measured_at: float | None = None
+        self.took_s: float | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def age_s(self) -> float | None:
+        return None if self.measured_at is None else self._clock() - self.measured_at
+
+    async def pages(self) -> tuple[int, int, int, int]:
+        """(page_size, page_count, freelist_count, cache_size) of the file, now."""
+        return await asyncio.to_thread(self._read, _PAGE_PRAGMAS)
+
+    def start(self) -> None:
+        """Begin a background size scan if the last one is stale and none is running."""
+        stale = self.measured_at is None or self._clock() - self.measured_at >= self.every
+        if stale and (self._task is None or self._task.done()):
+            self._task = asyncio.get_running_loop().create_task(self.refresh())
+
+    async def refresh(self) -> None:
+        """Measure per-table sizes now (a full scan: for a command, or in the background)."""
+        started = time.perf_counter()
+        try:
+            rows = await asyncio.to_thread(self._scan)
+        except DatabaseRefused as exc:
+            self.note = f"per-table sizes unavailable: {exc}"
+            return
+        self.tables = [TableSize.model_validate(row) for row in rows]
+        self.note = "per-table sizes from the last dbstat scan"
+        self.took_s = time.perf_counter() - started
+        self.measured_at = self._clock()
+
+    async def wait(self) -> None:
+        """Let a background scan finish (when the process is about to report and exit)."""
+        if self._task is not None:
+            await self._task
+
+    def _connect(self) -> backend.SyncConnection:
+        seam = backend.current(self.settings)
+        conn = seam.connect(self.settings.database, self.settings, "reader", create=False)
+        conn.execute(pragmas.setting("busy_timeout", 0))  # a report never waits for a lock
+        return conn
+
+    def _read(self, names: tuple[str, ...]) -> tuple[int, int, int, int]:
+        conn = self._connect()
+        try:
+            values = [int(conn.execute(pragmas.reading(n)).fetchone()[0]) for n in names]
+        except backend.DriverError as exc:
+            raise backend.current().translate(exc, where="reading the file's page counts") from exc
+        finally:
+            conn.close()
+        return values[0], values[1], values[2], values[3]
+
+    def _scan(self) -> list[dict[str, object]]:
+        conn = self._connect()
+        try:
+            return [dict(zip(_DBSTAT_COLUMNS, r, strict=True)) for r in conn.execute(DBSTAT_SQL)]
+        except backend.DriverError as exc:
+            raise backend.current().translate(exc, where="measuring table sizes") from exc
+        finally:
+            conn.close()
+
+
+_PAGE_PRAGMAS = ("page_size", "page_count", "freelist_count", "cache_size")
+_DBSTAT_COLUMNS = ("name", "table", "kind", "bytes", "pages")
+
+
+async def collect(survey: FileSurvey, watch: FileWatch) -> FileFigures:
+    """The file figures: page counts now, per-table sizes as last measured (starting a
+    background measurement when they are stale)."""
+    path = Path(survey.settings.database)
+    page_size, page_count, freelist, cache_size = await survey.pages()
+    survey.start()
+    tables, note = survey.tables, survey.note
     database_bytes = page_count * page_size
     header = files.read_wal_header(Path(f"{path}-wal"))
     cache_bytes = cache_size * page_size if cache_size > 0 else -cache_size * 1024
@@ -159,6 +255,8 @@ async def collect(pool: Pool, watch: FileWatch, *, sizes: bool = True) -> FileFi
         tables=tables,
         partitions=partitions_of(tables),
         sizes_note=note,
+        sizes_age_s=None if survey.age_s is None else round(survey.age_s, 3),
+        sizes_took_s=None if survey.took_s is None else round(survey.took_s, 3),
         sqlite_memory_bytes=used,
         sqlite_memory_highwater_bytes=highwater,
     )
@@ -178,8 +276,3 @@ def partitions_of(tables: list[TableSize]) -> list[PartitionFigure]:
                 PartitionFigure(name=t.name, base=match["base"], period=period, bytes=t.bytes)
             )
     return found
-
-
-async def _pragma(conn: Connection, name: str) -> int:
-    row = await conn.fetchone(pragmas.reading(name), name=f"monitor_{name}")
-    return int(row[0]) if row is not None else 0

@@ -17,18 +17,17 @@ from pydantic import BaseModel, Field
 from rawdb.errors import RawdbError
 from rawdb.monitor.figures import (
     FileFigures,
+    FileSurvey,
     FileWatch,
     PartitionFigure,
-    TableSize,
     collect,
-    partitions_of,
 )
 from rawdb.monitor.metrics import RATE_WINDOWS, Metrics, StatementFigures
 from rawdb.monitor.thresholds import Alert, AlertManager, Check, Status, Thresholds, worst
 from rawdb.pool import Pool, PoolStats
 
 MB = 1_000_000
-BUSY = "no reader connection was free"
+BUSY = "the database did not answer"
 
 
 class PoolFigures(BaseModel):
@@ -97,8 +96,9 @@ class HealthReport(BaseModel):
 class Monitor:
     """Metrics, thresholds and alerts for one pool; attaches its metrics as the pool's observer.
 
-    ``sizes_every``: seconds between dbstat scans (they read every page of the file);
-    ``figures_timeout``: seconds to wait for a reader, so an exhausted pool still gets a report.
+    ``sizes_every``: seconds between the background dbstat scans of per-table sizes (each
+    reads every page of the file); ``figures_timeout``: seconds a report waits for the file's
+    page counts (read on the monitor's own connection, never one of the pool's).
     """
 
     def __init__(
@@ -118,12 +118,10 @@ class Monitor:
         self.thresholds = thresholds or Thresholds()
         self.alerts = AlertManager(self.thresholds.cooldown_seconds, clock=clock, wall=wall)
         self.watch = FileWatch(clock)
+        self.survey = FileSurvey(pool.settings, sizes_every, clock)
         self._clock = clock
         self._wall = wall
-        self._sizes_every = sizes_every
         self._figures_timeout = figures_timeout
-        self._sizes_at: float | None = None
-        self._tables: list[TableSize] = []
         if attach:
             pool.observer = self.metrics
 
@@ -176,20 +174,20 @@ class Monitor:
             max_queue_depth=m.max_queue_depth,
         )
 
+    async def measure_sizes(self) -> None:
+        """Measure per-table sizes now (a dbstat scan of the whole file), so the next report
+        carries them: for a command that reports once, or a test. A long-running application
+        needs nothing: reports start the scan in the background when the sizes are stale."""
+        await self.survey.refresh()
+
     async def _files(self) -> tuple[FileFigures | None, str]:
-        now = self._clock()
-        scan = self._sizes_at is None or now - self._sizes_at >= self._sizes_every
         try:
             async with asyncio.timeout(self._figures_timeout):
-                files = await collect(self.pool, self.watch, sizes=scan)
+                files = await collect(self.survey, self.watch)
         except TimeoutError:
             return None, f"{BUSY} within {self._figures_timeout:g} s to read the file figures"
         except RawdbError as exc:
             return None, f"cannot read the database figures: {exc}"
-        if scan and not files.sizes_note:
-            self._sizes_at, self._tables = now, files.tables
-        elif not scan and self._tables:
-            files = _with_tables(files, self._tables)
         return files, ""
 
 
@@ -291,19 +289,6 @@ def _file_checks(limits: Thresholds, files: FileFigures) -> list[Check]:
             limit=limits.wal_mb,
         ),
     ]
-
-
-def _with_tables(files: FileFigures, tables: list[TableSize]) -> FileFigures:
-    index_bytes = sum(t.bytes for t in tables if t.kind == "index")
-    return files.model_copy(
-        update={
-            "tables": tables,
-            "partitions": partitions_of(tables),
-            "index_bytes": index_bytes,
-            "cache_fits_indexes": index_bytes <= files.cache_bytes_per_connection,
-            "sizes_note": "per-table sizes from the last dbstat scan",
-        }
-    )
 
 
 def _ms(seconds: float) -> float:

@@ -80,14 +80,16 @@ class Histogram:
 
 
 class Slot:
-    """One time slice of a window: latencies, errors and rows seen in it."""
+    """One time slice of a window: latencies, errors (database faults), refusals (a
+    constraint the caller broke, e.g. a duplicate key) and rows seen in it."""
 
-    __slots__ = ("epoch", "errors", "histogram", "rows")
+    __slots__ = ("epoch", "errors", "histogram", "refused", "rows")
 
     def __init__(self, epoch: int) -> None:
         self.epoch = epoch
         self.histogram = Histogram()
         self.errors = 0
+        self.refused = 0
         self.rows = 0
 
 
@@ -125,5 +127,6 @@ class Window:
         for slot in self.live():
             total.histogram.merge(slot.histogram)
             total.errors += slot.errors
+            total.refused += slot.refused
             total.rows += slot.rows
         return total

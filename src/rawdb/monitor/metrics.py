@@ -20,6 +20,7 @@ from typing import Any
 
 from rawdb import log
 from rawdb.backend import BEGIN_WRITE, COMMIT
+from rawdb.errors import ConstraintViolation
 from rawdb.monitor.histogram import Histogram, Window
 
 SLOW_STATEMENT = log.MONITOR_SLOW_STATEMENT
@@ -43,6 +44,7 @@ class StatementMetrics:
     window: Window
     count: int = 0
     errors: int = 0
+    refused: int = 0
     rows: int = 0
     total_seconds: float = 0.0
 
@@ -63,6 +65,9 @@ class StatementFigures:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    refused: int = 0
+    """Calls refused because the caller broke a constraint (a duplicate, a missing parent):
+    the caller's mistake, counted apart from the database's faults in ``errors``."""
 
     @property
     def window_error_rate(self) -> float:
@@ -144,7 +149,10 @@ class Metrics:
         slot = stats.window.current()
         slot.histogram.add(seconds)
         slot.rows += count_rows
-        if error is not None:
+        if isinstance(error, ConstraintViolation):
+            stats.refused += 1
+            slot.refused += 1
+        elif error is not None:
             stats.errors += 1
             slot.errors += 1
         elif stats.is_insert and count_rows:
@@ -238,6 +246,7 @@ class Metrics:
             is_insert=stats.is_insert,
             count=stats.count,
             errors=stats.errors,
+            refused=stats.refused,
             rows=stats.rows,
             total_seconds=stats.total_seconds,
             window_count=merged.histogram.count,

@@ -72,7 +72,13 @@ def _statements(out: _Out, report: HealthReport) -> None:
         samples.append((f"{name}_count", label, s.count))
     out.family(name, "summary", "Statement run time by name.", samples)
     for metric, attr, help_text in (
-        ("rawdb_statement_errors_total", "errors", "Statements that failed, by name."),
+        ("rawdb_statement_errors_total", "errors", "Statements the database failed, by name."),
+        (
+            "rawdb_statement_refused_total",
+            "refused",
+            "Statements refused for a constraint the caller broke (a duplicate key, a missing "
+            "parent), by name.",
+        ),
         ("rawdb_statement_rows_total", "rows", "Rows returned or changed, by name."),
     ):
         out.family(
