@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from rawdb.errors import UniqueViolation
 from rawdb.monitor import Alert, AlertManager, Check, Monitor, Thresholds
 from rawdb.monitor.prometheus import render as prometheus_render
 from rawdb.pool import Pool, PoolConfig
-from rawdb.queries import instruments
+from rawdb.queries import instruments, ticks
+from rawdb.queries.rows import TickRow
 from test_monitor_prometheus import parse as prometheus_parse
 
 
@@ -338,3 +340,18 @@ async def test_a_callers_constraint_violation_is_not_a_database_fault(pool: Pool
     assert insert.refused == 1 and insert.errors == 0
     samples = prometheus_parse(prometheus_render(report))
     assert samples["rawdb_statement_refused_total"][(("statement", "insert_instrument"),)] == 1
+
+
+async def test_a_first_tick_into_a_new_month_leaves_the_report_healthy(pool: Pool) -> None:
+    """Making a month's table is DDL, judged by the maintenance limit: it once made
+    query_latency degraded (the demo's first run ended DEGRADED)."""
+    monitor = Monitor(pool, thresholds=Thresholds(query_p95_ms=0.001))  # DDL would exceed it
+    es = await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})
+    when = datetime.now(UTC).replace(microsecond=0)
+    await ticks.insert_ticks(pool, [TickRow(es.id, when, 100.0, 1)])
+    report = await monitor.report()
+    upkeep = [s.name for s in report.statements if s.is_maintenance]
+    assert "partitions_create_table" in upkeep, [s.name for s in report.statements]
+    by_name = {c.name: c for c in report.checks}
+    assert not set(by_name["query_latency"].subjects) & set(upkeep)
+    assert by_name["maintenance_latency"].status == "healthy"

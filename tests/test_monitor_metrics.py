@@ -133,21 +133,24 @@ def test_param_shape_describes_named_batches_and_iterators() -> None:
 
 
 def test_insert_rate_over_sliding_windows() -> None:
-    """Rows of insert statements count toward the rates over the last 1, 10 and 60 s."""
+    """Rows of insert statements count toward the rates over the last 1, 10 and 60 s, the
+    current second included: a burst that just ended shows at once (it read 0.0 in every
+    window until its second was over)."""
     clock = FakeClock(5000.0)
     metrics = Metrics(clock=clock, insert_names=frozenset({"insert_tick"}))
     for _ in range(10):
+        clock.advance(1)
         metrics.observe("insert_tick", 0.01, 1000, None)
         metrics.observe("latest_tick", 0.001, 1, None)  # reads do not count
-        clock.advance(1)
     rates = metrics.insert_rates()
     assert rates[10] == pytest.approx(1000.0)
     assert rates[60] == pytest.approx(10_000 / 60)
     assert rates[1] == pytest.approx(1000.0)
     metrics.observe("INSERT INTO other …", 0.01, 500, None)  # ad-hoc inserts count too
-    assert metrics.insert_rates()[1] == pytest.approx(1000.0)  # the second is not over yet
+    assert metrics.insert_rates()[1] == pytest.approx(1500.0)  # seen in this very second
     clock.advance(1)
-    assert metrics.insert_rates()[1] == pytest.approx(500.0)
+    assert metrics.insert_rates()[1] == 0.0  # nothing yet in the new second
+    assert metrics.insert_rates()[10] == pytest.approx(9_500 / 10)  # seconds 2..11 of 11
 
 
 def test_failed_insert_rows_do_not_count() -> None:

@@ -204,7 +204,7 @@ def judge(
     checks = [_pool_check(limits, stats)]
     # Bulk inserts are judged by the insert rate and the lock wait, not by per-call latency:
     # a 10,000-row batch rightly takes longer than a point query.
-    queries = [s for s in statements if not s.is_insert]
+    queries = [s for s in statements if not s.is_insert and not s.is_maintenance]
     slow = [s for s in queries if s.p95_ms > limits.query_p95_ms]
     worst_p95 = max((s.p95_ms for s in queries), default=0.0)
     checks.append(
@@ -219,6 +219,22 @@ def judge(
             value=worst_p95,
             limit=limits.query_p95_ms,
             subjects=[s.name for s in slow],
+        )
+    )
+    upkeep = [s for s in statements if s.is_maintenance]
+    slow_upkeep = [s for s in upkeep if s.p95_ms > limits.maintenance_p95_ms]
+    checks.append(
+        Check(
+            name="maintenance_latency",
+            status="degraded" if slow_upkeep else "healthy",
+            reason=(
+                "p95 over the limit: " + ", ".join(f"{s.name} {s.p95_ms:g} ms" for s in slow_upkeep)
+                if slow_upkeep
+                else f"DDL and maintenance p95 within {limits.maintenance_p95_ms:g} ms"
+            ),
+            value=max((s.p95_ms for s in upkeep), default=0.0),
+            limit=limits.maintenance_p95_ms,
+            subjects=[s.name for s in slow_upkeep],
         )
     )
     count, errors = metrics.window_totals()

@@ -30,6 +30,21 @@ OWN_PREFIX = "monitor_"
 BEGIN = BEGIN_WRITE
 """The name the pool's observer gives the wait for the write lock (``COMMIT``: the commit)."""
 INSERT_VERBS = ("insert", "replace")
+MAINTENANCE_PREFIXES = (
+    "partitions_create",
+    "partitions_drop",
+    "partitions_register",
+    "partitions_audit",
+    "partitions_analy",
+    "partitions_move",
+    "partitions_merge",
+    "partitions_raise",
+    "partitions_forget",
+    "archive_",
+    "restore_",
+)
+"""Statements that make or change the schema or move data in bulk, now and then: judged by
+their own limit, not a query's (the partition registry's read, partitions_list, is a query)."""
 """How a statement that adds rows starts (compared in lower case)."""
 RATE_WINDOWS = (1, 10, 60)
 """Seconds over which the insert rate is reported."""
@@ -42,6 +57,7 @@ class StatementMetrics:
     name: str
     is_insert: bool
     window: Window
+    is_maintenance: bool = False
     count: int = 0
     errors: int = 0
     refused: int = 0
@@ -65,6 +81,8 @@ class StatementFigures:
     p95_ms: float
     p99_ms: float
     max_ms: float
+    is_maintenance: bool = False
+    """One-off DDL or maintenance (see MAINTENANCE_PREFIXES), judged by its own limit."""
     refused: int = 0
     """Calls refused because the caller broke a constraint (a duplicate, a missing parent):
     the caller's mistake, counted apart from the database's faults in ``errors``."""
@@ -198,10 +216,11 @@ class Metrics:
         return None if stats is None else self._figures(stats)
 
     def insert_rates(self) -> dict[int, float]:
-        """Rows inserted per second over the last 1, 10 and 60 complete seconds."""
+        """Rows inserted per second over the last 1, 10 and 60 seconds, the current second
+        included (so a burst that just ended is seen at once, not one second later)."""
         slots = self._rows_in.live()
         now = math.floor(self.clock())  # the rate window's slots are one second wide
-        return {w: sum(s.rows for s in slots if now - w <= s.epoch < now) / w for w in RATE_WINDOWS}
+        return {w: sum(s.rows for s in slots if now - w < s.epoch <= now) / w for w in RATE_WINDOWS}
 
     def commit_latency(self) -> Histogram:
         """Durations of COMMIT over the window."""
@@ -234,7 +253,8 @@ class Metrics:
                 return existing
             name = OTHER
         is_insert = name in self._inserts or name.lower().startswith(INSERT_VERBS)
-        stats = StatementMetrics(name, is_insert, Window(self.window, self._slots, self.clock))
+        window = Window(self.window, self._slots, self.clock)
+        stats = StatementMetrics(name, is_insert, window, name.startswith(MAINTENANCE_PREFIXES))
         self._statements[name] = stats
         return stats
 
@@ -244,6 +264,7 @@ class Metrics:
         return StatementFigures(
             name=stats.name,
             is_insert=stats.is_insert,
+            is_maintenance=stats.is_maintenance,
             count=stats.count,
             errors=stats.errors,
             refused=stats.refused,
