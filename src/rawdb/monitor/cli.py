@@ -4,8 +4,10 @@
                   [--watch SECONDS [--count N]]
 
 The report of a separate process has no statement timings of its own: the table shows the
-samples the application stored in query_performance (see rawdb.monitor.persist). The database
-must exist and be migrated.
+samples the application stored in query_performance (see rawdb.monitor.persist), and the
+reports the applications on this file publish (Monitor.start_publishing), with their age; the
+status and exit code are the worst of this command's and theirs (stale ones aside). The
+database must exist and be migrated.
 
 Exit codes: 0 healthy, 3 degraded, 4 unhealthy, 1 the report could not be made (the database
 is missing or refused), 2 usage error; see docs/cli.md.
@@ -16,18 +18,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TextIO
 
 from rawdb import cli_common
 from rawdb.cli_common import HEALTH_EXIT
 from rawdb.config import Settings
 from rawdb.errors import RawdbError
-from rawdb.monitor import prometheus
+from rawdb.monitor import prometheus, published
 from rawdb.monitor.advisor import AdvisorReport
 from rawdb.monitor.health import HealthReport, Monitor
 from rawdb.monitor.persist import recent_summary
+from rawdb.monitor.thresholds import worst
 from rawdb.monitor.upkeep import advise_pool
 from rawdb.pool import Pool
 
@@ -78,8 +83,12 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None)
             report = await monitor.report()
             advice = await advise_pool(pool) if args.advise else None
             stored = await recent_summary(pool)
+            apps = [p for p in published.read_all(Path(settings.database)) if p.pid != os.getpid()]
+            status = worst([report.status, *(p.status for p in apps if not p.stale)])
             if args.json:
                 data: dict[str, Any] = report.model_dump(mode="json")
+                data["own_status"], data["status"] = report.status, status
+                data["published"] = [p.as_json() for p in apps]
                 data["stored_statements"] = stored
                 if advice is not None:
                     data["advice"] = asdict(advice)
@@ -87,22 +96,34 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None)
             elif args.prometheus:
                 text = prometheus.render(report)
             else:
-                text = render_table(report, stored, advice)
+                text = render_table(report, stored, advice, apps)
             written = cli_common.emit(text, out)
             shown += 1
             done = args.count is not None and shown >= args.count
             if args.watch is None or done or not written:  # not written: the reader has gone
-                return EXIT[report.status]
+                return EXIT[status]
             await asyncio.sleep(args.watch)
 
 
 def render_table(
-    report: HealthReport, stored: list[dict[str, Any]], advice: AdvisorReport | None
+    report: HealthReport,
+    stored: list[dict[str, Any]],
+    advice: AdvisorReport | None,
+    apps: list[published.Published] | None = None,
 ) -> str:
-    """The report as aligned text for a terminal."""
-    lines = [
-        f"rawdb health: {report.status.upper()}  ({report.generated_at:%Y-%m-%d %H:%M:%S} UTC)"
-    ]
+    """The report as aligned text for a terminal (with the applications' published ones)."""
+    apps = apps or []
+    status = worst([report.status, *(p.status for p in apps if not p.stale)])
+    lines = [f"rawdb health: {status.upper()}  ({report.generated_at:%Y-%m-%d %H:%M:%S} UTC)"]
+    if apps:
+        lines += ["", "applications on this file (their own reports):"]
+        for app in apps:
+            said = f"stale, {app.why_stale}" if app.stale else f"{app.age_s:.1f} s ago"
+            lines.append(f"  pid {app.pid} on {app.host}: {app.status.upper()} ({said})")
+            for check in app.report.get("checks", []):
+                if check.get("status") != "healthy":
+                    lines.append(f"    {check.get('name')}: {check.get('reason')}")
+        lines += ["", f"this command's own view: {report.status.upper()}"]
     lines.append("")
     lines += _table(
         ["check", "status", "reason"], [[c.name, c.status, c.reason] for c in report.checks]

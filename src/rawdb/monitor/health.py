@@ -8,13 +8,17 @@ the report's status is the worst of them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from rawdb.errors import RawdbError
+from rawdb import log
+from rawdb.errors import RawdbError, UsageError
+from rawdb.monitor import published
 from rawdb.monitor.figures import (
     FileFigures,
     FileSurvey,
@@ -122,6 +126,8 @@ class Monitor:
         self._clock = clock
         self._wall = wall
         self._figures_timeout = figures_timeout
+        self._publisher: asyncio.Task[None] | None = None
+        self._log = log.get_logger("monitor")
         if attach:
             pool.observer = self.metrics
 
@@ -173,6 +179,36 @@ class Monitor:
             queue_depth=m.queue_depth,
             max_queue_depth=m.max_queue_depth,
         )
+
+    def start_publishing(self, every: float = 5.0) -> None:
+        """Publish a report every ``every`` seconds beside the database
+        (:mod:`rawdb.monitor.published`), so ``rawdb monitor`` run by an operator on the same
+        file reports what this application sees. Stopped by :meth:`stop_publishing`."""
+        if not every > 0:
+            raise UsageError(f"every must be a number of seconds above 0, got {every!r}")
+        if self._publisher is None or self._publisher.done():
+            self._publisher = asyncio.get_running_loop().create_task(self._publish(every))
+
+    async def stop_publishing(self) -> None:
+        """Stop publishing and withdraw this process's report."""
+        task, self._publisher = self._publisher, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await asyncio.to_thread(published.withdraw, Path(self.pool.settings.database))
+
+    async def _publish(self, every: float) -> None:
+        database = Path(self.pool.settings.database)
+        while True:
+            report = await self.report()
+            try:
+                await asyncio.to_thread(
+                    published.write, database, report.model_dump(mode="json"), every
+                )
+            except OSError as exc:  # a full or read-only disk: the report still goes on
+                self._log.warning(log.MONITOR_PUBLISH_FAILED, error=str(exc))
+            await asyncio.sleep(every)
 
     async def measure_sizes(self) -> None:
         """Measure per-table sizes now (a dbstat scan of the whole file), so the next report
