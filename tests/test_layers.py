@@ -20,6 +20,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "rawdb.config",
             "rawdb.models",
             "rawdb.cli_common",
+            "rawdb.version",
         },
     ),
     ("statements", {"rawdb.statements"}),

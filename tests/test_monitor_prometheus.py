@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import math
 import re
+import shutil
+import subprocess
+from datetime import UTC, datetime
 
 import pytest
 
-from rawdb.monitor import Monitor
+from rawdb.errors import UniqueViolation
+from rawdb.monitor import Monitor, Thresholds
 from rawdb.monitor.prometheus import CONTENT_TYPE, render
 from rawdb.pool import Pool
+from rawdb.queries import instruments, ticks
+from rawdb.queries.rows import TickRow
 
 NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
 LABEL_VALUE = r'"(?:[^"\\\n]|\\\\|\\"|\\n)*"'
@@ -47,7 +53,7 @@ def parse(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
             match = SAMPLE.match(line)
             assert match, f"line {number}: bad sample: {line!r}"
             name = match["name"]
-            base = re.sub(r"_(sum|count)$", "", name)
+            base = re.sub(r"_(sum|count|bucket)$", "", name)
             family = name if name in families else base
             assert family == current, f"line {number}: {name} outside its family {current}"
             if name != family:
@@ -59,6 +65,11 @@ def parse(text: str) -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
             )
             if families[family] == "summary" and name == family:
                 assert "quantile" in dict(labels), f"line {number}: summary sample lacks quantile"
+            if families[family] == "histogram":
+                assert name != family, f"line {number}: a histogram has only _bucket/_sum/_count"
+                assert (name.endswith("_bucket")) == ("le" in dict(labels)), f"line {number}"
+            if families[family] != "summary":
+                assert "quantile" not in dict(labels), f"line {number}: quantile outside a summary"
             bucket = samples.setdefault(name, {})
             assert labels not in bucket, f"line {number}: duplicate sample {name}{labels}"
             bucket[labels] = float(value)
@@ -78,7 +89,7 @@ def test_the_parser_rejects_malformed_text() -> None:
 
 
 async def test_exposition_parses_and_carries_the_figures(pool: Pool) -> None:
-    """Every line parses; statement summaries, pool, writer and file figures are present."""
+    """Every line parses; statement histograms, pool, writer and file figures are present."""
     monitor = Monitor(pool)
     for ms in (1, 2, 3, 40):
         monitor.metrics.observe("latest_tick", ms / 1000, 1, None)
@@ -89,14 +100,43 @@ async def test_exposition_parses_and_carries_the_figures(pool: Pool) -> None:
     latest = (("statement", "latest_tick"),)
     assert samples["rawdb_statement_duration_seconds_count"][latest] == 4
     assert samples["rawdb_statement_duration_seconds_sum"][latest] == pytest.approx(0.046)
-    p99 = samples["rawdb_statement_duration_seconds"][(("quantile", "0.99"), *latest)]
-    assert p99 == pytest.approx(0.040, rel=0.01)
+    buckets = samples["rawdb_statement_duration_seconds_bucket"]
+    le = {dict(k)["le"]: v for k, v in buckets.items() if dict(k)["statement"] == "latest_tick"}
+    assert le["0.001"] == 1 and le["0.0025"] == 2 and le["0.005"] == 3 and le["0.05"] == 4
+    assert le["+Inf"] == 4 and list(le.values()) == sorted(le.values())  # cumulative
     odd = (("statement", 'odd "name"\\ with\nnewline'),)
     assert samples["rawdb_statement_errors_total"][odd] == 1
-    assert samples["rawdb_pool_connections"][(("state", "total"),)] == pool.stats().size
+    connections = samples["rawdb_pool_connections"]
+    assert set(connections) == {(("state", "in_use"),), (("state", "idle"),)}
+    assert sum(connections.values()) == pool.stats().size  # the parts add up to the whole
     assert samples["rawdb_pool_circuit_state"][(("state", "closed"),)] == 1
     assert samples["rawdb_health_status"][()] == 0
     assert samples["rawdb_database_bytes"][()] > 0
-    assert (("window", "60s"),) in samples["rawdb_insert_rows_per_second"]
+    assert samples["rawdb_rows_inserted_total"][()] == 0
+    (build,) = samples["rawdb_build_info"]
+    assert dict(build)["sqlite_version"] and samples["rawdb_build_info"][build] == 1
     assert any(dict(k)["name"] == "market_data_default" for k in samples["rawdb_table_bytes"])
     assert "version=0.0.4" in CONTENT_TYPE
+
+
+async def test_promtool_accepts_every_output(pool: Pool) -> None:
+    """Prometheus' own checker (promtool, from Debian's prometheus package; .ci/run installs
+    it) passes the exposition in every state: fresh, with statements, failures, refusals,
+    ingest, table sizes and alerts. It once failed on a quantile label outside a summary."""
+    promtool = shutil.which("promtool")
+    assert promtool is not None, "promtool is missing: apt-get install prometheus"
+    monitor = Monitor(pool, thresholds=Thresholds(database_mb=0.0001))
+    outputs = [render(await monitor.report())]
+    es = await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})
+    with pytest.raises(UniqueViolation):
+        await instruments.add_instrument(pool, {"symbol": "ES", "name": "again"})
+    when = datetime.now(UTC).replace(microsecond=0)
+    await ticks.insert_ticks(pool, [TickRow(es.id, when, 100.0, 1)])
+    monitor.metrics.observe("broken", 0.2, None, RuntimeError("disk"))
+    await monitor.measure_sizes()
+    outputs.append(render(await monitor.report()))
+    for text in outputs:
+        checked = subprocess.run(
+            [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr

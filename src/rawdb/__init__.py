@@ -4,8 +4,6 @@ The root offers what an application needs to open a database, write and read tic
 errors apart; everything else lives in its module (``rawdb.queries``, ``rawdb.migrate``, ...).
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from rawdb.config import MigrationSource, Settings
 from rawdb.errors import (
     DatabaseRefused,
@@ -21,11 +19,9 @@ from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.migrate import Migrator
 from rawdb.pool import Pool, PoolConfig
 from rawdb.queries.rows import TickRow
+from rawdb.version import VERSION
 
-try:
-    __version__ = version("rawdb")
-except PackageNotFoundError:  # a source tree on sys.path without an install
-    __version__ = "0+unknown"
+__version__ = VERSION
 
 __all__ = [
     "DatabaseRefused",

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.metadata
 import os
 import re
 import sys
@@ -20,6 +19,7 @@ from typing import Any, NoReturn, TextIO
 from rawdb import log
 from rawdb.config import Settings
 from rawdb.errors import RawdbError, SchemaOutOfDate, UsageError
+from rawdb.version import VERSION
 
 # --- exit codes (docs/cli.md lists them; no two outcomes share one) --------------------------
 
@@ -48,12 +48,8 @@ _stdout_closed = False
 
 
 def version_text() -> str:
-    """``rawdb <version>``, or ``rawdb unknown`` when the package is not installed."""
-    try:
-        found = importlib.metadata.version("rawdb")
-    except importlib.metadata.PackageNotFoundError:
-        found = "unknown"
-    return f"rawdb {found}"
+    """``rawdb <version>`` (``0+unknown`` when the package is not installed)."""
+    return f"rawdb {VERSION}"
 
 
 _ROLE = re.compile(r":[a-z]+:`~?([^`]+)`")

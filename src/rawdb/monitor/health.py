@@ -81,6 +81,14 @@ class WriterFigures(BaseModel):
     batch_p95_ms: float
     queue_depth: int
     max_queue_depth: int
+    rows_inserted_total: int = 0
+    commit_buckets: list[tuple[str, int]] = Field(default_factory=list)
+    """COMMIT times since start, cumulative (le, count): Prometheus' histogram."""
+    commit_seconds_total: float = 0.0
+    lock_wait_buckets: list[tuple[str, int]] = Field(default_factory=list)
+    lock_wait_seconds_total: float = 0.0
+    batch_buckets: list[tuple[str, int]] = Field(default_factory=list)
+    batch_seconds_total: float = 0.0
 
 
 class HealthReport(BaseModel):
@@ -178,6 +186,13 @@ class Monitor:
             batch_p95_ms=_ms(batch_times.quantile(0.95)),
             queue_depth=m.queue_depth,
             max_queue_depth=m.max_queue_depth,
+            rows_inserted_total=m.rows_inserted,
+            commit_buckets=m.commit_buckets.cumulative(),
+            commit_seconds_total=m.commit_buckets.total,
+            lock_wait_buckets=m.lock_wait_buckets.cumulative(),
+            lock_wait_seconds_total=m.lock_wait_buckets.total,
+            batch_buckets=m.batch_buckets.cumulative(),
+            batch_seconds_total=m.batch_buckets.total,
         )
 
     def start_publishing(self, every: float = 5.0) -> None:

@@ -12,6 +12,7 @@ max, so it is within 1% of the exact nearest-rank percentile.
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Callable, Iterable
 
@@ -130,3 +131,52 @@ class Window:
             total.refused += slot.refused
             total.rows += slot.rows
         return total
+
+
+BOUNDS = (
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
+"""Upper bounds (seconds) of the cumulative buckets exposed to Prometheus: the same for every
+process and statement, so histograms add up across workers (``histogram_quantile`` over
+``sum by (le)``); 100 µs to a minute, beyond which is ``+Inf``."""
+
+
+class Buckets:
+    """Counts since the process started, per fixed upper bound (Prometheus' histogram)."""
+
+    __slots__ = ("count", "counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(BOUNDS) + 1)  # the last one is above every bound
+        self.count = 0
+        self.total = 0.0
+
+    def add(self, value: float) -> None:
+        self.counts[bisect.bisect_left(BOUNDS, value)] += 1
+        self.count += 1
+        self.total += value
+
+    def cumulative(self) -> list[tuple[str, int]]:
+        """(le, count of values <= le) for every bound and then ``+Inf``."""
+        running, out = 0, []
+        for bound, n in zip((*map(repr, BOUNDS), "+Inf"), self.counts, strict=True):
+            running += n
+            out.append((bound, running))
+        return out

@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from rawdb import log
 from rawdb.backend import BEGIN_WRITE, COMMIT
 from rawdb.errors import ConstraintViolation
-from rawdb.monitor.histogram import Histogram, Window
+from rawdb.monitor.histogram import Buckets, Histogram, Window
 
 SLOW_STATEMENT = log.MONITOR_SLOW_STATEMENT
 OTHER = "(other)"
@@ -58,6 +58,7 @@ class StatementMetrics:
     is_insert: bool
     window: Window
     is_maintenance: bool = False
+    buckets: Buckets = field(default_factory=Buckets)
     count: int = 0
     errors: int = 0
     refused: int = 0
@@ -83,6 +84,8 @@ class StatementFigures:
     max_ms: float
     is_maintenance: bool = False
     """One-off DDL or maintenance (see MAINTENANCE_PREFIXES), judged by its own limit."""
+    buckets: tuple[tuple[str, int], ...] = ()
+    """Run times since start as cumulative (le, count) pairs: Prometheus' histogram."""
     refused: int = 0
     """Calls refused because the caller broke a constraint (a duplicate, a missing parent):
     the caller's mistake, counted apart from the database's faults in ``errors``."""
@@ -121,6 +124,12 @@ class Metrics:
         self._commits = Window(window, slots, clock)
         self._lock_waits = Window(window, slots, clock)
         self._batches = Window(window, slots, clock)
+        self.commit_buckets = Buckets()
+        """COMMIT durations since start, for Prometheus (the windows above are for p95)."""
+        self.lock_wait_buckets = Buckets()
+        self.batch_buckets = Buckets()
+        self.rows_inserted = 0
+        """Rows inserted since start (a counter: Prometheus' rate() gives the rate)."""
         self.queue_depth = 0
         self.max_queue_depth = 0
         self._log = log.get_logger("monitor")
@@ -155,15 +164,18 @@ class Metrics:
             return
         if name == COMMIT:
             self._commits.current().histogram.add(seconds)
+            self.commit_buckets.add(seconds)
             return
         if name == BEGIN:
             self._lock_waits.current().histogram.add(seconds)
+            self.lock_wait_buckets.add(seconds)
             return
         stats = self._statements.get(name) or self._new(name)
         count_rows = rows if rows is not None and rows > 0 else 0
         stats.count += 1
         stats.rows += count_rows
         stats.total_seconds += seconds
+        stats.buckets.add(seconds)
         slot = stats.window.current()
         slot.histogram.add(seconds)
         slot.rows += count_rows
@@ -175,6 +187,7 @@ class Metrics:
             slot.errors += 1
         elif stats.is_insert and count_rows:
             self._rows_in.current().rows += count_rows
+            self.rows_inserted += count_rows
         if seconds >= self.slow_after and name not in self._slow_logged:
             self._slow_logged.add(name)
             self._log.warning(
@@ -193,6 +206,7 @@ class Metrics:
     def record_batch(self, size: int, seconds: float) -> None:
         """A streaming-writer batch of ``size`` rows was written (and committed) in ``seconds``."""
         slot = self._batches.current()
+        self.batch_buckets.add(seconds)
         slot.histogram.add(seconds)
         slot.rows += size
 
@@ -204,6 +218,7 @@ class Metrics:
     def record_inserted(self, rows: int) -> None:
         """Count rows inserted by a path the observer does not see as an insert statement."""
         self._rows_in.current().rows += rows
+        self.rows_inserted += rows
 
     # --- figures --------------------------------------------------------------------------------
 
@@ -265,6 +280,7 @@ class Metrics:
             name=stats.name,
             is_insert=stats.is_insert,
             is_maintenance=stats.is_maintenance,
+            buckets=tuple(stats.buckets.cumulative()),
             count=stats.count,
             errors=stats.errors,
             refused=stats.refused,

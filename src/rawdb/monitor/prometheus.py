@@ -1,8 +1,11 @@
 """The health report in Prometheus' text exposition format (version 0.0.4).
 
 Serve ``render(await monitor.report())`` with content type :data:`CONTENT_TYPE` on ``/metrics``.
-Statement latencies are summaries: quantiles over the monitor's window, ``_sum`` and ``_count``
-since the process started.
+As Prometheus' users expect: latencies are histograms since the process started, with the same
+buckets everywhere (so ``sum by (le)`` aggregates workers and ``histogram_quantile`` gives the
+p95); rows, statements, errors and bytes are counters for ``rate()``, not pre-computed rates;
+base units (seconds, bytes); the label values of a family sum to its whole (connections in use
+and idle, never a "total" beside them). ``promtool check metrics`` passes on every output.
 """
 
 from __future__ import annotations
@@ -10,7 +13,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from rawdb.backend.sqlite.driver import SQLITE_VERSION
 from rawdb.monitor.health import HealthReport
+from rawdb.version import VERSION
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 STATUS_VALUES = {"healthy": 0, "degraded": 1, "unhealthy": 2}
@@ -33,6 +38,12 @@ class _Out:
 def render(report: HealthReport) -> str:
     """Every figure of ``report`` as Prometheus text, ending with a newline."""
     out = _Out()
+    out.family(
+        "rawdb_build_info",
+        "gauge",
+        "rawdb's version and the SQLite library it runs on (the value is always 1).",
+        [("rawdb_build_info", {"version": VERSION, "sqlite_version": SQLITE_VERSION}, 1)],
+    )
     out.family(
         "rawdb_health_status",
         "gauge",
@@ -65,12 +76,8 @@ def _statements(out: _Out, report: HealthReport) -> None:
     name = "rawdb_statement_duration_seconds"
     samples: list[Sample] = []
     for s in report.statements:
-        label = {"statement": s.name}
-        for q, ms in (("0.5", s.p50_ms), ("0.95", s.p95_ms), ("0.99", s.p99_ms)):
-            samples.append((name, {**label, "quantile": q}, ms / 1000))
-        samples.append((f"{name}_sum", label, s.total_seconds))
-        samples.append((f"{name}_count", label, s.count))
-    out.family(name, "summary", "Statement run time by name.", samples)
+        samples += _histogram(name, {"statement": s.name}, s.buckets, s.total_seconds, s.count)
+    out.family(name, "histogram", "Statement run time by name, since the process started.", samples)
     for metric, attr, help_text in (
         ("rawdb_statement_errors_total", "errors", "Statements the database failed, by name."),
         (
@@ -92,35 +99,39 @@ def _statements(out: _Out, report: HealthReport) -> None:
 def _writer(out: _Out, report: HealthReport) -> None:
     w = report.writer
     out.family(
-        "rawdb_insert_rows_per_second",
+        "rawdb_rows_inserted_total",
+        "counter",
+        "Rows inserted since the process started (rate() gives rows per second).",
+        [("rawdb_rows_inserted_total", {}, w.rows_inserted_total)],
+    )
+    for name, help_text, buckets, total in (
+        (
+            "rawdb_commit_duration_seconds",
+            "Time of COMMIT.",
+            w.commit_buckets,
+            w.commit_seconds_total,
+        ),
+        (
+            "rawdb_write_lock_wait_seconds",
+            "Wait for the write lock (BEGIN IMMEDIATE).",
+            w.lock_wait_buckets,
+            w.lock_wait_seconds_total,
+        ),
+        (
+            "rawdb_writer_batch_duration_seconds",
+            "Time of one streaming-writer batch.",
+            w.batch_buckets,
+            w.batch_seconds_total,
+        ),
+    ):
+        count = buckets[-1][1] if buckets else 0
+        out.family(name, "histogram", help_text, _histogram(name, {}, buckets, total, count))
+    out.family(
+        "rawdb_writer_queue_depth",
         "gauge",
-        "Rows inserted per second over a sliding window.",
-        [
-            ("rawdb_insert_rows_per_second", {"window": k}, v)
-            for k, v in w.insert_rows_per_s.items()
-        ],
+        "Rows waiting in the streaming writer's queue.",
+        [("rawdb_writer_queue_depth", {}, w.queue_depth)],
     )
-    gauges = (
-        (
-            "rawdb_commit_p95_seconds",
-            "Time of COMMIT, p95 over the window.",
-            w.commit_p95_ms / 1000,
-        ),
-        (
-            "rawdb_lock_wait_p95_seconds",
-            "Wait for the write lock (BEGIN IMMEDIATE), p95.",
-            w.lock_wait_p95_ms / 1000,
-        ),
-        ("rawdb_writer_batch_p95_seconds", "Streaming batch time p95.", w.batch_p95_ms / 1000),
-        ("rawdb_writer_batch_rows", "Rows in streaming batches over the window.", w.batch_rows),
-        (
-            "rawdb_writer_queue_depth",
-            "Rows waiting in the streaming writer's queue.",
-            w.queue_depth,
-        ),
-    )
-    for metric, help_text, value in gauges:
-        out.family(metric, "gauge", help_text, [(metric, {}, value)])
 
 
 def _pool(out: _Out, report: HealthReport) -> None:
@@ -128,10 +139,10 @@ def _pool(out: _Out, report: HealthReport) -> None:
     out.family(
         "rawdb_pool_connections",
         "gauge",
-        "Pool connections, total and in use.",
+        "Pool connections by state (in use and idle add up to the pool's size).",
         [
-            ("rawdb_pool_connections", {"state": "total"}, p.size),
             ("rawdb_pool_connections", {"state": "in_use"}, p.in_use),
+            ("rawdb_pool_connections", {"state": "idle"}, max(0, p.size - p.in_use)),
         ],
     )
     out.family(
@@ -146,15 +157,19 @@ def _pool(out: _Out, report: HealthReport) -> None:
         ("rawdb_pool_busy_retries_total", "Reads retried after SQLITE_BUSY.", p.busy_retries),
     ):
         out.family(metric, "counter", help_text, [(metric, {}, value)])
-    out.family(
-        "rawdb_pool_acquire_wait_seconds",
-        "gauge",
-        "Wait for a pool connection over recent acquisitions.",
-        [
-            ("rawdb_pool_acquire_wait_seconds", {"quantile": "0.95"}, p.wait_p95_ms / 1000),
-            ("rawdb_pool_acquire_wait_seconds", {"quantile": "0.99"}, p.wait_p99_ms / 1000),
-        ],
-    )
+    for metric, help_text, seconds in (
+        (
+            "rawdb_pool_acquire_wait_p95_seconds",
+            "Wait for a pool connection, p95 over the recent acquisitions.",
+            p.wait_p95_ms / 1000,
+        ),
+        (
+            "rawdb_pool_acquire_wait_p99_seconds",
+            "Wait for a pool connection, p99 over the recent acquisitions.",
+            p.wait_p99_ms / 1000,
+        ),
+    ):
+        out.family(metric, "gauge", help_text, [(metric, {}, seconds)])
     out.family(
         "rawdb_pool_circuit_state",
         "gauge",
@@ -176,13 +191,6 @@ def _file(out: _Out, report: HealthReport) -> None:
         ("rawdb_freelist_pages", "Unused pages inside the database file.", f.freelist_pages),
     ):
         out.family(metric, "gauge", help_text, [(metric, {}, value)])
-    if f.growth_bytes_per_hour is not None:
-        out.family(
-            "rawdb_database_growth_bytes_per_hour",
-            "gauge",
-            "Growth over the last hour.",
-            [("rawdb_database_growth_bytes_per_hour", {}, f.growth_bytes_per_hour)],
-        )
     if f.tables:
         out.family(
             "rawdb_table_bytes",
@@ -193,6 +201,19 @@ def _file(out: _Out, report: HealthReport) -> None:
                 for t in f.tables
             ],
         )
+
+
+def _histogram(
+    name: str,
+    labels: dict[str, str],
+    buckets: Iterable[tuple[str, int]],
+    total: float,
+    count: int,
+) -> list[Sample]:
+    samples: list[Sample] = [(f"{name}_bucket", {**labels, "le": le}, n) for le, n in buckets]
+    samples.append((f"{name}_sum", labels, total))
+    samples.append((f"{name}_count", labels, count))
+    return samples
 
 
 def _labels(labels: dict[str, str]) -> str:
