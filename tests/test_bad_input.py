@@ -23,6 +23,7 @@ from rawdb.models import (
     TickIn,
     to_db_time,
 )
+from rawdb.monitor import Metrics
 from rawdb.pool import Pool
 from rawdb.queries import alerts, instruments, ticks
 from rawdb.queries.rows import TickRow
@@ -104,7 +105,9 @@ async def test_stream_sets_a_future_tick_aside_and_the_feed_goes_on(pool: Pool) 
     the ticks around it commit, the next flush says so once, and the stream goes on."""
     es = await instrument(pool)
     before, after = live(es, 2), live(es, 2)
-    async with TickStream(pool, StreamConfig(batch_size=100, max_delay=10.0)) as stream:
+    metrics = Metrics()
+    config = StreamConfig(batch_size=100, max_delay=10.0)
+    async with TickStream(pool, config, metrics=metrics) as stream:
         await stream.put(before[0])
         stream.put_nowait(before[1])
         await stream.put(TickRow(es, FAR, 1.0))
@@ -117,6 +120,7 @@ async def test_stream_sets_a_future_tick_aside_and_the_feed_goes_on(pool: Pool) 
         await stream.put(live(es, 1)[0])
         await stream.flush()  # reported once: this flush has nothing new to say
     ok = reported == [("2150", True)] * 2 and stored(pool) == 5 and "2150" in str(caught.value)
+    ok = ok and metrics.ticks_rejected == 2  # rawdb_ticks_rejected_total
     record(
         "bad input: ticks dated 2150 put into the streaming writer",
         "set aside in stream.rejected with the reason; the rest committed; the feed goes on",

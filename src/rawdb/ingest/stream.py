@@ -54,6 +54,8 @@ class StreamMetrics(Protocol):
 
     def set_queue_depth(self, depth: int) -> None: ...
 
+    def record_rejected(self, rows: int) -> None: ...
+
 
 class StreamConfig(Checked):
     """How the streaming writer batches; checked when built."""
@@ -212,6 +214,11 @@ class TickStream:
         elif len(self._rows) >= self.config.batch_size:
             self._wake.set()
 
+    def _reject(self, row: tuple[Any, ...], why: str) -> None:
+        self.rejected.append((row, why))
+        if self._metrics is not None:
+            self._metrics.record_rejected(1)
+
     def _set_aside_if_later(self, row: tuple[Any, ...]) -> bool:
         """Set the row aside in :attr:`rejected` when it is later than the horizon now."""
         horizon = Horizon.now(self._tolerance)
@@ -219,7 +226,7 @@ class TickStream:
         if row[0] < horizon.refused_from:
             return False
         why = f"tick refused: field 'timestamp': {beyond(horizon.last)} (got {row[0]!r} UTC)"
-        self.rejected.append((row, why))
+        self._reject(row, why)
         if time.monotonic() >= self._next_note:
             self._next_note = time.monotonic() + NOTE_EVERY
             self._log.error(log.STREAM_TICKS_SET_ASIDE, rejected=len(self.rejected), reason=why)
@@ -329,7 +336,7 @@ class TickStream:
                 await write_rows(conn, rows)
         except (ForeignKeyViolation, PeriodNotWritable) as exc:
             if len(rows) == 1:
-                self.rejected.append((rows[0], str(exc)))
+                self._reject(rows[0], str(exc))
                 self._log.error(log.STREAM_BATCH_FAILED, rejected=1, reason=str(exc))
                 return
             middle = len(rows) // 2

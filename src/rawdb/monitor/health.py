@@ -82,6 +82,7 @@ class WriterFigures(BaseModel):
     queue_depth: int
     max_queue_depth: int
     rows_inserted_total: int = 0
+    ticks_rejected_total: int = 0
     commit_buckets: list[tuple[str, int]] = Field(default_factory=list)
     """COMMIT times since start, cumulative (le, count): Prometheus' histogram."""
     commit_seconds_total: float = 0.0
@@ -187,6 +188,7 @@ class Monitor:
             queue_depth=m.queue_depth,
             max_queue_depth=m.max_queue_depth,
             rows_inserted_total=m.rows_inserted,
+            ticks_rejected_total=m.ticks_rejected,
             commit_buckets=m.commit_buckets.cumulative(),
             commit_seconds_total=m.commit_buckets.total,
             lock_wait_buckets=m.lock_wait_buckets.cumulative(),

@@ -129,6 +129,8 @@ class Metrics:
         self.lock_wait_buckets = Buckets()
         self.batch_buckets = Buckets()
         self.rows_inserted = 0
+        self.ticks_rejected = 0
+        """Ticks the streaming writer set aside (too far in the future, instrument gone...)."""
         """Rows inserted since start (a counter: Prometheus' rate() gives the rate)."""
         self.queue_depth = 0
         self.max_queue_depth = 0
@@ -214,6 +216,10 @@ class Metrics:
         """How many rows wait in the streaming writer's queue right now."""
         self.queue_depth = depth
         self.max_queue_depth = max(self.max_queue_depth, depth)
+
+    def record_rejected(self, rows: int) -> None:
+        """Ticks the streaming writer set aside for good (stream.rejected)."""
+        self.ticks_rejected += rows
 
     def record_inserted(self, rows: int) -> None:
         """Count rows inserted by a path the observer does not see as an insert statement."""

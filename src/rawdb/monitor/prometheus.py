@@ -104,6 +104,13 @@ def _writer(out: _Out, report: HealthReport) -> None:
         "Rows inserted since the process started (rate() gives rows per second).",
         [("rawdb_rows_inserted_total", {}, w.rows_inserted_total)],
     )
+    out.family(
+        "rawdb_ticks_rejected_total",
+        "counter",
+        "Ticks the streaming writer set aside for good (later than the future tolerance, "
+        "their instrument deleted, their period archived).",
+        [("rawdb_ticks_rejected_total", {}, w.ticks_rejected_total)],
+    )
     for name, help_text, buckets, total in (
         (
             "rawdb_commit_duration_seconds",
