@@ -147,7 +147,12 @@ async def test_healthy_report_is_json_ready(pool: Pool) -> None:
     }
     assert data["file"]["page_count"] > 0
     assert any(t["name"] == "market_data_default" for t in data["file"]["tables"])
-    assert data["partitions"] == []
+    # The registry's default tables, with their state; no month table yet.
+    assert {(p["name"], p["state"]) for p in data["partitions"]} == {
+        ("market_data_default", "default"),
+        ("alert_logs_default", "default"),
+    }
+    assert data["file"]["schema_versions"]["rawdb"] >= 10
     assert [s["name"] for s in data["statements"]] == ["one"]
     assert pool.observer is monitor.metrics
 

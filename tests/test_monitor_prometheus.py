@@ -140,3 +140,19 @@ async def test_promtool_accepts_every_output(pool: Pool) -> None:
             [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
         )
         assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_partition_states_rows_and_the_schema_version_are_exposed(pool: Pool) -> None:
+    """Dashboards see each family's tables by state, their rows, and the schema version."""
+    es = await instruments.add_instrument(pool, {"symbol": "ES", "name": "S&P"})
+    when = datetime.now(UTC).replace(microsecond=0)
+    await ticks.insert_ticks(pool, [TickRow(es.id, when, 100.0, 1) for _ in range(3)])
+    async with pool.write() as conn:
+        await conn.execute("ANALYZE", name="test_analyze")
+    samples = parse(render(await Monitor(pool).report()))
+    states = samples["rawdb_partitions"]
+    assert states[(("family", "market_data"), ("state", "active"))] >= 1
+    assert states[(("family", "market_data"), ("state", "default"))] == 1
+    month = f"market_data_{when:%Y_%m}"
+    assert samples["rawdb_partition_rows"][(("family", "market_data"), ("table", month))] == 3
+    assert samples["rawdb_schema_version"][(("set", "rawdb"),)] >= 10

@@ -24,7 +24,9 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -48,12 +50,14 @@ class TableSize(BaseModel):
 
 
 class PartitionFigure(BaseModel):
-    """One time partition of a partitioned table and its size."""
+    """One table of the partition registry: its state, rows and size."""
 
     name: str
     base: str
     period: str
-    bytes: int
+    bytes: int | None = Field(default=None, description="from the last size scan, if any")
+    state: str = Field(default="", description="default, active, archiving or archived")
+    rows: int | None = Field(default=None, description="as the last ANALYZE counted them")
 
 
 class FileFigures(BaseModel):
@@ -84,6 +88,9 @@ class FileFigures(BaseModel):
     )
     tables: list[TableSize] = Field(default_factory=list)
     partitions: list[PartitionFigure] = Field(default_factory=list)
+    schema_versions: dict[str, int] = Field(
+        default_factory=dict, description="the newest applied version of each migration set"
+    )
     sizes_note: str = ""
     sizes_age_s: float | None = Field(
         default=None, description="seconds since the per-table sizes were measured"
@@ -168,9 +175,10 @@ class FileSurvey:
     def age_s(self) -> float | None:
         return None if self.measured_at is None else self._clock() - self.measured_at
 
-    async def pages(self) -> tuple[int, int, int, int]:
-        """(page_size, page_count, freelist_count, cache_size) of the file, now."""
-        return await asyncio.to_thread(self._read, _PAGE_PRAGMAS)
+    async def pages(self) -> Quick:
+        """The figures that cost a few small reads: page counts, the partition registry with
+        ANALYZE's row counts, the schema versions."""
+        return await asyncio.to_thread(self._read)
 
     def start(self) -> None:
         """Begin a background size scan if the last one is stale and none is running."""
@@ -202,15 +210,26 @@ class FileSurvey:
         conn.execute(pragmas.setting("busy_timeout", 0))  # a report never waits for a lock
         return conn
 
-    def _read(self, names: tuple[str, ...]) -> tuple[int, int, int, int]:
+    def _read(self) -> Quick:
         conn = self._connect()
         try:
-            values = [int(conn.execute(pragmas.reading(n)).fetchone()[0]) for n in names]
+            values = [int(conn.execute(pragmas.reading(n)).fetchone()[0]) for n in _PAGE_PRAGMAS]
+            registry = _rows_or_none(conn, "monitor_partition_states")
+            counted = _rows_or_none(conn, "monitor_table_rows")
+            versions = _rows_or_none(conn, "monitor_schema_versions")
         except backend.DriverError as exc:
             raise backend.current().translate(exc, where="reading the file's page counts") from exc
         finally:
             conn.close()
-        return values[0], values[1], values[2], values[3]
+        return Quick(
+            page_size=values[0],
+            page_count=values[1],
+            freelist=values[2],
+            cache_size=values[3],
+            registry=[(str(r[0]), str(r[1]), str(r[2]), r[3]) for r in registry],
+            rows={str(r[0]): int(r[1]) for r in counted if r[1] is not None},
+            versions={str(r[0]): int(r[1]) for r in versions},
+        )
 
     def _scan(self) -> list[dict[str, object]]:
         conn = self._connect()
@@ -223,6 +242,31 @@ class FileSurvey:
 
 
 _PAGE_PRAGMAS = ("page_size", "page_count", "freelist_count", "cache_size")
+
+
+@dataclass(frozen=True)
+class Quick:
+    """What :meth:`FileSurvey.pages` reads: cheap at any size of file."""
+
+    page_size: int
+    page_count: int
+    freelist: int
+    cache_size: int
+    registry: list[tuple[str, str, str, str | None]]
+    rows: dict[str, int]
+    versions: dict[str, int]
+
+
+def _rows_or_none(conn: backend.SyncConnection, name: str) -> list[Any]:
+    """The rows of a monitor statement; none when its table is not there (no ANALYZE yet)."""
+    try:
+        return list(conn.execute(SQL[name].sql).fetchall())
+    except backend.OperationalError as exc:
+        if "no such table" in str(exc):
+            return []
+        raise
+
+
 _DBSTAT_COLUMNS = ("name", "table", "kind", "bytes", "pages")
 
 
@@ -230,7 +274,13 @@ async def collect(survey: FileSurvey, watch: FileWatch) -> FileFigures:
     """The file figures: page counts now, per-table sizes as last measured (starting a
     background measurement when they are stale)."""
     path = Path(survey.settings.database)
-    page_size, page_count, freelist, cache_size = await survey.pages()
+    quick = await survey.pages()
+    page_size, page_count, freelist, cache_size = (
+        quick.page_size,
+        quick.page_count,
+        quick.freelist,
+        quick.cache_size,
+    )
     survey.start()
     tables, note = survey.tables, survey.note
     database_bytes = page_count * page_size
@@ -253,7 +303,8 @@ async def collect(survey: FileSurvey, watch: FileWatch) -> FileFigures:
         index_bytes=index_bytes,
         cache_fits_indexes=None if index_bytes is None else index_bytes <= cache_bytes,
         tables=tables,
-        partitions=partitions_of(tables),
+        partitions=partitions_of(quick, tables),
+        schema_versions=quick.versions,
         sizes_note=note,
         sizes_age_s=None if survey.age_s is None else round(survey.age_s, 3),
         sizes_took_s=None if survey.took_s is None else round(survey.took_s, 3),
@@ -265,14 +316,22 @@ async def collect(survey: FileSurvey, watch: FileWatch) -> FileFigures:
 DBSTAT_SQL = SQL["monitor_dbstat"].sql
 
 
-def partitions_of(tables: list[TableSize]) -> list[PartitionFigure]:
-    """Tables named like a partition (``market_data_2026_01``, ``alert_logs_2026_q1``)."""
+def partitions_of(quick: Quick, tables: list[TableSize]) -> list[PartitionFigure]:
+    """Every table of the partition registry with its state, its rows as ANALYZE counted them
+    and its bytes from the last size scan (an archived one is no longer in the file)."""
+    sizes = {t.name: t.bytes for t in tables if t.kind == "table"}
     found = []
-    for t in tables:
-        match = PARTITION_NAME.match(t.name)
-        if t.kind == "table" and match:
-            period = f"{match['year']}-{match['part']}"
-            found.append(
-                PartitionFigure(name=t.name, base=match["base"], period=period, bytes=t.bytes)
+    for name, family, state, _start in quick.registry:
+        match = PARTITION_NAME.match(name)
+        period = f"{match['year']}-{match['part']}" if match else "default"
+        found.append(
+            PartitionFigure(
+                name=name,
+                base=family,
+                period=period,
+                bytes=sizes.get(name),
+                state=state,
+                rows=quick.rows.get(name),
             )
+        )
     return found

@@ -198,6 +198,34 @@ def _file(out: _Out, report: HealthReport) -> None:
         ("rawdb_freelist_pages", "Unused pages inside the database file.", f.freelist_pages),
     ):
         out.family(metric, "gauge", help_text, [(metric, {}, value)])
+    states: dict[tuple[str, str], int] = {}
+    for part in f.partitions:
+        states[(part.base, part.state)] = states.get((part.base, part.state), 0) + 1
+    out.family(
+        "rawdb_partitions",
+        "gauge",
+        "Tables of the partition registry by family and state.",
+        [
+            ("rawdb_partitions", {"family": family, "state": state}, n)
+            for (family, state), n in sorted(states.items())
+        ],
+    )
+    out.family(
+        "rawdb_partition_rows",
+        "gauge",
+        "Rows of each partition table as the last ANALYZE counted them.",
+        [
+            ("rawdb_partition_rows", {"table": p.name, "family": p.base}, p.rows)
+            for p in f.partitions
+            if p.rows is not None
+        ],
+    )
+    out.family(
+        "rawdb_schema_version",
+        "gauge",
+        "The newest applied migration of each set.",
+        [("rawdb_schema_version", {"set": s}, v) for s, v in sorted(f.schema_versions.items())],
+    )
     if f.tables:
         out.family(
             "rawdb_table_bytes",
