@@ -156,3 +156,23 @@ async def test_partition_states_rows_and_the_schema_version_are_exposed(pool: Po
     month = f"market_data_{when:%Y_%m}"
     assert samples["rawdb_partition_rows"][(("family", "market_data"), ("table", month))] == 3
     assert samples["rawdb_schema_version"][(("set", "rawdb"),)] >= 10
+
+
+async def test_each_worker_keeps_its_own_series(pool: Pool) -> None:
+    """Two worker processes behind one port: with worker labels, a scrape of one and then the
+    other never shows a counter going down (without them it would)."""
+    first, second = Monitor(pool, attach=False), Monitor(pool, attach=False)
+    for _ in range(5):
+        first.metrics.observe("latest_tick", 0.001, 1, None)
+    second.metrics.observe("latest_tick", 0.001, 1, None)
+    name, key = "rawdb_statement_duration_seconds_count", "latest_tick"
+    seen: dict[tuple[tuple[str, str], ...], float] = {}
+    for monitor, worker in ((first, "101"), (second, "202"), (first, "101")):
+        for labels, value in parse(render(await monitor.report(), worker=worker))[name].items():
+            if dict(labels)["statement"] == key:
+                assert value >= seen.get(labels, 0.0), "a counter went down"
+                seen[labels] = value
+    assert {dict(k)["worker"] for k in seen} == {"101", "202"}
+    plain = (("statement", key),)
+    one, other = (parse(render(await m.report()))[name][plain] for m in (first, second))
+    assert other < one  # unlabelled, the second worker's count reads as a reset

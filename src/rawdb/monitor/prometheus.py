@@ -25,19 +25,26 @@ Sample = tuple[str, dict[str, str], float]
 
 
 class _Out:
-    def __init__(self) -> None:
+    def __init__(self, worker: str | None) -> None:
         self.lines: list[str] = []
+        self.extra = {} if worker is None else {"worker": worker}
 
     def family(self, name: str, kind: str, help_text: str, samples: Iterable[Sample]) -> None:
         self.lines.append(f"# HELP {name} {_escape_help(help_text)}")
         self.lines.append(f"# TYPE {name} {kind}")
         for sample_name, labels, value in samples:
-            self.lines.append(f"{sample_name}{_labels(labels)} {_number(value)}")
+            self.lines.append(f"{sample_name}{_labels({**labels, **self.extra})} {_number(value)}")
 
 
-def render(report: HealthReport) -> str:
-    """Every figure of ``report`` as Prometheus text, ending with a newline."""
-    out = _Out()
+def render(report: HealthReport, *, worker: str | None = None) -> str:
+    """Every figure of ``report`` as Prometheus text, ending with a newline.
+
+    ``worker`` labels every sample (``worker="<pid>"``): an application serving ``/metrics``
+    from several processes behind one port (uvicorn's workers) passes ``str(os.getpid())``, so
+    each process's counters stay their own series; scraped without it, one worker's smaller
+    count after another's would read as a counter reset.
+    """
+    out = _Out(worker)
     out.family(
         "rawdb_build_info",
         "gauge",
