@@ -174,5 +174,6 @@ async def test_each_worker_keeps_its_own_series(pool: Pool) -> None:
                 seen[labels] = value
     assert {dict(k)["worker"] for k in seen} == {"101", "202"}
     plain = (("statement", key),)
-    one, other = (parse(render(await m.report()))[name][plain] for m in (first, second))
+    one = parse(render(await first.report()))[name][plain]
+    other = parse(render(await second.report()))[name][plain]
     assert other < one  # unlabelled, the second worker's count reads as a reset
