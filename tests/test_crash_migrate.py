@@ -185,6 +185,27 @@ def backups_usable(db: Path) -> bool:
     return True
 
 
+def recovered(
+    db: Path, names: list[str], rows_before: dict[str, int], newest_schema: str
+) -> tuple[bool, str]:
+    """After a killed `up`: `status` answers without a traceback, every backup is whole, and
+    `up` again reaches the newest version with the fresh schema and every row."""
+    status = migrate_cli(db, "status")
+    usable = backups_usable(db)
+    up = migrate_cli(db, "up")
+    version, schema = state(db)
+    ok = (
+        status.returncode == 0
+        and usable
+        and up.returncode == 0
+        and "Traceback" not in status.stderr + up.stderr
+        and version == NEWEST
+        and schema == newest_schema
+        and counts(db, names) == rows_before
+    )
+    return ok, f"status {status.stderr[-1500:]} backups usable {usable} up {up.stderr[-1500:]}"
+
+
 def test_hot_journal_is_recovered_by_status_and_up(legacy_db: Path, tmp_path: Path) -> None:
     """A process killed inside a rollback-journal transaction leaves a hot journal (as a kill
     during the switch to WAL does): `status` and `up` recover it and finish, every row kept."""
@@ -259,20 +280,8 @@ def test_sigkill_during_up_with_backup_then_status_and_rerun(
         time.sleep(rng.uniform(0.1, whole_run))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
-        status = migrate_cli(db, "status")
-        usable = backups_usable(db)
-        up = migrate_cli(db, "up")
-        version, schema = state(db)
-        ok = (
-            status.returncode == 0
-            and usable
-            and up.returncode == 0
-            and "Traceback" not in status.stderr + up.stderr
-            and version == NEWEST
-            and schema == fresh_schema(tmp_path, NEWEST)
-            and counts(db, names) == rows_before
-            and not list(folder.glob("*.partial*"))  # an unfinished copy is cleared by the rerun
-        )
+        ok, said = recovered(db, names, rows_before, fresh_schema(tmp_path, NEWEST))
+        ok = ok and not list(folder.glob("*.partial*"))  # an unfinished copy is cleared
         record(
             "SIGKILL during `migrate up` with its backup (adopted legacy database, 40k ticks)",
             "`status` exits 0 without a traceback; every file named .bak is a whole database "
@@ -280,7 +289,7 @@ def test_sigkill_during_up_with_backup_then_status_and_rerun(
             "row and leaves no unfinished .partial copy",
             ok=ok,
         )
-        assert ok, (repetition, status.stderr[-1500:], usable, up.stderr[-1500:], version)
+        assert ok, (repetition, said)
 
 
 KILLS_IN_WAL_SWITCH = 20
@@ -326,20 +335,8 @@ def test_sigkill_at_each_step_of_the_switch_to_wal(
         assert killed.returncode == -signal.SIGKILL, killed.stderr[-1500:]
         kills += 1
         hot_journals += Path(f"{db}-journal").exists()
-        status = migrate_cli(db, "status")
-        usable = backups_usable(db)
-        up = migrate_cli(db, "up")
-        version, schema = state(db)
-        ok = (
-            status.returncode == 0
-            and usable
-            and up.returncode == 0
-            and "Traceback" not in status.stderr + up.stderr
-            and version == NEWEST
-            and schema == newest_schema
-            and counts(db, names) == rows_before
-            and not Path(f"{db}-journal").exists()
-        )
+        ok, said = recovered(db, names, rows_before, newest_schema)
+        ok = ok and not Path(f"{db}-journal").exists()
         record(
             "SIGKILL at each step of `migrate up` while the legacy database's -journal exists "
             "(the writability probe and the switch to WAL; with and without its backup)",
@@ -347,6 +344,6 @@ def test_sigkill_at_each_step_of_the_switch_to_wal(
             "newest version with the schema of a fresh database and every row; no journal left",
             ok=ok,
         )
-        assert ok, (step, variant, status.stderr[-1500:], usable, up.stderr[-1500:], version)
+        assert ok, (step, variant, said)
         step += 1
     assert hot_journals > 0, "no kill left a hot journal: the window was missed"

@@ -84,7 +84,7 @@ class WriterFigures(BaseModel):
     rows_inserted_total: int = 0
     ticks_rejected_total: int = 0
     commit_buckets: list[tuple[str, int]] = Field(default_factory=list)
-    """COMMIT times since start, cumulative (le, count): Prometheus' histogram."""
+    """Times of COMMIT since start, cumulative (le, count): Prometheus' histogram."""
     commit_seconds_total: float = 0.0
     lock_wait_buckets: list[tuple[str, int]] = Field(default_factory=list)
     lock_wait_seconds_total: float = 0.0
@@ -258,36 +258,15 @@ def judge(
     # Bulk inserts are judged by the insert rate and the lock wait, not by per-call latency:
     # a 10,000-row batch rightly takes longer than a point query.
     queries = [s for s in statements if not s.is_insert and not s.is_maintenance]
-    slow = [s for s in queries if s.p95_ms > limits.query_p95_ms]
-    worst_p95 = max((s.p95_ms for s in queries), default=0.0)
     checks.append(
-        Check(
-            name="query_latency",
-            status="degraded" if slow else "healthy",
-            reason=(
-                "p95 over the limit: " + ", ".join(f"{s.name} {s.p95_ms:g} ms" for s in slow)
-                if slow
-                else f"every query's p95 is within {limits.query_p95_ms:g} ms"
-            ),
-            value=worst_p95,
-            limit=limits.query_p95_ms,
-            subjects=[s.name for s in slow],
-        )
+        _latency_check("query_latency", queries, limits.query_p95_ms, "every query's p95 is within")
     )
-    upkeep = [s for s in statements if s.is_maintenance]
-    slow_upkeep = [s for s in upkeep if s.p95_ms > limits.maintenance_p95_ms]
     checks.append(
-        Check(
-            name="maintenance_latency",
-            status="degraded" if slow_upkeep else "healthy",
-            reason=(
-                "p95 over the limit: " + ", ".join(f"{s.name} {s.p95_ms:g} ms" for s in slow_upkeep)
-                if slow_upkeep
-                else f"DDL and maintenance p95 within {limits.maintenance_p95_ms:g} ms"
-            ),
-            value=max((s.p95_ms for s in upkeep), default=0.0),
-            limit=limits.maintenance_p95_ms,
-            subjects=[s.name for s in slow_upkeep],
+        _latency_check(
+            "maintenance_latency",
+            [s for s in statements if s.is_maintenance],
+            limits.maintenance_p95_ms,
+            "DDL and maintenance p95 within",
         )
     )
     count, errors = metrics.window_totals()
@@ -317,6 +296,24 @@ def judge(
     if files is not None:
         checks.extend(_file_checks(limits, files))
     return checks
+
+
+def _latency_check(
+    name: str, statements: list[StatementFigures], limit_ms: float, within: str
+) -> Check:
+    slow = [s for s in statements if s.p95_ms > limit_ms]
+    return Check(
+        name=name,
+        status="degraded" if slow else "healthy",
+        reason=(
+            "p95 over the limit: " + ", ".join(f"{s.name} {s.p95_ms:g} ms" for s in slow)
+            if slow
+            else f"{within} {limit_ms:g} ms"
+        ),
+        value=max((s.p95_ms for s in statements), default=0.0),
+        limit=limit_ms,
+        subjects=[s.name for s in slow],
+    )
 
 
 def _pool_check(limits: Thresholds, stats: PoolStats) -> Check:

@@ -125,7 +125,7 @@ class Metrics:
         self._lock_waits = Window(window, slots, clock)
         self._batches = Window(window, slots, clock)
         self.commit_buckets = Buckets()
-        """COMMIT durations since start, for Prometheus (the windows above are for p95)."""
+        """Durations of COMMIT since start, for Prometheus (the windows above are for p95)."""
         self.lock_wait_buckets = Buckets()
         self.batch_buckets = Buckets()
         self.rows_inserted = 0
