@@ -24,7 +24,6 @@ SEAM = {
     "monitor/advisor.py": "an index suggested to a person as DDL text, never run",
     "migrate/splitter.py": "reads users' migration files: keywords it recognises, runs nothing",
     "migrate/rewrite.py": "rewrites other tools' migration files: keywords it recognises",
-    "migrate/fk_actions.py": "a count over a foreign key's column pairs of the app's own tables",
     "catalog/templates.py": "partition DDL: the view over a family's tables, their union reads",
 }
 """Modules allowed to hold SQL text, and why."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from rawdb.backend import SyncConnection
+from rawdb.backend.sqlite import catalogue
 from rawdb.migrate.sql import SQL
 
 ACTIONS = {"CASCADE": "deleted", "SET NULL": "set to NULL", "SET DEFAULT": "set to their default"}
@@ -31,10 +32,6 @@ class ChildRows:
             f"{self.rows} row(s) of {self.child} ({', '.join(self.columns)} ON DELETE "
             f"{self.action}) would be {ACTIONS[self.action]}"
         )
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def _primary_key(conn: SyncConnection, table: str) -> list[str]:
@@ -76,19 +73,11 @@ def _referencing(
     parent: str,
     columns: list[tuple[str, str | None, str, str]],
 ) -> int:
-    """Rows of ``child`` whose key matches a row of ``parent``: those the action reaches.
-
-    The one statement of this module composed here rather than read from sql/: a key has any
-    number of columns, and the tables are the application's, of any name (a template's slot
-    takes one plain name), so its text is built from quoted names."""
+    """Rows of ``child`` whose key matches a row of ``parent``: those the action reaches
+    (the statement is composed by the seam: a key has any number of column pairs)."""
     targets = [c[1] for c in columns]
     if any(t is None for t in targets):
         targets = list(_primary_key(conn, parent)) or ["rowid"]
-    match = " AND ".join(
-        f"p.{_quote(str(to))} = c.{_quote(c[2])}" for to, c in zip(targets, columns, strict=False)
-    )
-    row = conn.execute(
-        f"SELECT count(*) FROM {_quote(child)} AS c "
-        f"WHERE EXISTS (SELECT 1 FROM {_quote(parent)} AS p WHERE {match})"
-    ).fetchone()
+    pairs = [(str(to), c[2]) for to, c in zip(targets, columns, strict=False)]
+    row = conn.execute(catalogue.count_referencing(child, parent, pairs)).fetchone()
     return int(row[0])
