@@ -32,7 +32,7 @@ from rawdb.monitor import prometheus, published
 from rawdb.monitor.advisor import AdvisorReport
 from rawdb.monitor.health import HealthReport, Monitor
 from rawdb.monitor.persist import recent_summary
-from rawdb.monitor.thresholds import worst
+from rawdb.monitor.thresholds import Status, worst
 from rawdb.monitor.upkeep import advise_pool
 from rawdb.pool import Pool
 
@@ -84,7 +84,7 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None)
             advice = await advise_pool(pool) if args.advise else None
             stored = await recent_summary(pool)
             apps = [p for p in published.read_all(Path(settings.database)) if p.pid != os.getpid()]
-            status = worst([report.status, *(p.status for p in apps if not p.stale)])
+            status = overall(report, apps)
             if args.json:
                 data: dict[str, Any] = report.model_dump(mode="json")
                 data["own_status"], data["status"] = report.status, status
@@ -105,6 +105,11 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None)
             await asyncio.sleep(args.watch)
 
 
+def overall(report: HealthReport, apps: list[published.Published]) -> Status:
+    """This command's status and that of every application whose report is fresh."""
+    return worst([report.status, *(app.status for app in apps if not app.stale)])
+
+
 def render_table(
     report: HealthReport,
     stored: list[dict[str, Any]],
@@ -113,7 +118,7 @@ def render_table(
 ) -> str:
     """The report as aligned text for a terminal (with the applications' published ones)."""
     apps = apps or []
-    status = worst([report.status, *(p.status for p in apps if not p.stale)])
+    status = overall(report, apps)
     lines = [f"rawdb health: {status.upper()}  ({report.generated_at:%Y-%m-%d %H:%M:%S} UTC)"]
     if apps:
         lines += ["", "applications on this file (their own reports):"]

@@ -30,7 +30,6 @@ from rawdb.errors import (
     DatabaseBusy,
     DatabaseCorrupt,
     InternalError,
-    RawdbError,
     ReadOnlyDatabase,
 )
 
@@ -204,30 +203,35 @@ def open_sync(
         )
     except sqlite3.Error as exc:
         raise translate(exc, where=f"opening {target}") from exc
-    try:
+    with _closed_on_failure(conn, f"opening {target}"):
         refuse_non_database(conn, target)
         sql_setup.apply(conn, settings.sql_setup)
         if role != "reader":
             refuse_read_only(conn, target)
         pragmas.apply(conn, pragmas.tuning(settings, role))
+    return conn
+
+
+@contextmanager
+def _closed_on_failure(conn: sqlite3.Connection, where: str) -> Iterator[None]:
+    """Checks and tuning of a new connection: on any failure it is closed, a driver error
+    becoming the rawdb error for its cause (naming ``where``)."""
+    try:
+        yield
     except sqlite3.Error as exc:
         conn.close()
-        raise translate(exc, where=f"opening {target}") from exc
-    except RawdbError:
+        raise translate(exc, where=where) from exc
+    except BaseException:
         conn.close()
         raise
-    return conn
 
 
 def scratch(setup: sql_setup.SqlSetup | str | None = None) -> sqlite3.Connection:
     """An empty in-memory database (autocommit) with the application's SQL ``setup``: where
     the migrator builds the schema a set should give and the advisor plans statements."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
-    try:
+    with _closed_on_failure(conn, "setting up a scratch database"):
         sql_setup.apply(conn, setup)
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 
@@ -255,15 +259,9 @@ def open_read_only(path: Path, setup: sql_setup.SqlSetup | str | None = None) ->
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
     except sqlite3.Error as exc:
         raise translate(exc, where=f"opening {path} read-only") from exc
-    try:
+    with _closed_on_failure(conn, f"opening {path} read-only"):
         refuse_non_database(conn, path)
         sql_setup.apply(conn, setup)
-    except sqlite3.Error as exc:
-        conn.close()
-        raise translate(exc, where=f"opening {path} read-only") from exc
-    except RawdbError:
-        conn.close()
-        raise
     return conn
 
 
