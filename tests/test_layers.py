@@ -33,7 +33,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("partition maintenance", {"rawdb.partitions"}),
     ("monitor", {"rawdb.monitor"}),
     ("trading", {"rawdb.trading"}),
-    ("faces", {"rawdb.cli", "rawdb.__main__", "rawdb.demo"}),
+    ("faces", {"rawdb.cli", "rawdb.__main__", "rawdb.demo", "rawdb.web"}),
 ]
 
 

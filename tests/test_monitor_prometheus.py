@@ -1,4 +1,5 @@
-"""Prometheus text exposition: checked by a small strict parser of the 0.0.4 format."""
+"""Prometheus text exposition: checked by a small strict parser of the 0.0.4 format, by
+promtool, and through an application's own prometheus_client registry."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import subprocess
 from datetime import UTC, datetime
 
 import pytest
+from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from rawdb.errors import UniqueViolation
 from rawdb.monitor import Monitor, Thresholds
-from rawdb.monitor.prometheus import CONTENT_TYPE, render
+from rawdb.monitor.prometheus import CONTENT_TYPE, ReportCollector, render
 from rawdb.pool import Pool
 from rawdb.queries import instruments, ticks
 from rawdb.queries.rows import TickRow
@@ -117,6 +119,8 @@ async def test_exposition_parses_and_carries_the_figures(pool: Pool) -> None:
     assert dict(build)["sqlite_version"] and samples["rawdb_build_info"][build] == 1
     assert any(dict(k)["name"] == "market_data_default" for k in samples["rawdb_table_bytes"])
     assert "version=0.0.4" in CONTENT_TYPE
+    # Counters carry no made-up creation time (no rawdb_..._created series).
+    assert not [name for name in samples if name.endswith("_created")]
 
 
 async def test_promtool_accepts_every_output(pool: Pool) -> None:
@@ -177,3 +181,41 @@ async def test_each_worker_keeps_its_own_series(pool: Pool) -> None:
     one = parse(render(await first.report()))[name][plain]
     other = parse(render(await second.report()))[name][plain]
     assert other < one  # unlabelled, the second worker's count reads as a reset
+
+
+async def test_an_applications_own_registry_carries_rawdbs_families(pool: Pool) -> None:
+    """An application registers the collector in its own registry beside its own metrics:
+    one scrape shows both, nothing of rawdb's before the first update, and each update()
+    shows the newer report's figures."""
+    registry = CollectorRegistry()
+    requests = Counter("app_requests", "Requests the application served.", registry=registry)
+    collector = ReportCollector(worker="101")
+    registry.register(collector)
+    requests.inc(3)
+
+    def scrape() -> dict[str, dict[tuple[tuple[str, str], ...], float]]:
+        return parse(generate_latest(registry).decode())
+
+    before = scrape()
+    assert before["app_requests_total"][()] == 3
+    assert not [name for name in before if name.startswith("rawdb_")]
+
+    monitor = Monitor(pool, attach=False)
+    monitor.metrics.observe("latest_tick", 0.002, 1, None)
+    collector.update(await monitor.report())
+    name = "rawdb_statement_duration_seconds_count"
+    key = (("statement", "latest_tick"), ("worker", "101"))
+    first = scrape()
+    assert first["app_requests_total"][()] == 3
+    assert first[name][key] == 1
+    assert first["rawdb_health_status"][(("worker", "101"),)] == 0
+    assert first["rawdb_pool_connections"], "the pool's families are there"
+
+    for _ in range(4):
+        monitor.metrics.observe("latest_tick", 0.002, 1, None)
+    assert scrape()[name][key] == 1  # a scrape reads the report it was last given
+    collector.update(await monitor.report())
+    second = scrape()
+    assert second[name][key] == 5
+    assert second["rawdb_statement_rows_total"][key] == 5
+    assert second["app_requests_total"][()] == 3

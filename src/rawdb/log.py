@@ -49,6 +49,8 @@ PARTITIONS_CREATED = "partitions.created"
 PARTITIONS_MOVED = "partitions.moved"
 PARTITIONS_MAINTAIN_FAILED = "partitions.maintain_failed"
 PARTITIONS_ANALYZED = "partitions.analyzed"
+WEB_ADVISOR_FAILED = "web.advisor_failed"
+WEB_PUSH_FAILED = "web.push_failed"
 WRITE_LOCK_WAITING = "database.write_lock_waiting"
 """Warned once per wait when another connection holds the write lock (then DatabaseBusy
 if it is not released within the busy timeout)."""

@@ -4,6 +4,7 @@
     monitor.alerts.register(broadcast)       # called with each Alert (sync or async)
     report = await monitor.report()          # HealthReport; report.model_dump(mode="json")
     text = prometheus.render(report)         # Prometheus text exposition
+    prometheus.ReportCollector()             # the same families, in an app's own registry
     advice = await advise_pool(pool)         # plans of every named statement, judged
 
 ``python -m rawdb.monitor`` prints the report as a table or JSON, once or every N seconds.

@@ -62,6 +62,7 @@ class StatementMetrics:
     count: int = 0
     errors: int = 0
     refused: int = 0
+    slow: int = 0
     rows: int = 0
     total_seconds: float = 0.0
 
@@ -89,6 +90,8 @@ class StatementFigures:
     refused: int = 0
     """Calls refused because the caller broke a constraint (a duplicate, a missing parent):
     the caller's mistake, counted apart from the database's faults in ``errors``."""
+    slow: int = 0
+    """Calls that took ``slow_after`` seconds or more, since start."""
 
     @property
     def window_error_rate(self) -> float:
@@ -190,16 +193,18 @@ class Metrics:
         elif stats.is_insert and count_rows:
             self._rows_in.current().rows += count_rows
             self.rows_inserted += count_rows
-        if seconds >= self.slow_after and name not in self._slow_logged:
-            self._slow_logged.add(name)
-            self._log.warning(
-                SLOW_STATEMENT,
-                statement=name,
-                duration_ms=round(seconds * 1000, 3),
-                rows=rows,
-                params=param_shape(params),
-                failed=error is not None,
-            )
+        if seconds >= self.slow_after:
+            stats.slow += 1
+            if name not in self._slow_logged:  # logged once per name: a slow query repeats
+                self._slow_logged.add(name)
+                self._log.warning(
+                    SLOW_STATEMENT,
+                    statement=name,
+                    duration_ms=round(seconds * 1000, 3),
+                    rows=rows,
+                    params=param_shape(params),
+                    failed=error is not None,
+                )
         if self.on_sample is not None:
             self.on_sample(name, seconds, rows, None if error is None else type(error).__name__)
 
@@ -290,6 +295,7 @@ class Metrics:
             count=stats.count,
             errors=stats.errors,
             refused=stats.refused,
+            slow=stats.slow,
             rows=stats.rows,
             total_seconds=stats.total_seconds,
             window_count=merged.histogram.count,
