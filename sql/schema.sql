@@ -1,5 +1,5 @@
 -- Canonical schema, written by `python -m rawdb.migrate dump-schema`; do not edit.
--- version: 10
+-- version: 11
 
 CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num));
 
@@ -90,6 +90,40 @@ CREATE TABLE instruments (
 	PRIMARY KEY (id)
 );
 
+CREATE TABLE market_data_1h (
+    instrument_id INTEGER NOT NULL,
+    bucket TEXT NOT NULL,
+    open REAL NOT NULL,
+    high REAL NOT NULL,
+    low REAL NOT NULL,
+    close REAL NOT NULL,
+    volume INTEGER NOT NULL,
+    ticks INTEGER NOT NULL,
+    open_at TEXT NOT NULL,
+    open_id INTEGER NOT NULL,
+    close_at TEXT NOT NULL,
+    close_id INTEGER NOT NULL,
+    PRIMARY KEY (instrument_id, bucket),
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
+CREATE TABLE market_data_1m (
+    instrument_id INTEGER NOT NULL,
+    bucket TEXT NOT NULL,
+    open REAL NOT NULL,
+    high REAL NOT NULL,
+    low REAL NOT NULL,
+    close REAL NOT NULL,
+    volume INTEGER NOT NULL,
+    ticks INTEGER NOT NULL,
+    open_at TEXT NOT NULL,
+    open_id INTEGER NOT NULL,
+    close_at TEXT NOT NULL,
+    close_id INTEGER NOT NULL,
+    PRIMARY KEY (instrument_id, bucket),
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+) WITHOUT ROWID;
+
 CREATE TABLE market_data_bar (
 	id INTEGER NOT NULL,
 	symbol VARCHAR(50) NOT NULL,
@@ -133,6 +167,22 @@ CREATE TABLE market_data_default (
 	deleted_at DATETIME,
 	PRIMARY KEY (id),
 	FOREIGN KEY(instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
+);
+
+CREATE TABLE market_data_latest (
+    instrument_id INTEGER NOT NULL PRIMARY KEY,
+    id INTEGER NOT NULL,
+    timestamp DATETIME NOT NULL,
+    price REAL,
+    volume INTEGER,
+    bid REAL,
+    ask REAL,
+    bid_size INTEGER,
+    ask_size INTEGER,
+    open_price REAL,
+    high_price REAL,
+    low_price REAL,
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
 );
 
 CREATE TABLE orders (
@@ -264,6 +314,18 @@ CREATE TABLE rawdb_partitions (
     ),
     CONSTRAINT uq_rawdb_partitions_period UNIQUE (family, period_start)
 ) STRICT;
+
+CREATE TABLE rawdb_rollup_backfill (
+    instrument_id INTEGER NOT NULL PRIMARY KEY,
+    done_until DATETIME NOT NULL,
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+);
+
+CREATE TABLE rawdb_rollup_state (
+    family TEXT NOT NULL PRIMARY KEY,
+    live_since DATETIME NOT NULL,
+    complete INTEGER NOT NULL CHECK (complete IN (0, 1))
+);
 
 CREATE TABLE signals (
     id INTEGER PRIMARY KEY,

@@ -103,3 +103,15 @@ async def every_table(
         sql = templates.render(stmt.sql, family, (table,))
         changed[table] = (await conn.execute(sql, params, name=stmt.name)).rowcount
     return changed
+
+
+async def by_id_rows(conn: Connection, family: Family, stmt: Statement, row_id: int) -> list[Row]:
+    """The rows ``stmt`` (one-table, last parameter the id) returns from the table holding
+    ``row_id``; empty when no table has it."""
+    parts = await registry.load(conn, family)
+    for table in routing.tables_for_id(parts, row_id, writing=False):
+        sql = templates.render(stmt.sql, family, (table,))
+        found = await conn.fetchall_now(sql, (row_id,), name=stmt.name)
+        if found:
+            return found
+    return []

@@ -13,7 +13,7 @@ consecutive spans, each read with its own bounds.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
@@ -32,6 +32,8 @@ FIRST_GROUP = 2
 """Newest-first lookups try the default table and the two newest periods first."""
 LATER_GROUP = 100
 _STAMP = itemgetter(0)
+After = Callable[[Connection, Sequence[Sequence[Any]], int], Awaitable[None]]
+"""Called with the rows a batch wrote into one table and the id the first of them took."""
 
 
 @dataclass(frozen=True)
@@ -41,13 +43,16 @@ class Inserts:
     ``append`` takes a row's values only (SQLite numbers the row one above the table's largest
     id), ``first`` an id and then ``width`` values (a shorter row is padded with None), for the
     first row into a table with no id above its floor yet; ``last_id`` gives a table's largest
-    id and its floor.
+    id and its floor. ``after`` is called once per table and batch with the rows written there
+    and the id of the first (the others follow on): the rollups fold them in, in the same
+    transaction.
     """
 
     first: Statement
     append: Statement
     last_id: Statement
     width: int
+    after: After | None = None
 
 
 async def write(
@@ -89,15 +94,17 @@ async def write(
 async def _insert(
     conn: Connection, family: Family, table: str, rows: Sequence[Sequence[Any]], inserts: Inserts
 ) -> int:
+    batch = rows
     found = await conn.fetchall_now(
         templates.render(inserts.last_id.sql, family, (table,)), name=inserts.last_id.name
     )
     largest, floor = (found[0][0], found[0][1]) if found else (None, 0)
+    first_id = max(largest or 0, floor) + 1
     written = 0
     if largest is None or largest < floor:
         # An empty table (or one holding only rows moved in from below its floor): the first
         # row takes the id above the floor, and SQLite numbers the rest after it.
-        first = (max(largest or 0, floor) + 1, *rows[0], *(None,) * (inserts.width - len(rows[0])))
+        first = (first_id, *rows[0], *(None,) * (inserts.width - len(rows[0])))
         await conn.execute(
             templates.render(inserts.first.sql, family, (table,)), first, name=inserts.first.name
         )
@@ -106,6 +113,8 @@ async def _insert(
         written += await conn.executemany(
             templates.render(inserts.append.sql, family, (table,)), rows, name=inserts.append.name
         )
+    if inserts.after is not None:
+        await inserts.after(conn, batch, first_id)
     return written
 
 

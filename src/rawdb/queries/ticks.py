@@ -22,14 +22,18 @@ from rawdb.catalog.periods import Family
 from rawdb.errors import ForeignKeyViolation, InvalidInput, UsageError
 from rawdb.models import Bar, PriceRange, Tick, as_rows, db_time
 from rawdb.pool import Pool
-from rawdb.queries import STATEMENTS
+from rawdb.queries import STATEMENTS, rollups
 from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon, prepare_ticks
 from rawdb.queries.rows import Tick as TickInput
 from rawdb.queries.run import fetch_all, reading, to_model, to_models
 
 FAMILY: Family = "market_data"
 INSERTS = routing.Inserts(
-    STATEMENTS["insert_tick"], STATEMENTS["append_ticks"], STATEMENTS["next_tick_id"], ROW_WIDTH
+    STATEMENTS["insert_tick"],
+    STATEMENTS["append_ticks"],
+    STATEMENTS["next_tick_id"],
+    ROW_WIDTH,
+    after=rollups.fold,  # bars and latest prices, in the ticks' transaction
 )
 QUOTE_INSERTS = replace(INSERTS, append=STATEMENTS["append_quotes"])
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
@@ -139,6 +143,10 @@ async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
     the future tolerance are not live."""
     horizon = _horizon(pool)
     async with reading(pool) as conn:
+        if await rollups.serves(conn, reads.BEGINNING):
+            held = await fetch_all(conn, "latest_held", (instrument_id,))
+            if held:  # none yet: a repair dropped it, or no tick since the backfill
+                return to_model(Tick, held[0])
         rows = await reads.newest(
             conn,
             FAMILY,
@@ -159,6 +167,11 @@ async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) 
             wanted = {r[0] for r in await fetch_all(conn, "instrument_ids")}
         else:
             wanted = {int(i) for i in instrument_ids}
+        if await rollups.serves(conn, reads.BEGINNING):
+            ids = json.dumps(sorted(wanted))
+            held = await fetch_all(conn, "latest_held_all", {"ids": ids})
+            if len(held) == len(wanted):  # else one has no held tick yet: seek them all
+                return to_models(Tick, held)
         best: dict[int, Any] = {}
         unsettled = set(wanted)
 
@@ -220,23 +233,31 @@ async def ohlc_bars(
     if interval not in INTERVALS:
         raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
     low, high = _window(start, end)
-    params = {"instrument_id": instrument_id, "seconds": INTERVALS[interval]}
+    name, extra, seconds = rollups.SOURCES[interval]
+    first, last = rollups.bucket_window(start, end, seconds)
     async with reading(pool) as conn:
-        # Spans are cut at month starts (UTC midnight), which every bucket size divides.
+        if await rollups.serves(conn, first):
+            held = {"instrument_id": instrument_id, "start": first, "end": last, **extra}
+            rows = await fetch_all(conn, name, held)
+            return [_bar(instrument_id, rollups.bucket_start(r["bucket"]), r) for r in rows]
+        # Before the backfill is done: from the ticks. Spans are cut at month starts (UTC
+        # midnight), which every bucket size divides.
+        params = {"instrument_id": instrument_id, "seconds": INTERVALS[interval]}
         rows = await reads.over_range(conn, FAMILY, STATEMENTS["ohlc_bars"], params, low, high)
-    return [
-        Bar(
-            instrument_id=instrument_id,
-            start=datetime.fromtimestamp(row["bucket"], UTC),
-            open=row["open"],
-            high=row["high"],
-            low=row["low"],
-            close=row["close"],
-            volume=row["volume"],
-            ticks=row["ticks"],
-        )
-        for row in rows
-    ]
+    return [_bar(instrument_id, datetime.fromtimestamp(r["bucket"], UTC), r) for r in rows]
+
+
+def _bar(instrument_id: int, start: datetime, row: Any) -> Bar:
+    return Bar(
+        instrument_id=instrument_id,
+        start=start,
+        open=row["open"],
+        high=row["high"],
+        low=row["low"],
+        close=row["close"],
+        volume=row["volume"],
+        ticks=row["ticks"],
+    )
 
 
 async def price_range(pool: Pool, instrument_id: int, since: datetime) -> PriceRange:
@@ -263,6 +284,8 @@ async def soft_delete_tick(pool: Pool, tick_id: int, *, at: datetime | None = No
     moment = db_time(at or datetime.now(UTC), "at")
     async with pool.write() as conn:
         done = await reads.by_id(conn, FAMILY, STATEMENTS["soft_delete_tick"], tick_id, (moment,))
+        if done is not None:
+            await _refresh_rollups(pool, conn, tick_id)
     return done is not None
 
 
@@ -270,7 +293,18 @@ async def restore_tick(pool: Pool, tick_id: int) -> bool:
     """Bring a soft-deleted tick back; True if it was deleted."""
     async with pool.write() as conn:
         done = await reads.by_id(conn, FAMILY, STATEMENTS["restore_tick"], tick_id, ())
+        if done is not None:
+            await _refresh_rollups(pool, conn, tick_id)
     return done is not None
+
+
+async def _refresh_rollups(pool: Pool, conn: Connection, tick_id: int) -> None:
+    """The tick's bars and its instrument's latest price, again from the ticks."""
+    place = await reads.by_id_rows(conn, FAMILY, STATEMENTS["tick_place"], tick_id)
+    if place:
+        await rollups.refresh(
+            conn, place[0]["instrument_id"], place[0]["timestamp"], _horizon(pool)
+        )
 
 
 async def purge_deleted_ticks(pool: Pool, older_than: datetime) -> int:

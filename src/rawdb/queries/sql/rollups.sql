@@ -1,0 +1,242 @@
+-- Bars and latest prices kept as ticks are written (migration 0011, rawdb.queries.rollups).
+--
+-- The writer folds each batch in Python into one row per instrument and bucket (a bucket is its
+-- start as 'YYYY-MM-DD HH:MM', UTC) and merges those rows here, in the transaction that writes
+-- the ticks. Order inside a bucket is (timestamp, id): a late tick older than the open becomes
+-- the open, one newer than the close the close. Ticks without a price (quotes) make no bar.
+
+-- name: fold_bars_1m
+-- Merge a batch's 1-minute bars (folded in Python, one row per instrument and bucket) into the stored ones.
+-- params: instrument_id, bucket, open, high, low, close, volume, ticks, open_at, open_id,
+--     close_at, close_id
+-- returns: nothing
+INSERT INTO market_data_1m AS b (
+    instrument_id, bucket, open, high, low, close, volume, ticks,
+    open_at, open_id, close_at, close_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (instrument_id, bucket) DO UPDATE SET
+    open = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
+        THEN excluded.open ELSE b.open END,
+    open_at = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
+        THEN excluded.open_at ELSE b.open_at END,
+    open_id = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
+        THEN excluded.open_id ELSE b.open_id END,
+    close = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
+        THEN excluded.close ELSE b.close END,
+    close_at = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
+        THEN excluded.close_at ELSE b.close_at END,
+    close_id = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
+        THEN excluded.close_id ELSE b.close_id END,
+    high = max(b.high, excluded.high),
+    low = min(b.low, excluded.low),
+    volume = b.volume + excluded.volume,
+    ticks = b.ticks + excluded.ticks;
+
+-- name: fold_bars_1h
+-- Merge a batch's 1-hour bars (folded in Python, one row per instrument and bucket) into the stored ones.
+-- params: instrument_id, bucket, open, high, low, close, volume, ticks, open_at, open_id,
+--     close_at, close_id
+-- returns: nothing
+INSERT INTO market_data_1h AS b (
+    instrument_id, bucket, open, high, low, close, volume, ticks,
+    open_at, open_id, close_at, close_id
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (instrument_id, bucket) DO UPDATE SET
+    open = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
+        THEN excluded.open ELSE b.open END,
+    open_at = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
+        THEN excluded.open_at ELSE b.open_at END,
+    open_id = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
+        THEN excluded.open_id ELSE b.open_id END,
+    close = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
+        THEN excluded.close ELSE b.close END,
+    close_at = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
+        THEN excluded.close_at ELSE b.close_at END,
+    close_id = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
+        THEN excluded.close_id ELSE b.close_id END,
+    high = max(b.high, excluded.high),
+    low = min(b.low, excluded.low),
+    volume = b.volume + excluded.volume,
+    ticks = b.ticks + excluded.ticks;
+
+-- name: fold_latest
+-- Keep an instrument's newest tick of a batch when it is newer than the one held.
+-- params: instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+--     open_price, high_price, low_price
+-- returns: nothing
+INSERT INTO market_data_latest AS k (
+    instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+    open_price, high_price, low_price
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (instrument_id) DO UPDATE SET
+    id = excluded.id, timestamp = excluded.timestamp, price = excluded.price,
+    volume = excluded.volume, bid = excluded.bid, ask = excluded.ask,
+    bid_size = excluded.bid_size, ask_size = excluded.ask_size,
+    open_price = excluded.open_price, high_price = excluded.high_price,
+    low_price = excluded.low_price
+WHERE (excluded.timestamp, excluded.id) > (k.timestamp, k.id);
+
+-- name: rollup_state
+-- Whether the rollups hold every tick, and since when the writer keeps them.
+-- params: none
+-- returns: row
+SELECT complete, live_since FROM rawdb_rollup_state WHERE family = 'market_data';
+
+-- name: bars_1m
+-- One instrument's 1-minute bars whose bucket starts in [:start, :end), oldest first.
+-- params: instrument_id, start, end
+-- returns: rows
+SELECT bucket, open, high, low, close, volume, ticks
+FROM market_data_1m
+WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
+ORDER BY bucket;
+
+-- name: bars_1h
+-- One instrument's 1-hour bars whose bucket starts in [:start, :end), oldest first.
+-- params: instrument_id, start, end
+-- returns: rows
+SELECT bucket, open, high, low, close, volume, ticks
+FROM market_data_1h
+WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
+ORDER BY bucket;
+
+-- name: bars_from_1m
+-- Bars of :minutes minutes (5, 15) merged from the 1-minute ones in [:start, :end).
+-- params: minutes, instrument_id, start, end
+-- returns: rows
+SELECT slot AS bucket, open, max(high) AS high, min(low) AS low, close,
+    sum(volume) AS volume, sum(ticks) AS ticks
+FROM (
+    SELECT substr(bucket, 1, 14)
+        || printf('%02d', cast(substr(bucket, 15, 2) AS INTEGER) / :minutes * :minutes) AS slot,
+        high, low, volume, ticks,
+        first_value(open) OVER w AS open,
+        last_value(close) OVER w AS close
+    FROM market_data_1m
+    WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
+    WINDOW w AS (
+        PARTITION BY substr(bucket, 1, 14)
+            || printf('%02d', cast(substr(bucket, 15, 2) AS INTEGER) / :minutes * :minutes)
+        ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    )
+) AS slots
+GROUP BY slot
+ORDER BY slot;
+
+-- name: bars_1d
+-- Daily bars merged from the 1-hour ones in [:start, :end) (days of UTC).
+-- params: instrument_id, start, end
+-- returns: rows
+SELECT day || ' 00:00' AS bucket, open, max(high) AS high, min(low) AS low, close,
+    sum(volume) AS volume, sum(ticks) AS ticks
+FROM (
+    SELECT substr(bucket, 1, 10) AS day, high, low, volume, ticks,
+        first_value(open) OVER w AS open,
+        last_value(close) OVER w AS close
+    FROM market_data_1h
+    WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
+    WINDOW w AS (
+        PARTITION BY substr(bucket, 1, 10)
+        ORDER BY bucket ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    )
+) AS days
+GROUP BY day
+ORDER BY day;
+
+-- name: latest_held
+-- The newest live tick of one instrument as the writer keeps it.
+-- params: instrument_id
+-- returns: row
+SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+    open_price, high_price, low_price, NULL AS deleted_at
+FROM market_data_latest
+WHERE instrument_id = ?;
+
+-- name: latest_held_all
+-- The newest live tick of each instrument of a JSON id array (NULL: all) as the writer keeps it.
+-- params: ids
+-- returns: rows
+SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+    open_price, high_price, low_price, NULL AS deleted_at
+FROM market_data_latest
+WHERE :ids IS NULL OR instrument_id IN (SELECT j.value FROM json_each(:ids) AS j)
+ORDER BY instrument_id;
+
+-- name: bars_from_ticks
+-- One instrument's 1-minute bars computed from its live ticks in [:start, :end), in the stored
+-- bars' columns: what a bucket must hold (repairs after a soft delete or restore, the backfill,
+-- the operators' check).
+-- params: instrument_id, start, end
+-- returns: rows
+SELECT instrument_id, bucket, open, max(price) AS high, min(price) AS low, close,
+    coalesce(sum(volume), 0) AS volume, count(*) AS ticks,
+    min(timestamp) AS open_at, open_id, max(timestamp) AS close_at, close_id
+FROM (
+    SELECT instrument_id, substr(timestamp, 1, 16) AS bucket, price, volume, timestamp,
+        first_value(price) OVER w AS open, first_value(id) OVER w AS open_id,
+        last_value(price) OVER w AS close, last_value(id) OVER w AS close_id
+    FROM (
+        /* each partition */
+        SELECT id, instrument_id, timestamp, price, volume
+        FROM market_data_default
+        WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+            AND deleted_at IS NULL AND price IS NOT NULL
+        /* end */
+    ) AS parts
+    WINDOW w AS (
+        PARTITION BY substr(timestamp, 1, 16) ORDER BY timestamp, id
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    )
+) AS ordered
+GROUP BY bucket
+ORDER BY bucket;
+
+-- name: forget_bars_1m
+-- Drop one instrument's 1-minute bars in [:start, :end) before they are computed again.
+-- params: instrument_id, start, end
+-- returns: nothing
+DELETE FROM market_data_1m
+WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end;
+
+-- name: hours_from_minutes
+-- Compute one instrument's 1-hour bars in [:start, :end) again from its 1-minute bars.
+-- params: instrument_id, start, end
+-- returns: nothing
+INSERT OR REPLACE INTO market_data_1h (
+    instrument_id, bucket, open, high, low, close, volume, ticks,
+    open_at, open_id, close_at, close_id
+)
+SELECT instrument_id, hour, open, max(high), min(low), close, sum(volume), sum(ticks),
+    min(open_at), open_id, max(close_at), close_id
+FROM (
+    SELECT instrument_id, substr(bucket, 1, 13) || ':00' AS hour, high, low, volume, ticks,
+        open_at, close_at,
+        first_value(open) OVER w AS open, first_value(open_id) OVER w AS open_id,
+        last_value(close) OVER w AS close, last_value(close_id) OVER w AS close_id
+    FROM market_data_1m
+    WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
+    WINDOW w AS (
+        PARTITION BY substr(bucket, 1, 13) ORDER BY bucket
+        ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
+    )
+) AS minutes
+GROUP BY hour;
+
+-- name: forget_bars_1h
+-- Drop one instrument's 1-hour bars in [:start, :end) before they are computed again.
+-- params: instrument_id, start, end
+-- returns: nothing
+DELETE FROM market_data_1h
+WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end;
+
+-- name: forget_latest
+-- Drop one instrument's held latest tick (it was deleted); the next write or a refresh sets it.
+-- params: instrument_id
+-- returns: nothing
+DELETE FROM market_data_latest WHERE instrument_id = ?;
+
+-- name: tick_place
+-- Which instrument and time a tick has, in one table.
+-- params: id
+-- returns: row
+SELECT instrument_id, timestamp FROM market_data_default WHERE id = ?;
