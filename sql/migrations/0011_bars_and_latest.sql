@@ -14,7 +14,8 @@
 -- rawdb_rollup_state says from when the rollups are complete: a database that already held
 -- ticks needs the resumable backfill (`rawdb bars backfill`), which records its progress per
 -- instrument in rawdb_rollup_backfill; until it is done, reads before `live_since` compute
--- from the ticks as before.
+-- from the ticks as before. 1-minute bars have a retention of their own
+-- (Settings.bars_1m_keep_days); reads before `minutes_kept_from` compute from the ticks.
 
 CREATE TABLE market_data_1m (
     instrument_id INTEGER NOT NULL,
@@ -69,7 +70,8 @@ CREATE TABLE market_data_latest (
 CREATE TABLE rawdb_rollup_state (
     family TEXT NOT NULL PRIMARY KEY,
     live_since DATETIME NOT NULL,
-    complete INTEGER NOT NULL CHECK (complete IN (0, 1))
+    complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+    minutes_kept_from TEXT NOT NULL DEFAULT '0000-01-01 00:00'
 );
 
 CREATE TABLE rawdb_rollup_backfill (

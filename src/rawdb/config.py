@@ -175,6 +175,16 @@ class Settings(EnvSettings):
     batching delays, yet stays well below the hour by which a time-zone or daylight-saving
     mix-up shifts a time, so those are refused, as is a wrong year."""
 
+    bars_1m_keep_days: int = Field(
+        default=400,
+        ge=1,
+        le=36_500,
+        description="days of 1-minute bars kept (hourly bars are kept for good)",
+    )
+    """1-minute bars outlive their ticks (an archived month keeps them) but not for ever: one
+    instrument's year is 525,600 rows, its hourly bars 8,760. Older minute bars are deleted by
+    the partitions' daily task; 5m and 15m bars before that come from the ticks, if present."""
+
     migrations: Annotated[tuple[MigrationSource, ...], NoDecode] = Field(
         default=(),
         description="the application's migration sets, applied after rawdb's in this order "

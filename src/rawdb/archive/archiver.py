@@ -232,6 +232,9 @@ def _drop(
             ),
             *registry.view_plan(period.family, remaining),
         ]
+        if period.family == "market_data":
+            forget = SQL["archive_forget_latest"]
+            steps.append((forget.name, forget.sql, (period.start_text, period.end_text)))
         run_plan_sync(conn, steps)
 
 

@@ -20,7 +20,7 @@ import asyncio
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rawdb import log
@@ -33,6 +33,7 @@ from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
 from rawdb.partitions.sql import SQL
 from rawdb.pool import Pool
+from rawdb.queries import rollups
 
 Progress = Callable[[int, int], None]
 """Called after each batch with (rows done so far, rows in all)."""
@@ -64,6 +65,13 @@ async def _create(
     parts.periods[period] = registry.PartitionInfo(
         period.table, period.family, "active", period, period.id_floor, created_at=at
     )
+
+
+async def bars_retention(pool: Pool, *, now: datetime | None = None) -> None:
+    """Delete 1-minute bars older than ``Settings.bars_1m_keep_days`` (hourly ones stay)."""
+    moment = now or datetime.now(UTC)
+    async with pool.write() as conn:
+        await rollups.apply_retention(conn, pool.settings.bars_1m_keep_days, moment)
 
 
 async def analyze_recent(pool: Pool, *, now: datetime | None = None) -> list[str]:
@@ -114,6 +122,7 @@ def run_daily(pool: Pool, *, every: float = DAY) -> asyncio.Task[None]:
             try:
                 await premake(pool)
                 await analyze_recent(pool)
+                await bars_retention(pool)
             except RawdbError as exc:  # logged; the next run tries again
                 log.get_logger("partitions").error(log.PARTITIONS_MAINTAIN_FAILED, error=str(exc))
             await asyncio.sleep(every)

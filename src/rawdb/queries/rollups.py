@@ -158,16 +158,27 @@ SOURCES: dict[str, tuple[str, dict[str, int], int]] = {
     "1h": ("bars_1h", {}, 3600),
     "1d": ("bars_1d", {}, 86400),
 }
+FROM_MINUTES = frozenset({"1m", "5m", "15m"})
 BUCKET_FORMAT = "%Y-%m-%d %H:%M"
 
 
-async def serves(conn: Connection, since: str) -> bool:
-    """Whether the rollups hold every tick from ``since`` (stored text) on."""
+async def serves(conn: Connection, since: str, *, minutes: bool = False) -> bool:
+    """Whether the rollups hold every tick from ``since`` (a stored time or bucket text) on;
+    ``minutes``: in the 1-minute bars, which have a retention of their own."""
     rows = await conn.fetchall_now(STATE.sql, name=STATE.name)
     if not rows:
         return False
-    complete, live_since = rows[0][0], rows[0][1]
+    complete, live_since, kept_from = rows[0][0], rows[0][1], rows[0][2]
+    if minutes and since < kept_from:
+        return False
     return bool(complete) or since >= live_since
+
+
+async def apply_retention(conn: Connection, keep_days: int, now: datetime) -> None:
+    """Delete the 1-minute bars older than ``keep_days`` (on the writer, in its transaction)."""
+    cutoff = (now - timedelta(days=keep_days)).strftime(BUCKET_FORMAT)
+    await _run(conn, "bars_1m_retention", {"cutoff": cutoff})
+    await _run(conn, "bars_1m_kept_from", {"cutoff": cutoff})
 
 
 def bucket_window(start: datetime, end: datetime, seconds: int) -> tuple[str, str]:

@@ -168,8 +168,7 @@ async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) 
         else:
             wanted = {int(i) for i in instrument_ids}
         if await rollups.serves(conn, reads.BEGINNING):
-            ids = json.dumps(sorted(wanted))
-            held = await fetch_all(conn, "latest_held_all", {"ids": ids})
+            held = await fetch_all(conn, "latest_held_all", {"ids": json.dumps(sorted(wanted))})
             if len(held) == len(wanted):  # else one has no held tick yet: seek them all
                 return to_models(Tick, held)
         best: dict[int, Any] = {}
@@ -236,7 +235,7 @@ async def ohlc_bars(
     name, extra, seconds = rollups.SOURCES[interval]
     first, last = rollups.bucket_window(start, end, seconds)
     async with reading(pool) as conn:
-        if await rollups.serves(conn, first):
+        if await rollups.serves(conn, first, minutes=interval in rollups.FROM_MINUTES):
             held = {"instrument_id": instrument_id, "start": first, "end": last, **extra}
             rows = await fetch_all(conn, name, held)
             return [_bar(instrument_id, rollups.bucket_start(r["bucket"]), r) for r in rows]

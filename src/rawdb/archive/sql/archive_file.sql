@@ -106,3 +106,10 @@ WHERE (/* columns */ a.id) IS (/* columns */ m.id);
 -- params: none
 -- returns: row
 SELECT count(*) AS row_count, max(id) AS largest_id FROM __schema__.__table__;
+
+-- name: archive_forget_latest
+-- Forget the held latest ticks that lie in an archived month [?, ?): the reads seek the tick
+-- tables for those instruments again (their bars stay: bars outlive their ticks).
+-- params: start, end
+-- returns: nothing
+DELETE FROM market_data_latest WHERE timestamp >= ? AND timestamp < ?;

@@ -77,10 +77,25 @@ ON CONFLICT (instrument_id) DO UPDATE SET
 WHERE (excluded.timestamp, excluded.id) > (k.timestamp, k.id);
 
 -- name: rollup_state
--- Whether the rollups hold every tick, and since when the writer keeps them.
+-- Whether the rollups hold every tick, since when the writer keeps them, and from when the
+-- 1-minute bars are kept.
 -- params: none
 -- returns: row
-SELECT complete, live_since FROM rawdb_rollup_state WHERE family = 'market_data';
+SELECT complete, live_since, minutes_kept_from
+FROM rawdb_rollup_state WHERE family = 'market_data';
+
+-- name: bars_1m_retention
+-- Delete the 1-minute bars before a cutoff bucket, and say reads before it come from the ticks.
+-- params: cutoff
+-- returns: nothing
+DELETE FROM market_data_1m WHERE bucket < :cutoff;
+
+-- name: bars_1m_kept_from
+-- Record from which bucket on the 1-minute bars are kept.
+-- params: cutoff
+-- returns: nothing
+UPDATE rawdb_rollup_state SET minutes_kept_from = max(minutes_kept_from, :cutoff)
+WHERE family = 'market_data';
 
 -- name: bars_1m
 -- One instrument's 1-minute bars whose bucket starts in [:start, :end), oldest first.
