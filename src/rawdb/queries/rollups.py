@@ -202,18 +202,38 @@ async def refresh(conn: Connection, instrument_id: int, stamp: str, horizon: str
     """Compute the minute and the hour of ``stamp`` and the instrument's latest tick again
     from the ticks (a soft delete or a restore changed which ticks count)."""
     minute, hour = stamp[:MINUTE], stamp[:HOUR] + ":00"
-    next_minute = (bucket_start(minute) + timedelta(minutes=1)).strftime(BUCKET_FORMAT)
-    next_hour = (bucket_start(hour) + timedelta(hours=1)).strftime(BUCKET_FORMAT)
-    span = {"instrument_id": instrument_id, "start": minute, "end": next_minute}
+    await recompute_minutes(conn, instrument_id, minute, _later(minute, minutes=1))
+    await recompute_hours(conn, instrument_id, hour, _later(hour, hours=1))
+    await recompute_latest(conn, instrument_id, horizon)
+
+
+async def recompute_minutes(conn: Connection, instrument_id: int, start: str, end: str) -> int:
+    """Replace one instrument's 1-minute bars in ``[start, end)`` (bucket texts) with bars
+    computed from its live ticks; returns how many there are now."""
+    span = {"instrument_id": instrument_id, "start": start, "end": end}
     await _run(conn, "forget_bars_1m", span)
-    low, high = minute + ":00", next_minute + ":00"
     computed = await reads.over_range(
-        conn, FAMILY, STATEMENTS["bars_from_ticks"], {"instrument_id": instrument_id}, low, high
+        conn,
+        FAMILY,
+        STATEMENTS["bars_from_ticks"],
+        {"instrument_id": instrument_id},
+        start + ":00",
+        end + ":00",
     )
     await conn.executemany(BAR_1M.sql, [tuple(r) for r in computed], name=BAR_1M.name)
-    hours = {"instrument_id": instrument_id, "start": hour, "end": next_hour}
+    return len(computed)
+
+
+async def recompute_hours(conn: Connection, instrument_id: int, start: str, end: str) -> None:
+    """Replace one instrument's 1-hour bars in ``[start, end)`` (whole hours) with the merge
+    of its 1-minute bars."""
+    hours = {"instrument_id": instrument_id, "start": start, "end": end}
     await _run(conn, "forget_bars_1h", hours)
     await _run(conn, "hours_from_minutes", hours)
+
+
+async def recompute_latest(conn: Connection, instrument_id: int, horizon: str) -> None:
+    """The instrument's held latest tick, found again in the tick tables."""
     newest = await reads.newest(
         conn,
         FAMILY,
@@ -226,6 +246,10 @@ async def refresh(conn: Connection, instrument_id: int, stamp: str, horizon: str
     if newest:
         row = max(newest, key=lambda r: (r["timestamp"], r["id"]))
         await _run(conn, "fold_latest", tuple(row[c] for c in LATEST_COLUMNS))
+
+
+def _later(bucket: str, **step: int) -> str:
+    return (bucket_start(bucket) + timedelta(**step)).strftime(BUCKET_FORMAT)
 
 
 async def _run(conn: Connection, name: str, params: Any) -> None:

@@ -255,3 +255,61 @@ DELETE FROM market_data_latest WHERE instrument_id = ?;
 -- params: id
 -- returns: row
 SELECT instrument_id, timestamp FROM market_data_default WHERE id = ?;
+
+-- name: oldest_tick_time
+-- The oldest live tick time of one instrument in [:start, :end), per table.
+-- params: instrument_id, start, end
+-- returns: rows
+SELECT min(first) AS first
+FROM (
+    /* each partition */
+    SELECT min(timestamp) AS first
+    FROM market_data_default
+    WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+        AND deleted_at IS NULL
+    /* end */
+) AS parts;
+
+-- name: bars_1m_stored
+-- One instrument's stored 1-minute bars in [:start, :end), every column, for the check.
+-- params: instrument_id, start, end
+-- returns: rows
+SELECT instrument_id, bucket, open, high, low, close, volume, ticks,
+    open_at, open_id, close_at, close_id
+FROM market_data_1m
+WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
+ORDER BY bucket;
+
+-- name: bars_1h_stored
+-- One instrument's stored 1-hour bars in [:start, :end), for the check.
+-- params: instrument_id, start, end
+-- returns: rows
+SELECT bucket, open, high, low, close, volume, ticks
+FROM market_data_1h
+WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
+ORDER BY bucket;
+
+-- name: backfill_cursor
+-- Where the backfill of one instrument stopped (no row: it has not started).
+-- params: instrument_id
+-- returns: row
+SELECT done_until FROM rawdb_rollup_backfill WHERE instrument_id = ?;
+
+-- name: backfill_advance
+-- Record that one instrument's bars are computed up to :done_until.
+-- params: instrument_id, done_until
+-- returns: nothing
+INSERT INTO rawdb_rollup_backfill (instrument_id, done_until) VALUES (:instrument_id, :done_until)
+ON CONFLICT (instrument_id) DO UPDATE SET done_until = excluded.done_until;
+
+-- name: backfill_done
+-- The backfill is over: the rollups hold every tick.
+-- params: none
+-- returns: nothing
+UPDATE rawdb_rollup_state SET complete = 1 WHERE family = 'market_data';
+
+-- name: backfill_forget
+-- Drop the backfill's progress rows once it is done.
+-- params: none
+-- returns: nothing
+DELETE FROM rawdb_rollup_backfill;
