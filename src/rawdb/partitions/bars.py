@@ -54,6 +54,7 @@ class CheckReport:
     buckets: int = 0
     differences: list[Difference] = field(default_factory=list)
     skipped: str = ""
+    repaired: int = 0
 
     @property
     def ok(self) -> bool:
@@ -154,11 +155,13 @@ async def check(
     until: datetime | None = None,
     instrument_ids: list[int] | None = None,
     limit: int = 100,
+    repair: bool = False,
 ) -> CheckReport:
-    """Bars computed again from the ticks, compared with the stored ones, bucket by bucket
-    (1-minute bars, and the hourly ones against the merge of those); at most ``limit``
-    differences are listed."""
+    """1-minute bars computed again from the ticks, compared with the stored ones bucket by
+    bucket; at most ``limit`` differences are listed. ``repair``: replace every differing
+    bucket, and its hour, with what the ticks say (``report.repaired`` counts them)."""
     report = CheckReport()
+    wrong: list[tuple[int, str]] = []
     complete, live_since = await _state(pool)
     low = (since or datetime(1970, 1, 1, tzinfo=UTC)).strftime(rollups.BUCKET_FORMAT)
     high = (until or datetime.now(UTC) + timedelta(days=1)).strftime(rollups.BUCKET_FORMAT)
@@ -187,8 +190,20 @@ async def check(
             for bucket in sorted(stored.keys() | computed.keys()):
                 report.buckets += 1
                 a, b = stored.get(bucket), computed.get(bucket)
-                if not _same(a, b) and len(report.differences) < limit:
-                    report.differences.append(Difference(instrument, bucket, a, b))
+                if not _same(a, b):
+                    wrong.append((instrument, bucket))
+                    if len(report.differences) < limit:
+                        report.differences.append(Difference(instrument, bucket, a, b))
+    if repair:
+        for instrument, bucket in wrong:
+            async with pool.write() as conn:
+                after = rollups.bucket_start(bucket) + timedelta(minutes=1)
+                await rollups.recompute_minutes(
+                    conn, instrument, bucket, after.strftime(rollups.BUCKET_FORMAT)
+                )
+                hour = _hour_floor(bucket)
+                await rollups.recompute_hours(conn, instrument, hour, _hour_after(bucket))
+            report.repaired += 1
     return report
 
 

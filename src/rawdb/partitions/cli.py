@@ -1,4 +1,4 @@
-"""rawdb partitions: status, maintain, move, archive, restore, purge, merge.
+"""rawdb partitions: status, maintain, move, archive, restore, purge, merge, and the bars.
 
     rawdb partitions [--db PATH] [--now TIME] [--wait SECONDS] [--json] COMMAND
 
@@ -25,10 +25,10 @@ from typing import Any
 from rawdb import archive, cli_common
 from rawdb.catalog import policy
 from rawdb.catalog.periods import FAMILIES, Family, Period, check_family
-from rawdb.cli_common import EXIT_OK, say
+from rawdb.cli_common import EXIT_FAILED, EXIT_OK, say
 from rawdb.config import Settings
 from rawdb.errors import RawdbError, UsageError
-from rawdb.partitions import maintain
+from rawdb.partitions import bars, maintain
 from rawdb.partitions.status import status
 from rawdb.pool import Pool
 from rawdb.pool.schema import ensure_current
@@ -91,6 +91,15 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     purge = command("purge", "delete soft-deleted rows older than a cutoff")
     purge.add_argument("--older-than", required=True, help="ISO time with a zone")
     purge.add_argument("--family", choices=FAMILIES, action="append")
+    fill = command("bars-backfill", "bars and latest prices of ticks stored before the rollups")
+    fill.add_argument(
+        "--step-hours", type=cli_common.positive_int, default=6, help="hours per transaction"
+    )
+    check = command("bars-check", "compute the 1-minute bars again from the ticks and compare")
+    check.add_argument("--since", help="ISO time with a zone (default: the beginning)")
+    check.add_argument("--until", help="ISO time with a zone (default: tomorrow)")
+    check.add_argument("--instrument", type=cli_common.positive_int, action="append")
+    check.add_argument("--repair", action="store_true", help="replace what differs")
     return parser
 
 
@@ -122,10 +131,36 @@ async def _merge(pool: Pool, args: argparse.Namespace) -> dict[str, int]:
     return merged
 
 
+async def _bars(pool: Pool, args: argparse.Namespace) -> dict[str, Any]:
+    if args.command == "bars-backfill":
+        progress = cli_common.TtyProgress("bars backfill")
+        done = await bars.backfill(pool, step_hours=args.step_hours, progress=progress)
+        progress.close()
+        return vars(done)
+    found = await bars.check(
+        pool,
+        since=None if args.since is None else _time(args.since, "--since"),
+        until=None if args.until is None else _time(args.until, "--until"),
+        instrument_ids=args.instrument,
+        repair=args.repair,
+    )
+    return {
+        "ok": found.ok,
+        "instruments": found.instruments,
+        "buckets": found.buckets,
+        "skipped": found.skipped,
+        "repaired": found.repaired,
+        "differences": [vars(d) for d in found.differences],
+    }
+
+
 async def _with_pool(settings: Settings, args: argparse.Namespace) -> Any:
     async with Pool.open(settings) as pool:
+        if args.command.startswith("bars-"):
+            return await _bars(pool, args)
         if args.command == "maintain":
             created = await maintain.premake(pool)
+            await maintain.bars_retention(pool)
             return {"created": created, "analyzed": await maintain.analyze_recent(pool)}
         if args.command == "move":
             return await _move(pool, args)
@@ -227,8 +262,29 @@ def _print_outcomes(found: list[dict[str, Any]]) -> None:
         say(f"{outcome['table']}: {outcome['action']}{rows}{where}")
 
 
+def _print_bars(command: str, found: dict[str, Any]) -> None:
+    if command == "bars-backfill":
+        say(
+            f"bars: {found['steps']:,} step(s) over {found['instruments']} instrument(s), "
+            f"{found['minute_bars']:,} 1-minute bars; complete: {found['complete']}"
+        )
+        return
+    verdict = "the same" if found["ok"] else f"{len(found['differences'])} difference(s)"
+    say(f"bars: {found['buckets']:,} bucket(s) of {found['instruments']} instrument(s): {verdict}")
+    if found["skipped"]:
+        say(f"  not checked: {found['skipped']}")
+    if found["repaired"]:
+        say(f"  repaired {found['repaired']:,} bucket(s) from the ticks")
+    for d in found["differences"]:
+        say(f"  instrument {d['instrument_id']} at {d['bucket']}:")
+        say(f"    stored:     {d['stored']}")
+        say(f"    from ticks: {d['computed']}")
+
+
 def _print_text(command: str, result: Any) -> None:
-    if command == "status":
+    if command.startswith("bars-"):
+        _print_bars(command, result)
+    elif command == "status":
         _print_status(result)
     elif command == "maintain":
         _print_maintain(result)
@@ -256,6 +312,8 @@ def _main(argv: Sequence[str] | None, prog: str) -> int:
         cli_common.emit(json.dumps(result, indent=2, default=str) + "\n")
     else:
         _print_text(args.command, result)
+    if args.command == "bars-check" and not result["ok"] and not result["repaired"]:
+        return EXIT_FAILED
     return EXIT_OK
 
 
