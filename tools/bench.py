@@ -369,6 +369,7 @@ def print_table(result: dict[str, Any]) -> None:
     for name, rate in ingest_part["rows_per_s"].items():
         print(f"{name:<36}{rate:>12,}{ingest_part['vs_stdlib'][name]:>11.2f}")
     print(f"rawdb bulk insert vs SQLAlchemy ORM: {ingest_part['rawdb_vs_orm']}x")
+    print(f"rawdb bulk insert with rollups vs without: {ingest_part['rollups_vs_none']}x")
     if "big" in result:
         big_part = result["big"]
         rates = big_part["insert_rows_per_s"]
