@@ -752,11 +752,6 @@ async def test_restore_of_a_month_brings_back_its_latest_tick(
             await assert_latest(pool, stored(path), [es])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="rollups.refresh rebuilds the tick's hour from the 1-minute bars, which the "
-    "retention deleted there: a soft delete (or restore) of an old tick empties its hour",
-)
 async def test_soft_delete_before_the_minute_retention_keeps_its_hour(
     db: tuple[Path, list[int]],
 ) -> None:
@@ -773,11 +768,6 @@ async def test_soft_delete_before_the_minute_retention_keeps_its_hour(
             await assert_bars(pool, stored(path), [es], intervals=["1h", "1d"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bars.backfill stops at the hour after live_since, but a tick stored before the "
-    "rollups may be up to future_tolerance_s ahead of it, in the next hour: never backfilled",
-)
 async def test_backfill_covers_ticks_ahead_of_live_since(db: tuple[Path, list[int]]) -> None:
     """live_since one minute before an hour; a tick stored before it, two minutes ahead (the
     future tolerance allows five) lies in the next hour. After the backfill its bar is read."""
@@ -821,11 +811,6 @@ async def test_restore_of_a_month_archived_before_the_rollups_brings_its_bars(
             await assert_rollups(pool, path, [es])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the ohlc_bars statement buckets by strftime('%s', timestamp), which rounds a time "
-    "from .9995 s on up to the next second: such a tick lands in the next minute (or day)",
-)
 async def test_bars_from_ticks_put_a_tick_in_its_own_minute(db: tuple[Path, list[int]]) -> None:
     """A tick in the last half millisecond of a minute: its bar is that minute's whether it
     is read from the rollups or, once the minute bars' retention has passed, from the ticks."""

@@ -71,6 +71,13 @@ def _hour_after(stamp: str) -> str:
     return start.strftime(rollups.BUCKET_FORMAT)
 
 
+def _backfill_end(live_since: str, tolerance_s: float) -> str:
+    """The hour bucket past every tick stored before the rollups began: those may lie up to
+    the future tolerance after ``live_since``."""
+    ahead = datetime.strptime(live_since[:19], "%Y-%m-%d %H:%M:%S") + timedelta(seconds=tolerance_s)
+    return _hour_after(ahead.strftime(rollups.BUCKET_FORMAT))
+
+
 async def _state(pool: Pool) -> tuple[bool, str]:
     async with pool.read() as conn:
         rows = await fetch_all(conn, "rollup_state")
@@ -90,7 +97,7 @@ async def backfill(
     if complete:
         report.complete = True
         return report
-    end = _hour_after(live_since)
+    end = _backfill_end(live_since, pool.settings.future_tolerance_s)
     async with pool.read() as conn:
         ids = [r[0] for r in await fetch_all(conn, "instrument_ids")]
         plan: dict[int, str] = {}
@@ -166,7 +173,7 @@ async def check(
     low = (since or datetime(1970, 1, 1, tzinfo=UTC)).strftime(rollups.BUCKET_FORMAT)
     high = (until or datetime.now(UTC) + timedelta(days=1)).strftime(rollups.BUCKET_FORMAT)
     if not complete and low < live_since:
-        low = _hour_after(live_since)
+        low = _backfill_end(live_since, pool.settings.future_tolerance_s)
         report.skipped = f"before {low}: not backfilled yet (rawdb partitions bars-backfill)"
     async with pool.read(snapshot=True) as conn:
         state = await fetch_all(conn, "rollup_state")
@@ -182,7 +189,7 @@ async def check(
                     conn,
                     rollups.FAMILY,
                     STATEMENTS["bars_from_ticks"],
-                    {"instrument_id": instrument},
+                    {"instrument_id": instrument, "chars": rollups.MINUTE, "pad": ""},
                     low + ":00",
                     high + ":00",
                 )

@@ -162,16 +162,23 @@ FROM_MINUTES = frozenset({"1m", "5m", "15m"})
 BUCKET_FORMAT = "%Y-%m-%d %H:%M"
 
 
-async def serves(conn: Connection, since: str, *, minutes: bool = False) -> bool:
+async def serves(
+    conn: Connection, since: str, tolerance_s: float, *, minutes: bool = False
+) -> bool:
     """Whether the rollups hold every tick from ``since`` (a stored time or bucket text) on;
-    ``minutes``: in the 1-minute bars, which have a retention of their own."""
+    ``minutes``: in the 1-minute bars, which have a retention of their own. Before the
+    backfill is done, only times past ``live_since`` plus the future tolerance are held (a
+    tick stored before the rollups may lie that far ahead)."""
     rows = await conn.fetchall_now(STATE.sql, name=STATE.name)
     if not rows:
         return False
     complete, live_since, kept_from = rows[0][0], rows[0][1], rows[0][2]
     if minutes and since < kept_from:
         return False
-    return bool(complete) or since >= live_since
+    if complete:
+        return True
+    ahead = datetime.strptime(live_since[:19], "%Y-%m-%d %H:%M:%S") + timedelta(seconds=tolerance_s)
+    return since >= ahead.strftime("%Y-%m-%d %H:%M:%S")
 
 
 async def apply_retention(conn: Connection, keep_days: int, now: datetime) -> None:
@@ -202,8 +209,12 @@ async def refresh(conn: Connection, instrument_id: int, stamp: str, horizon: str
     """Compute the minute and the hour of ``stamp`` and the instrument's latest tick again
     from the ticks (a soft delete or a restore changed which ticks count)."""
     minute, hour = stamp[:MINUTE], stamp[:HOUR] + ":00"
-    await recompute_minutes(conn, instrument_id, minute, _later(minute, minutes=1))
-    await recompute_hours(conn, instrument_id, hour, _later(hour, hours=1))
+    state = await conn.fetchall_now(STATE.sql, name=STATE.name)
+    if minute >= state[0]["minutes_kept_from"]:
+        await recompute_minutes(conn, instrument_id, minute, _later(minute, minutes=1))
+        await recompute_hours(conn, instrument_id, hour, _later(hour, hours=1))
+    else:  # the retention took this hour's minute bars: its hour comes from the ticks
+        await recompute_hours(conn, instrument_id, hour, _later(hour, hours=1), from_ticks=True)
     await recompute_latest(conn, instrument_id, horizon)
 
 
@@ -212,24 +223,35 @@ async def recompute_minutes(conn: Connection, instrument_id: int, start: str, en
     computed from its live ticks; returns how many there are now."""
     span = {"instrument_id": instrument_id, "start": start, "end": end}
     await _run(conn, "forget_bars_1m", span)
-    computed = await reads.over_range(
-        conn,
-        FAMILY,
-        STATEMENTS["bars_from_ticks"],
-        {"instrument_id": instrument_id},
-        start + ":00",
-        end + ":00",
-    )
-    await conn.executemany(BAR_1M.sql, [tuple(r) for r in computed], name=BAR_1M.name)
+    computed = await _from_ticks(conn, instrument_id, start, end, MINUTE, "")
+    await conn.executemany(BAR_1M.sql, computed, name=BAR_1M.name)
     return len(computed)
 
 
-async def recompute_hours(conn: Connection, instrument_id: int, start: str, end: str) -> None:
+async def recompute_hours(
+    conn: Connection, instrument_id: int, start: str, end: str, *, from_ticks: bool = False
+) -> None:
     """Replace one instrument's 1-hour bars in ``[start, end)`` (whole hours) with the merge
-    of its 1-minute bars."""
+    of its 1-minute bars, or (``from_ticks``: where the minute bars are past their retention)
+    with bars computed from its ticks."""
     hours = {"instrument_id": instrument_id, "start": start, "end": end}
     await _run(conn, "forget_bars_1h", hours)
-    await _run(conn, "hours_from_minutes", hours)
+    if not from_ticks:
+        await _run(conn, "hours_from_minutes", hours)
+        return
+    computed = await _from_ticks(conn, instrument_id, start, end, HOUR, ":00")
+    await conn.executemany(BAR_1H.sql, computed, name=BAR_1H.name)
+
+
+async def _from_ticks(
+    conn: Connection, instrument_id: int, start: str, end: str, chars: int, pad: str
+) -> list[tuple[Any, ...]]:
+    """Bars of ``chars``-character buckets (and ``pad``) in [start, end), from the ticks."""
+    params = {"instrument_id": instrument_id, "chars": chars, "pad": pad}
+    rows = await reads.over_range(
+        conn, FAMILY, STATEMENTS["bars_from_ticks"], params, start + ":00", end + ":00"
+    )
+    return [tuple(r) for r in rows]
 
 
 async def recompute_latest(conn: Connection, instrument_id: int, horizon: str) -> None:

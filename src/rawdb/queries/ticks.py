@@ -143,7 +143,7 @@ async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
     the future tolerance are not live."""
     horizon = _horizon(pool)
     async with reading(pool) as conn:
-        if await rollups.serves(conn, reads.BEGINNING):
+        if await rollups.serves(conn, reads.BEGINNING, pool.settings.future_tolerance_s):
             held = await fetch_all(conn, "latest_held", (instrument_id,))
             if held:  # none yet: a repair dropped it, or no tick since the backfill
                 return to_model(Tick, held[0])
@@ -167,7 +167,7 @@ async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) 
             wanted = {r[0] for r in await fetch_all(conn, "instrument_ids")}
         else:
             wanted = {int(i) for i in instrument_ids}
-        if await rollups.serves(conn, reads.BEGINNING):
+        if await rollups.serves(conn, reads.BEGINNING, pool.settings.future_tolerance_s):
             held = await fetch_all(conn, "latest_held_all", {"ids": json.dumps(sorted(wanted))})
             if len(held) == len(wanted):  # else one has no held tick yet: seek them all
                 return to_models(Tick, held)
@@ -235,7 +235,9 @@ async def ohlc_bars(
     name, extra, seconds = rollups.SOURCES[interval]
     first, last = rollups.bucket_window(start, end, seconds)
     async with reading(pool) as conn:
-        if await rollups.serves(conn, first, minutes=interval in rollups.FROM_MINUTES):
+        if await rollups.serves(
+            conn, first, pool.settings.future_tolerance_s, minutes=interval in rollups.FROM_MINUTES
+        ):
             held = {"instrument_id": instrument_id, "start": first, "end": last, **extra}
             rows = await fetch_all(conn, name, held)
             return [_bar(instrument_id, rollups.bucket_start(r["bucket"]), r) for r in rows]

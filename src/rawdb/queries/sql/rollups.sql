@@ -178,16 +178,18 @@ WHERE :ids IS NULL OR instrument_id IN (SELECT j.value FROM json_each(:ids) AS j
 ORDER BY instrument_id;
 
 -- name: bars_from_ticks
--- One instrument's 1-minute bars computed from its live ticks in [:start, :end), in the stored
--- bars' columns: what a bucket must hold (repairs after a soft delete or restore, the backfill,
--- the operators' check).
--- params: instrument_id, start, end
+-- One instrument's bars computed from its live ticks in [:start, :end), in the stored bars'
+-- columns: what a bucket must hold (repairs after a soft delete or restore, the backfill, the
+-- operators' check). A bucket is the first :chars characters of the time and then :pad:
+-- 16 and '' for minutes, 13 and ':00' for hours.
+-- params: chars, pad, instrument_id, start, end
 -- returns: rows
 SELECT instrument_id, bucket, open, max(price) AS high, min(price) AS low, close,
     coalesce(sum(volume), 0) AS volume, count(*) AS ticks,
     min(timestamp) AS open_at, open_id, max(timestamp) AS close_at, close_id
 FROM (
-    SELECT instrument_id, substr(timestamp, 1, 16) AS bucket, price, volume, timestamp,
+    SELECT instrument_id, substr(timestamp, 1, :chars) || :pad AS bucket, price, volume,
+        timestamp,
         first_value(price) OVER w AS open, first_value(id) OVER w AS open_id,
         last_value(price) OVER w AS close, last_value(id) OVER w AS close_id
     FROM (
@@ -199,7 +201,7 @@ FROM (
         /* end */
     ) AS parts
     WINDOW w AS (
-        PARTITION BY substr(timestamp, 1, 16) ORDER BY timestamp, id
+        PARTITION BY substr(timestamp, 1, :chars) ORDER BY timestamp, id
         ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING
     )
 ) AS ordered
