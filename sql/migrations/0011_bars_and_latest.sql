@@ -15,7 +15,9 @@
 -- ticks needs the resumable backfill (`rawdb bars backfill`), which records its progress per
 -- instrument in rawdb_rollup_backfill; until it is done, reads before `live_since` compute
 -- from the ticks as before. 1-minute bars have a retention of their own
--- (Settings.bars_1m_keep_days); reads before `minutes_kept_from` compute from the ticks.
+-- (Settings.bars_1m_keep_days); reads before `minutes_kept_from` compute from the ticks. A
+-- restored month is a gap (rawdb_rollup_gaps, bucket texts [start, end)) whose bars are read
+-- from its ticks until the backfill has folded them in again.
 
 CREATE TABLE market_data_1m (
     instrument_id INTEGER NOT NULL,
@@ -72,6 +74,12 @@ CREATE TABLE rawdb_rollup_state (
     live_since DATETIME NOT NULL,
     complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
     minutes_kept_from TEXT NOT NULL DEFAULT '0000-01-01 00:00'
+);
+
+CREATE TABLE rawdb_rollup_gaps (
+    start TEXT NOT NULL,
+    end TEXT NOT NULL,
+    PRIMARY KEY (start, end)
 );
 
 CREATE TABLE rawdb_rollup_backfill (

@@ -40,6 +40,7 @@ from datetime import datetime
 from pathlib import Path
 
 from rawdb import backend
+from rawdb.archive import rollups
 from rawdb.archive.checks import (
     archive_path,
     checksum,
@@ -231,10 +232,8 @@ def _drop(
                 at, "archive", period.table, rows=rows, checksum=digest, archive_file=str(path)
             ),
             *registry.view_plan(period.family, remaining),
+            *rollups.archived_steps(conn, period, now_present),
         ]
-        if period.family == "market_data":
-            forget = SQL["archive_forget_latest"]
-            steps.append((forget.name, forget.sql, (period.start_text, period.end_text)))
         run_plan_sync(conn, steps)
 
 
@@ -316,6 +315,7 @@ def _copy_in(
                 at, "restore", period.table, rows=rows, checksum=digest, archive_file=str(path)
             ),
             *registry.view_plan(period.family, ordered),
+            *rollups.restored_steps(conn, period),
         ]
         run_plan_sync(conn, steps)
 

@@ -163,15 +163,25 @@ BUCKET_FORMAT = "%Y-%m-%d %H:%M"
 
 
 async def serves(
-    conn: Connection, since: str, tolerance_s: float, *, minutes: bool = False
+    conn: Connection,
+    since: str,
+    tolerance_s: float,
+    *,
+    minutes: bool = False,
+    until: str | None = None,
 ) -> bool:
     """Whether the rollups hold every tick from ``since`` (a stored time or bucket text) on;
     ``minutes``: in the 1-minute bars, which have a retention of their own. Before the
     backfill is done, only times past ``live_since`` plus the future tolerance are held (a
-    tick stored before the rollups may lie that far ahead)."""
+    tick stored before the rollups may lie that far ahead). With ``until``, buckets up to it
+    must not overlap a restored month that is not folded in again (a gap)."""
     rows = await conn.fetchall_now(STATE.sql, name=STATE.name)
     if not rows:
         return False
+    if until is not None:
+        gap = STATEMENTS["rollup_gap_overlaps"]
+        if await conn.fetchall_now(gap.sql, {"start": since, "end": until}, name=gap.name):
+            return False
     complete, live_since, kept_from = rows[0][0], rows[0][1], rows[0][2]
     if minutes and since < kept_from:
         return False
@@ -223,7 +233,7 @@ async def recompute_minutes(conn: Connection, instrument_id: int, start: str, en
     computed from its live ticks; returns how many there are now."""
     span = {"instrument_id": instrument_id, "start": start, "end": end}
     await _run(conn, "forget_bars_1m", span)
-    computed = await _from_ticks(conn, instrument_id, start, end, MINUTE, "")
+    computed = await _from_ticks(conn, instrument_id, start, end, chars=MINUTE, pad="")
     await conn.executemany(BAR_1M.sql, computed, name=BAR_1M.name)
     return len(computed)
 
@@ -239,12 +249,12 @@ async def recompute_hours(
     if not from_ticks:
         await _run(conn, "hours_from_minutes", hours)
         return
-    computed = await _from_ticks(conn, instrument_id, start, end, HOUR, ":00")
+    computed = await _from_ticks(conn, instrument_id, start, end, chars=HOUR, pad=":00")
     await conn.executemany(BAR_1H.sql, computed, name=BAR_1H.name)
 
 
 async def _from_ticks(
-    conn: Connection, instrument_id: int, start: str, end: str, chars: int, pad: str
+    conn: Connection, instrument_id: int, start: str, end: str, *, chars: int, pad: str
 ) -> list[tuple[Any, ...]]:
     """Bars of ``chars``-character buckets (and ``pad``) in [start, end), from the ticks."""
     params = {"instrument_id": instrument_id, "chars": chars, "pad": pad}

@@ -236,7 +236,11 @@ async def ohlc_bars(
     first, last = rollups.bucket_window(start, end, seconds)
     async with reading(pool) as conn:
         if await rollups.serves(
-            conn, first, pool.settings.future_tolerance_s, minutes=interval in rollups.FROM_MINUTES
+            conn,
+            first,
+            pool.settings.future_tolerance_s,
+            minutes=interval in rollups.FROM_MINUTES,
+            until=last,
         ):
             held = {"instrument_id": instrument_id, "start": first, "end": last, **extra}
             rows = await fetch_all(conn, name, held)

@@ -107,9 +107,56 @@ WHERE (/* columns */ a.id) IS (/* columns */ m.id);
 -- returns: row
 SELECT count(*) AS row_count, max(id) AS largest_id FROM __schema__.__table__;
 
--- name: archive_forget_latest
--- Forget the held latest ticks that lie in an archived month [?, ?): the reads seek the tick
--- tables for those instruments again (their bars stay: bars outlive their ticks).
+-- name: archive_held_in_period
+-- Instruments whose held latest tick lies in an archived month [?, ?).
+-- params: start, end
+-- returns: rows
+SELECT instrument_id FROM market_data_latest WHERE timestamp >= ? AND timestamp < ?;
+
+-- name: archive_forget_held
+-- Forget one instrument's held latest tick (its month is being archived).
+-- params: instrument_id
+-- returns: nothing
+DELETE FROM market_data_latest WHERE instrument_id = ?;
+
+-- name: archive_newest_in
+-- One instrument's newest live tick in one table, as the held latest tick's columns.
+-- params: instrument_id
+-- returns: rows
+SELECT instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+    open_price, high_price, low_price
+FROM __table__
+WHERE instrument_id = ? AND deleted_at IS NULL
+ORDER BY timestamp DESC, id DESC
+LIMIT 1;
+
+-- name: archive_hold_latest
+-- Hold a tick as its instrument's latest when it is newer than the one held (or none is).
+-- params: instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+--     open_price, high_price, low_price
+-- returns: nothing
+INSERT INTO market_data_latest AS k (
+    instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+    open_price, high_price, low_price
+) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (instrument_id) DO UPDATE SET
+    id = excluded.id, timestamp = excluded.timestamp, price = excluded.price,
+    volume = excluded.volume, bid = excluded.bid, ask = excluded.ask,
+    bid_size = excluded.bid_size, ask_size = excluded.ask_size,
+    open_price = excluded.open_price, high_price = excluded.high_price,
+    low_price = excluded.low_price
+WHERE (excluded.timestamp, excluded.id) > (k.timestamp, k.id);
+
+-- name: archive_restored_instruments
+-- The instruments a restored month holds live ticks of.
+-- params: none
+-- returns: rows
+SELECT DISTINCT instrument_id FROM __table__ WHERE deleted_at IS NULL;
+
+-- name: archive_bars_gap
+-- A restored month's bars are computed from its ticks until the backfill folds them in again
+-- (they were kept while it was archived, unless the month left before the rollups began or
+-- the minute bars' retention passed it).
 -- params: start, end
 -- returns: nothing
-DELETE FROM market_data_latest WHERE timestamp >= ? AND timestamp < ?;
+INSERT OR IGNORE INTO rawdb_rollup_gaps (start, end) VALUES (?, ?);

@@ -315,3 +315,21 @@ UPDATE rawdb_rollup_state SET complete = 1 WHERE family = 'market_data';
 -- params: none
 -- returns: nothing
 DELETE FROM rawdb_rollup_backfill;
+
+-- name: rollup_gap_overlaps
+-- Whether a restored month's gap overlaps the buckets [:start, :end).
+-- params: start, end
+-- returns: rows
+SELECT 1 FROM rawdb_rollup_gaps WHERE start < :end AND end > :start LIMIT 1;
+
+-- name: rollup_gaps
+-- The gaps the backfill has to fold in (restored months), oldest first.
+-- params: none
+-- returns: rows
+SELECT start, end FROM rawdb_rollup_gaps ORDER BY start;
+
+-- name: rollup_gap_done
+-- A gap is folded in.
+-- params: start, end
+-- returns: nothing
+DELETE FROM rawdb_rollup_gaps WHERE start = :start AND end = :end;
