@@ -369,7 +369,7 @@ async def assert_rollups(
             if f"{s:%Y-%m-%d %H:%M}" >= first
             and not any(a <= f"{s:%Y-%m-%d %H:%M}" < b for a, b in gaps)
         ]
-        assert report.buckets == len(minutes)
+        assert report.by_interval["1m"] == len(minutes)
         if gaps:  # the backfill folds the restored months in; then they are checked too
             await bars.backfill(pool)
             assert sql(path, "SELECT count(*) FROM rawdb_rollup_gaps") == [(0,)]
@@ -625,7 +625,7 @@ async def test_archive_and_restore_of_a_month_keep_its_bars(db: tuple[Path, list
             assert await ticks.latest_tick(pool, cl) is None  # its ticks are all archived
             await assert_latest(pool, stored(path), [es, nq, cl])
             report = await bars.check(pool, since=BOUNDARY)
-            assert report.ok and report.buckets > 0
+            assert report.ok and report.by_interval["1m"] > 0
             late = [r for r in spread([es, nq, cl], 200, seed=10) if r.timestamp >= BOUNDARY]
             await ticks.insert_ticks(pool, late)
             await assert_rollups(pool, path, [es, nq, cl], archived)
@@ -1094,3 +1094,21 @@ def test_rollups_equal_the_ticks_over_random_streams(
         copy_database(template[0], path)
         with LAYOUTS[layout].using():
             asyncio.run(play(path, template[1], ops))
+
+
+async def test_the_check_finds_and_repairs_a_wrong_hourly_bar(db: tuple[Path, list[int]]) -> None:
+    """The hourly bars are checked against the ticks too (1h and 1d reads come from them)."""
+    path, (es, _nq, _cl) = db
+    rows = [TickRow(es, at(1, 5, minute), 100.0 + minute, 2) for minute in range(20)]
+    with MONTHS.using():
+        async with Pool.open(Settings(database=path)) as pool:
+            await ticks.insert_ticks(pool, rows)
+            sql(path, "UPDATE market_data_1h SET high = 999, volume = 0")
+            report = await bars.check(pool)
+            assert not report.ok
+            assert {(d.interval, d.bucket) for d in report.differences} == {
+                ("1h", f"{at(1, 5):%Y-%m-%d %H:%M}")
+            }
+            assert (await bars.check(pool, repair=True)).repaired == 1
+            assert (await bars.check(pool)).ok
+            await assert_bars(pool, stored(path), [es], intervals=["1h", "1d"])

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rawdb.backend import Connection
 from rawdb.catalog import reads, registry
 from rawdb.errors import UsageError
 from rawdb.pool import Pool
@@ -46,6 +47,7 @@ class Difference:
     bucket: str
     stored: dict[str, Any] | None
     computed: dict[str, Any] | None
+    interval: str = "1m"
 
 
 @dataclass
@@ -55,6 +57,8 @@ class CheckReport:
     differences: list[Difference] = field(default_factory=list)
     skipped: str = ""
     repaired: int = 0
+    by_interval: dict[str, int] = field(default_factory=dict)
+    """Buckets compared per interval (``buckets`` is their sum)."""
 
     @property
     def ok(self) -> bool:
@@ -202,11 +206,11 @@ async def check(
     limit: int = 100,
     repair: bool = False,
 ) -> CheckReport:
-    """1-minute bars computed again from the ticks, compared with the stored ones bucket by
-    bucket; at most ``limit`` differences are listed. ``repair``: replace every differing
-    bucket, and its hour, with what the ticks say (``report.repaired`` counts them)."""
+    """1-minute and 1-hour bars computed again from the ticks, compared with the stored ones
+    bucket by bucket; at most ``limit`` differences are listed. ``repair``: replace every
+    differing bucket with what the ticks say (``report.repaired`` counts them)."""
     report = CheckReport()
-    wrong: list[tuple[int, str]] = []
+    wrong: list[Difference] = []
     complete, live_since = await _state(pool)
     low = (since or datetime(1970, 1, 1, tzinfo=UTC)).strftime(rollups.BUCKET_FORMAT)
     high = (until or datetime.now(UTC) + timedelta(days=1)).strftime(rollups.BUCKET_FORMAT)
@@ -215,56 +219,84 @@ async def check(
         report.skipped = f"before {low}: not backfilled yet (rawdb partitions bars-backfill)"
     async with pool.read(snapshot=True) as conn:
         state = await fetch_all(conn, "rollup_state")
-        low = max(low, state[0]["minutes_kept_from"])
         ids = instrument_ids or [r[0] for r in await fetch_all(conn, "instrument_ids")]
-        parts = await registry.load(conn, rollups.FAMILY)
-        # An archived month's bars outlive its ticks: nothing to compare them with here.
-        away = [
-            (p.start_text[: rollups.MINUTE], p.end_text[: rollups.MINUTE])
-            for p, info in parts.periods.items()
-            if info.state not in registry.WRITABLE
-        ]
-        # A restored month not folded in yet is read from its ticks: nothing stored to check.
-        gaps = [(r["start"], r["end"]) for r in await fetch_all(conn, "rollup_gaps")]
-        if gaps:
-            note = f"restored months read from their ticks until bars-backfill: {gaps}"
-            report.skipped = f"{report.skipped}; {note}" if report.skipped else note
-        away += gaps
+        away = await _not_comparable(conn, report)
+        spans = {
+            # Minute bars from where they are kept; hours for good, whole hours.
+            "1m": (max(low, state[0]["minutes_kept_from"]), high),
+            "1h": (_hour_floor(low), high),
+        }
         for instrument in ids:
             report.instruments += 1
-            span = {"instrument_id": instrument, "start": low, "end": high}
-            stored = {r["bucket"]: dict(r) for r in await fetch_all(conn, "bars_1m_stored", span)}
-            computed = {
-                r["bucket"]: dict(r)
-                for r in await reads.over_range(
-                    conn,
-                    rollups.FAMILY,
-                    STATEMENTS["bars_from_ticks"],
-                    {"instrument_id": instrument, "chars": rollups.MINUTE, "pad": ""},
-                    low + ":00",
-                    high + ":00",
-                )
-            }
-            for bucket in sorted(stored.keys() | computed.keys()):
-                if any(start <= bucket < end for start, end in away):
-                    continue
-                report.buckets += 1
-                a, b = stored.get(bucket), computed.get(bucket)
-                if not _same(a, b):
-                    wrong.append((instrument, bucket))
-                    if len(report.differences) < limit:
-                        report.differences.append(Difference(instrument, bucket, a, b))
+            for interval, (start, end) in spans.items():
+                found = await _compare(conn, instrument, interval, start, end, away=away)
+                report.buckets += found[0]
+                report.by_interval[interval] = report.by_interval.get(interval, 0) + found[0]
+                wrong += found[1]
+    report.differences = wrong[:limit]
     if repair:
-        for instrument, bucket in wrong:
+        for d in wrong:
             async with pool.write() as conn:
-                after = rollups.bucket_start(bucket) + timedelta(minutes=1)
-                await rollups.recompute_minutes(
-                    conn, instrument, bucket, after.strftime(rollups.BUCKET_FORMAT)
+                if d.interval == "1m":
+                    after = rollups.bucket_start(d.bucket) + timedelta(minutes=1)
+                    minute_end = after.strftime(rollups.BUCKET_FORMAT)
+                    await rollups.recompute_minutes(conn, d.instrument_id, d.bucket, minute_end)
+                hour = _hour_floor(d.bucket)
+                await rollups.recompute_hours(
+                    conn, d.instrument_id, hour, _hour_after(d.bucket), from_ticks=True
                 )
-                hour = _hour_floor(bucket)
-                await rollups.recompute_hours(conn, instrument, hour, _hour_after(bucket))
             report.repaired += 1
     return report
+
+
+async def _not_comparable(conn: Connection, report: CheckReport) -> list[tuple[str, str]]:
+    """Bucket ranges with nothing to compare: archived months (their bars outlive the ticks)
+    and restored months not folded in yet (read from their ticks)."""
+    parts = await registry.load(conn, rollups.FAMILY)
+    away = [
+        (p.start_text[: rollups.MINUTE], p.end_text[: rollups.MINUTE])
+        for p, info in parts.periods.items()
+        if info.state not in registry.WRITABLE
+    ]
+    gaps = [(r["start"], r["end"]) for r in await fetch_all(conn, "rollup_gaps")]
+    if gaps:
+        note = f"restored months read from their ticks until bars-backfill: {gaps}"
+        report.skipped = f"{report.skipped}; {note}" if report.skipped else note
+    return away + gaps
+
+
+async def _compare(
+    conn: Connection,
+    instrument: int,
+    interval: str,
+    start: str,
+    end: str,
+    *,
+    away: list[tuple[str, str]],
+) -> tuple[int, list[Difference]]:
+    """Buckets compared and those that differ, for one instrument and interval."""
+    hourly = interval == "1h"
+    span = {"instrument_id": instrument, "start": start, "end": end}
+    name = "bars_1h_stored" if hourly else "bars_1m_stored"
+    stored = {r["bucket"]: dict(r) for r in await fetch_all(conn, name, span)}
+    params = {
+        "instrument_id": instrument,
+        "chars": rollups.HOUR if hourly else rollups.MINUTE,
+        "pad": ":00" if hourly else "",
+    }
+    rows = await reads.over_range(
+        conn, rollups.FAMILY, STATEMENTS["bars_from_ticks"], params, start + ":00", end + ":00"
+    )
+    computed = {r["bucket"]: dict(r) for r in rows}
+    compared, differ = 0, []
+    for bucket in sorted(stored.keys() | computed.keys()):
+        if any(a <= bucket < b for a, b in away):
+            continue
+        compared += 1
+        a, b = stored.get(bucket), computed.get(bucket)
+        if not _same(a, b):
+            differ.append(Difference(instrument, bucket, a, b, interval))
+    return compared, differ
 
 
 def _same(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:

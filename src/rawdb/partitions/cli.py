@@ -95,7 +95,7 @@ def _parser(prog: str = PROG) -> argparse.ArgumentParser:
     fill.add_argument(
         "--step-hours", type=cli_common.positive_int, default=6, help="hours per transaction"
     )
-    check = command("bars-check", "compute the 1-minute bars again from the ticks and compare")
+    check = command("bars-check", "compute the 1m and 1h bars again from the ticks and compare")
     check.add_argument("--since", help="ISO time with a zone (default: the beginning)")
     check.add_argument("--until", help="ISO time with a zone (default: tomorrow)")
     check.add_argument("--instrument", type=cli_common.positive_int, action="append")
@@ -276,7 +276,7 @@ def _print_bars(command: str, found: dict[str, Any]) -> None:
     if found["repaired"]:
         say(f"  repaired {found['repaired']:,} bucket(s) from the ticks")
     for d in found["differences"]:
-        say(f"  instrument {d['instrument_id']} at {d['bucket']}:")
+        say(f"  instrument {d['instrument_id']}, {d['interval']} bar at {d['bucket']}:")
         say(f"    stored:     {d['stored']}")
         say(f"    from ticks: {d['computed']}")
 
