@@ -9,7 +9,8 @@
 -- hourly ones. open_at/open_id and close_at/close_id are the (timestamp, id) of the bucket's
 -- first and last tick, so a late tick that belongs before the open or after the close takes
 -- its place. Bars may outlive their ticks (an archived month keeps its bars): no foreign key
--- ties them to the tick tables, and deleting an instrument deletes its bars.
+-- ties them to the tick tables; like the ticks, they keep their instrument from being deleted
+-- (RESTRICT: nothing is removed behind the caller's back).
 -- market_data_latest holds a copy of each instrument's newest live tick.
 -- rawdb_rollup_state says from when the rollups are complete: a database that already held
 -- ticks needs the resumable backfill (`rawdb bars backfill`), which records its progress per
@@ -33,7 +34,7 @@ CREATE TABLE market_data_1m (
     close_at TEXT NOT NULL,
     close_id INTEGER NOT NULL,
     PRIMARY KEY (instrument_id, bucket),
-    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 ) WITHOUT ROWID;
 
 CREATE TABLE market_data_1h (
@@ -50,7 +51,7 @@ CREATE TABLE market_data_1h (
     close_at TEXT NOT NULL,
     close_id INTEGER NOT NULL,
     PRIMARY KEY (instrument_id, bucket),
-    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 ) WITHOUT ROWID;
 
 CREATE TABLE market_data_latest (
@@ -66,7 +67,7 @@ CREATE TABLE market_data_latest (
     open_price REAL,
     high_price REAL,
     low_price REAL,
-    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 );
 
 CREATE TABLE rawdb_rollup_state (
@@ -85,7 +86,7 @@ CREATE TABLE rawdb_rollup_gaps (
 CREATE TABLE rawdb_rollup_backfill (
     instrument_id INTEGER NOT NULL PRIMARY KEY,
     done_until DATETIME NOT NULL,
-    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 );
 
 -- Complete from the start when there is no tick yet; otherwise the backfill makes it so.
