@@ -20,7 +20,7 @@ from typing import Any
 
 from rawdb import log
 from rawdb.backend import BEGIN_WRITE, COMMIT
-from rawdb.errors import ConstraintViolation
+from rawdb.errors import ConstraintViolation, QueryTimeout
 from rawdb.monitor.histogram import Buckets, Histogram, Window
 
 SLOW_STATEMENT = log.MONITOR_SLOW_STATEMENT
@@ -62,6 +62,7 @@ class StatementMetrics:
     count: int = 0
     errors: int = 0
     refused: int = 0
+    timeouts: int = 0
     rows: int = 0
     total_seconds: float = 0.0
 
@@ -89,6 +90,9 @@ class StatementFigures:
     refused: int = 0
     """Calls refused because the caller broke a constraint (a duplicate, a missing parent):
     the caller's mistake, counted apart from the database's faults in ``errors``."""
+    timeouts: int = 0
+    """Calls interrupted at their read deadline (:class:`~rawdb.errors.QueryTimeout`); each
+    is also one of ``errors``: the statement did not deliver, whoever set the deadline."""
 
     @property
     def window_error_rate(self) -> float:
@@ -187,6 +191,8 @@ class Metrics:
         elif error is not None:
             stats.errors += 1
             slot.errors += 1
+            if isinstance(error, QueryTimeout):
+                stats.timeouts += 1
         elif stats.is_insert and count_rows:
             self._rows_in.current().rows += count_rows
             self.rows_inserted += count_rows
@@ -290,6 +296,7 @@ class Metrics:
             count=stats.count,
             errors=stats.errors,
             refused=stats.refused,
+            timeouts=stats.timeouts,
             rows=stats.rows,
             total_seconds=stats.total_seconds,
             window_count=merged.histogram.count,

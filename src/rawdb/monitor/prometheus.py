@@ -93,6 +93,11 @@ def _statements(out: _Out, report: HealthReport) -> None:
             "Statements refused for a constraint the caller broke (a duplicate key, a missing "
             "parent), by name.",
         ),
+        (
+            "rawdb_statement_timeouts_total",
+            "timeouts",
+            "Statements interrupted at their read deadline (also counted in errors), by name.",
+        ),
         ("rawdb_statement_rows_total", "rows", "Rows returned or changed, by name."),
     ):
         out.family(
