@@ -35,7 +35,7 @@ from rawdb.sql_setup import SqlSetup
 
 async def snapshot_pool(pool: Pool) -> Snapshot:
     """Schema, statistics and row counts read through a reader of ``pool``."""
-    async with pool.read() as conn:
+    async with pool.read(timeout=None) as conn:  # counts every table: no read deadline
         schema = [tuple(r) for r in await conn.fetchall(SCHEMA_SQL, name="monitor_schema")]
         has_stats = await conn.fetchone(STAT1_EXISTS_SQL, name="monitor_stat1_exists")
         stats = (

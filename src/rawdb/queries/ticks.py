@@ -19,6 +19,7 @@ from typing import Any, Literal
 from rawdb.backend import Connection
 from rawdb.catalog import reads, routing
 from rawdb.catalog.periods import Family
+from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import ForeignKeyViolation, InvalidInput, UsageError
 from rawdb.models import Bar, PriceRange, Tick, as_rows, db_time
 from rawdb.pool import Pool
@@ -134,11 +135,13 @@ def _horizon(pool: Pool) -> str:
     return Horizon.now(pool.settings.future_tolerance_s).refused_from
 
 
-async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
+async def latest_tick(
+    pool: Pool, instrument_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Tick | None:
     """The newest live tick of one instrument, or None; rows later than the wall clock plus
     the future tolerance are not live."""
     horizon = _horizon(pool)
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await reads.newest(
             conn,
             FAMILY,
@@ -150,11 +153,13 @@ async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
     return to_model(Tick, max(rows, key=lambda r: r["timestamp"]) if rows else None)
 
 
-async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) -> list[Tick]:
+async def latest_ticks(
+    pool: Pool, instrument_ids: Sequence[int] | None = None, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> list[Tick]:
     """The newest live tick of each instrument (all instruments when ``instrument_ids`` is None);
     rows later than the wall clock plus the future tolerance are not live."""
     horizon = _horizon(pool)
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         if instrument_ids is None:
             wanted = {r[0] for r in await fetch_all(conn, "instrument_ids")}
         else:
@@ -202,11 +207,12 @@ async def tick_range(
     *,
     include_deleted: bool = False,
     limit: int = 100_000,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[Tick]:
     """Ticks of one instrument in ``[start, end)``, oldest first."""
     low, high = _window(start, end)
     params = {"instrument_id": instrument_id, "include_deleted": int(include_deleted)}
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await reads.over_range(
             conn, FAMILY, STATEMENTS["tick_range"], params, low, high, limit=limit
         )
@@ -214,14 +220,20 @@ async def tick_range(
 
 
 async def ohlc_bars(
-    pool: Pool, instrument_id: int, start: datetime, end: datetime, interval: Interval = "1m"
+    pool: Pool,
+    instrument_id: int,
+    start: datetime,
+    end: datetime,
+    interval: Interval = "1m",
+    *,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[Bar]:
     """OHLC bars of one instrument in ``[start, end)``; interval 1m, 5m, 15m, 1h or 1d."""
     if interval not in INTERVALS:
         raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
     low, high = _window(start, end)
     params = {"instrument_id": instrument_id, "seconds": INTERVALS[interval]}
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         # Spans are cut at month starts (UTC midnight), which every bucket size divides.
         rows = await reads.over_range(conn, FAMILY, STATEMENTS["ohlc_bars"], params, low, high)
     return [
@@ -239,12 +251,14 @@ async def ohlc_bars(
     ]
 
 
-async def price_range(pool: Pool, instrument_id: int, since: datetime) -> PriceRange:
+async def price_range(
+    pool: Pool, instrument_id: int, since: datetime, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> PriceRange:
     """Low, high and average live price of one instrument since ``since`` (up to the wall
     clock plus the future tolerance: a far-future bad print would skew every evaluation)."""
     params = {"instrument_id": instrument_id}
     low, high = db_time(since, "since"), _horizon(pool)
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await reads.over_range(conn, FAMILY, STATEMENTS["price_range"], params, low, high)
     count = sum(r["ticks"] for r in rows)
     lows = [r["low"] for r in rows if r["low"] is not None]
