@@ -103,7 +103,8 @@ ORDER BY timestamp
 LIMIT :limit;
 
 -- name: ohlc_bars
--- OHLC bars of one instrument over [start, end) in buckets of :seconds, computed in SQL.
+-- OHLC bars of one instrument over [start, end) in buckets of :seconds, computed in SQL. The
+-- bucket is taken from the whole seconds: strftime('%s') rounds .9995 s up to the next second.
 -- params: seconds, instrument_id, start, end
 -- returns: rows
 SELECT bucket, open, max(price) AS high, min(price) AS low, close,
@@ -113,7 +114,8 @@ FROM (
         first_value(price) OVER w AS open,
         last_value(price) OVER w AS close
     FROM (
-        SELECT (cast(strftime('%s', timestamp) AS INTEGER) / :seconds) * :seconds AS bucket,
+        SELECT (cast(strftime('%s', substr(timestamp, 1, 19)) AS INTEGER) / :seconds) * :seconds
+            AS bucket,
             timestamp, price, volume
         FROM (
             /* each partition */
