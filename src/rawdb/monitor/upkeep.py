@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from rawdb import log
+from rawdb import log, tasks
 from rawdb.backend.sqlite import pragmas
 from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
@@ -172,10 +171,7 @@ class Upkeep:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
 
     async def __aenter__(self) -> Upkeep:
         self.start()

@@ -7,9 +7,8 @@ once when the application starts, off the request path, and again every ``every`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
-from rawdb import log
+from rawdb import log, tasks
 from rawdb.errors import RawdbError
 from rawdb.monitor.advisor import AdvisorReport
 from rawdb.monitor.upkeep import advise_pool
@@ -45,10 +44,7 @@ class PlanFigures:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
 
     async def _run(self, pool: Pool, every: float) -> None:
         while True:
