@@ -51,7 +51,8 @@ class PlanFigures:
             try:
                 self.record(await advise_pool(pool))
                 self.problem = ""
-            except RawdbError as exc:  # the figure stays unknown; the report says why
-                self.problem = str(exc)
-                self._log.warning(log.WEB_ADVISOR_FAILED, error=str(exc))
+            except Exception as exc:  # the figure stays unknown, the report says why, and the
+                # next run tries again (an advisor fault must not end the app's task quietly)
+                self.problem = str(exc) if isinstance(exc, RawdbError) else repr(exc)
+                self._log.warning(log.WEB_ADVISOR_FAILED, error=self.problem)
             await asyncio.sleep(every)
