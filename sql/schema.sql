@@ -104,7 +104,7 @@ CREATE TABLE market_data_1h (
     close_at TEXT NOT NULL,
     close_id INTEGER NOT NULL,
     PRIMARY KEY (instrument_id, bucket),
-    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 ) WITHOUT ROWID;
 
 CREATE TABLE market_data_1m (
@@ -121,7 +121,7 @@ CREATE TABLE market_data_1m (
     close_at TEXT NOT NULL,
     close_id INTEGER NOT NULL,
     PRIMARY KEY (instrument_id, bucket),
-    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 ) WITHOUT ROWID;
 
 CREATE TABLE market_data_bar (
@@ -182,7 +182,7 @@ CREATE TABLE market_data_latest (
     open_price REAL,
     high_price REAL,
     low_price REAL,
-    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 );
 
 CREATE TABLE orders (
@@ -318,13 +318,20 @@ CREATE TABLE rawdb_partitions (
 CREATE TABLE rawdb_rollup_backfill (
     instrument_id INTEGER NOT NULL PRIMARY KEY,
     done_until DATETIME NOT NULL,
-    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE CASCADE
+    FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
+);
+
+CREATE TABLE rawdb_rollup_gaps (
+    gap_start TEXT NOT NULL,
+    gap_end TEXT NOT NULL,
+    PRIMARY KEY (gap_start, gap_end)
 );
 
 CREATE TABLE rawdb_rollup_state (
     family TEXT NOT NULL PRIMARY KEY,
-    live_since DATETIME NOT NULL,
-    complete INTEGER NOT NULL CHECK (complete IN (0, 1))
+    live_since DATETIME,
+    complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
+    minutes_kept_from TEXT NOT NULL DEFAULT '0000-01-01 00:00'
 );
 
 CREATE TABLE signals (

@@ -28,6 +28,8 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
             "2000",
             "--cache",
             str(tmp_path),
+            "--decimal-rows",
+            "20000",
             "--json",
         ],
         cwd=ROOT,
@@ -59,3 +61,7 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
     assert big["at_size_vs_empty"] > 0
     window = big["window_1h_all_instruments"]
     assert window["rows"] > 0 and window["skip_scan"]  # same rows before and after statistics
+    decimal = result["decimal"]
+    assert decimal["python"]["decimal_vs_float"] > 0 and decimal["sql"]["decimal_vs_real"] > 0
+    assert 0 < decimal["stored_as_integer"] < 0.2  # whole prices land as INTEGER
+    assert decimal["wrong_changes"] > 0 and decimal["wrong_changes_real"] == 0

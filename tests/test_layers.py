@@ -21,6 +21,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "rawdb.models",
             "rawdb.cli_common",
             "rawdb.version",
+            "rawdb.tasks",
         },
     ),
     ("statements", {"rawdb.statements"}),

@@ -204,6 +204,24 @@ async def test_ohlc_bars_match_a_python_reference(pool) -> None:
         assert bar.ticks == len(group)
 
 
+async def test_a_tick_in_the_last_half_millisecond_of_a_minute_is_in_its_bar(pool) -> None:
+    """Bars bucket by the whole seconds of a time: SQLite's strftime('%s') rounds 59.9996 s up,
+    which once put such a tick in the next minute's bar (and at 23:59:59.9996, the next day's)."""
+    es, _ = await two_instruments(pool)
+    late = T0 + timedelta(seconds=59.9996)
+    midnight = T0.replace(hour=23, minute=59, second=59, microsecond=999_600)
+    await ticks.insert_ticks(pool, [TickRow(es, late, 1.0, 1), TickRow(es, midnight, 2.0, 1)])
+    minutes = await ticks.ohlc_bars(pool, es, T0, T0 + timedelta(days=1), "1m")
+    assert [(b.start, b.close) for b in minutes] == [
+        (T0, 1.0),
+        (midnight.replace(second=0, microsecond=0), 2.0),
+    ]
+    days = await ticks.ohlc_bars(
+        pool, es, T0.replace(hour=0, minute=0), T0 + timedelta(days=2), "1d"
+    )
+    assert [(b.start, b.ticks) for b in days] == [(T0.replace(hour=0, minute=0), 2)]
+
+
 async def test_price_range_and_purge(pool) -> None:
     """price_range aggregates live ticks; purge removes only old soft-deleted ones."""
     es, _ = await two_instruments(pool)

@@ -362,7 +362,7 @@ async def assert_rollups(
     complete, _live_since, kept_from = rollup_state(path)
     if complete:  # it compared every minute bar from where it starts, but restored months
         first = max(kept_from, (since or READ_START).strftime("%Y-%m-%d %H:%M"))
-        gaps = sql(path, "SELECT start, end FROM rawdb_rollup_gaps")
+        gaps = sql(path, "SELECT gap_start, gap_end FROM rawdb_rollup_gaps")
         minutes = [
             s
             for _, s in minute_bars(rows)

@@ -27,7 +27,7 @@ from websockets.sync.client import connect
 
 from browser import Browser
 from rawdb.config import Settings
-from rawdb.web import open_database
+from rawdb.web import open_database, router
 from test_monitor_prometheus import parse
 
 from conftest import ROOT, build_wheel
@@ -348,3 +348,17 @@ async def test_an_apps_own_registry_carries_rawdbs_families_while_open(tmp_path:
     text = generate_latest(registry).decode()
     assert "app_orders_total 1.0" in text and "rawdb_" not in text  # unregistered on close
     assert not hasattr(app.state, "rawdb")
+
+
+def test_the_router_leaves_out_what_the_app_serves_itself() -> None:
+    """An app with its own /metrics (its registry carries rawdb's collector) or no use for
+    the page leaves them out; the other paths can be moved."""
+    paths = {getattr(r, "path", "") for r in router(metrics_path=None, dashboard_path=None).routes}
+    assert paths == {"/api/health/database", "/ws/database"}
+    moved = router(health_path="/ops/db", metrics_path="/ops/metrics", push_path="/ops/push")
+    assert {getattr(r, "path", "") for r in moved.routes} == {
+        "/ops/db",
+        "/ops/metrics",
+        "/ops/push",
+        "/dashboard",
+    }

@@ -1,13 +1,14 @@
 """rawdb's benchmark: one run, one file system, figures as rows/s and as ratios.
 
-    python tools/bench.py [--rows N] [--big N] [--json] [--skip-big]
+    python tools/bench.py [--rows N] [--big N] [--json] [--skip-big] [--skip-decimal]
 
 Ingest (fresh databases, newest schema, same pragmas, --batch rows per commit; the paths take
 turns batch by batch, see bench_ingest): stdlib sqlite3 executemany (the Python ceiling), rawdb
 bulk insert, rawdb streaming writer fed one tick at a time, SQLAlchemy ORM add_all, and the
 legacy schema. Then on a database of --big
 ticks (built once, cached in .bench-cache/): the insert rate there vs on an empty database,
-query latencies while ingest runs, and what 4 concurrent readers cost the writer.
+query latencies while ingest runs, and what 4 concurrent readers cost the writer. Last, DECIMAL
+vs FLOAT prices (see bench_decimal): Python and SQL arithmetic, and SQL's integer division.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from bench_common import (
     row_count,
     ticks,
 )
+from bench_decimal import decimal_vs_float
+from bench_decimal import row as decimal_row
 from bench_ingest import ingest
 from rawdb import log
 from rawdb.catalog import templates
@@ -77,7 +80,8 @@ def big_database(size: int, cache: Path) -> Path:
     """A newest-schema database of ``size`` ticks over three months, built once and cached.
 
     Built through rawdb's bulk insert, so the rows sit in monthly tables as a live database's
-    would; a cache from before a migration is brought to the newest schema on use.
+    would; a cache from before a migration is brought to the newest schema on use, and a build
+    that was stopped goes on where it stopped (the rows are the same for the same position).
     """
     cache.mkdir(exist_ok=True)
     # Named after the month tables' DDL too: a database built with other tables is not reused.
@@ -87,16 +91,20 @@ def big_database(size: int, cache: Path) -> Path:
     for stale in cache.glob(f"big-{size}-monthly*.sqlite3*"):
         if not stale.name.startswith(path.name):
             stale.unlink()
-    if path.exists() and row_count(path) >= size:
+    built = row_count(path) if path.exists() else 0
+    if built:
         Migrator(path, backup=False, settings=Settings(database=path)).up()
-        return path
-    migrated(path)
+        if built >= size:
+            return path
+    else:
+        migrated(path)
     step = 1_000_000
     spacing = big_spacing(size)
-    for start in range(0, size, step):
+    for start in range(built // step * step, size, step):
         part = ticks(
             min(step, size - start), seed=start, start=START + spacing * start, spacing=spacing
         )
+        part = part[max(0, built - start) :]  # the rows a stopped build already wrote
         rawdb_bulk(path, part, 100_000)
         print(f"  built {start + len(part):,} of {size:,} ticks", file=sys.stderr, flush=True)
     return path
@@ -336,7 +344,9 @@ def main() -> int:
     parser.add_argument("--big", type=int, default=10_000_000, help="ticks in the big database")
     parser.add_argument("--probe", type=int, default=200_000, help="ticks inserted at size")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the big database lives")
-    parser.add_argument("--skip-big", action="store_true", help="ingest comparison only")
+    parser.add_argument("--skip-big", action="store_true", help="no big database")
+    parser.add_argument("--decimal-rows", type=int, default=200_000, help="prices, DECIMAL part")
+    parser.add_argument("--skip-decimal", action="store_true", help="no DECIMAL vs FLOAT part")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
     log.configure(level="warning")
@@ -351,6 +361,8 @@ def main() -> int:
         print(json.dumps(result["ingest"]), file=sys.stderr, flush=True)
         if not args.skip_big:
             result["big"] = big(work, args.big, args.batch, args.probe, args.cache)
+        if not args.skip_decimal:
+            result["decimal"] = decimal_vs_float(work, args.decimal_rows)
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -398,6 +410,8 @@ def print_table(result: dict[str, Any]) -> None:
             f"{window['with_statistics_ms']:,.1f} ms after analyze_recent "
             f"({window['analyze_recent_s']} s; skip-scan: {window['skip_scan']})"
         )
+    if "decimal" in result:
+        print(f"\n{decimal_row(result['decimal'])}")
 
 
 if __name__ == "__main__":

@@ -21,10 +21,10 @@ from typing import Any
 from bench_common import migrated, plain_insert_sql, stored_rows, ticks
 from bench_orm import OrmInserter
 from rawdb.backend.sqlite.connection import open_sync
+from rawdb.catalog import routing
 from rawdb.config import Settings
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.pool import Pool
-from rawdb.catalog import routing
 from rawdb.queries import ticks as tick_queries
 from rawdb.queries.rows import QUOTE_WIDTH, Horizon, prepare_ticks
 

@@ -54,7 +54,8 @@ async def measure(path: Path, size: int, rounds: int) -> dict[str, Any]:
                 else:
                     hour = timedelta(hours=1)
                     await tick_queries.tick_range(pool, instrument, moment - hour, moment)
-                reads[phase].append(time.perf_counter() - started)
+                if phase in reads:  # not once the phases are over
+                    reads[phase].append(time.perf_counter() - started)
                 await asyncio.sleep(0)
 
         task = asyncio.create_task(reader())
@@ -67,6 +68,7 @@ async def measure(path: Path, size: int, rounds: int) -> dict[str, Any]:
                         await monitor.report()
                         reports.append(time.perf_counter() - started)
                     await asyncio.sleep(0.1)
+        phase = "over"  # the reads that go on while the scan finishes are not counted
         await monitor.survey.wait()
         stop.set()
         await task

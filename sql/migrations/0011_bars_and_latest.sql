@@ -13,12 +13,12 @@
 -- (RESTRICT: nothing is removed behind the caller's back).
 -- market_data_latest holds a copy of each instrument's newest live tick.
 -- rawdb_rollup_state says from when the rollups are complete: a database that already held
--- ticks needs the resumable backfill (`rawdb bars backfill`), which records its progress per
--- instrument in rawdb_rollup_backfill; until it is done, reads before `live_since` compute
--- from the ticks as before. 1-minute bars have a retention of their own
+-- ticks needs the resumable backfill (`rawdb partitions bars-backfill`), which records its
+-- progress per instrument in rawdb_rollup_backfill; until it is done, reads before
+-- `live_since` compute from the ticks as before. 1-minute bars have a retention of their own
 -- (Settings.bars_1m_keep_days); reads before `minutes_kept_from` compute from the ticks. A
--- restored month is a gap (rawdb_rollup_gaps, bucket texts [start, end)) whose bars are read
--- from its ticks until the backfill has folded them in again.
+-- restored month is a gap (rawdb_rollup_gaps, bucket texts [gap_start, gap_end)) whose bars
+-- are read from its ticks until the backfill has folded them in again.
 
 CREATE TABLE market_data_1m (
     instrument_id INTEGER NOT NULL,
@@ -72,15 +72,15 @@ CREATE TABLE market_data_latest (
 
 CREATE TABLE rawdb_rollup_state (
     family TEXT NOT NULL PRIMARY KEY,
-    live_since DATETIME NOT NULL,
+    live_since DATETIME,
     complete INTEGER NOT NULL CHECK (complete IN (0, 1)),
     minutes_kept_from TEXT NOT NULL DEFAULT '0000-01-01 00:00'
 );
 
 CREATE TABLE rawdb_rollup_gaps (
-    start TEXT NOT NULL,
-    end TEXT NOT NULL,
-    PRIMARY KEY (start, end)
+    gap_start TEXT NOT NULL,
+    gap_end TEXT NOT NULL,
+    PRIMARY KEY (gap_start, gap_end)
 );
 
 CREATE TABLE rawdb_rollup_backfill (
@@ -89,7 +89,9 @@ CREATE TABLE rawdb_rollup_backfill (
     FOREIGN KEY (instrument_id) REFERENCES instruments (id) ON DELETE RESTRICT
 );
 
--- Complete from the start when there is no tick yet; otherwise the backfill makes it so.
+-- Complete from the start when there is no tick yet; otherwise the backfill makes it so. Its
+-- first run sets live_since (any time after this migration will do: a tick written between
+-- the two is folded by the writer and computed again by the backfill, which replaces bars);
+-- the migration records no clock time, so applying it again gives the same state.
 INSERT INTO rawdb_rollup_state (family, live_since, complete)
-SELECT 'market_data', strftime('%Y-%m-%d %H:%M:%S', 'now'),
-    NOT EXISTS (SELECT 1 FROM market_data);
+VALUES ('market_data', NULL, NOT EXISTS (SELECT 1 FROM market_data));

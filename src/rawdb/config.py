@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
+from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -85,6 +86,38 @@ class EnvSettings(BaseSettings):
         except ValidationError as exc:
             prefix = str(cls.model_config.get("env_prefix", ""))
             raise config_error(cls.__name__, exc, prefix) from exc
+
+
+INF = float("inf")
+UNSET_WORDS = frozenset({"", "none", "off"})
+"""What an environment variable of an optional setting says to leave it unset."""
+
+
+class Default(Enum):
+    """A keyword left out, told apart from an explicit None (which turns a thing off)."""
+
+    FROM_SETTINGS = "from Settings"
+
+
+FROM_SETTINGS: Final = Default.FROM_SETTINGS
+"""``timeout=`` left out: the read takes ``Settings.read_timeout_s``."""
+ReadTimeout: TypeAlias = float | Literal[Default.FROM_SETTINGS] | None
+"""A read's ``timeout=``: seconds, None for no deadline, or the settings' default."""
+
+
+def read_timeout(timeout: ReadTimeout, settings: Settings) -> float | None:
+    """The deadline in seconds a read runs under (None: none), checked like a setting."""
+    if timeout is FROM_SETTINGS:
+        return settings.read_timeout_s
+    if timeout is None:
+        return None
+    # A tuple, not int | float, and no isfinite(): this runs on every read (NaN fails `<`).
+    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < INF:
+        raise ConfigError(
+            f"timeout must be a positive number of seconds, or None for no deadline; got "
+            f"{timeout!r}"
+        )
+    return float(timeout)
 
 
 SHIPPED_SET = "rawdb"
@@ -185,6 +218,22 @@ class Settings(EnvSettings):
     instrument's year is 525,600 rows, its hourly bars 8,760. Older minute bars are deleted by
     the partitions' daily task; 5m and 15m bars before that come from the ticks, if present."""
 
+    read_timeout_s: float | None = Field(
+        default=None,
+        gt=0,
+        allow_inf_nan=False,
+        description="seconds a read may run before SQLite is interrupted (unset: no deadline)",
+    )
+    """The deadline of a read when the call gives none: SQLite is interrupted and
+    :class:`~rawdb.errors.QueryTimeout` raised once it has run this long (``timeout=`` on a call
+    wins; ``RAWDB_READ_TIMEOUT_S=none`` unsets it). Unset by default: rawdb serves reads from a
+    10 us latest-tick seek to a year of bars over tens of millions of rows, which takes seconds,
+    so no single number both catches a runaway read and spares a legitimate report; only the
+    application knows its budget (QuantumLeap's is 50 ms). Unset, it costs nothing measurable;
+    set, a few microseconds on a latest tick and about 25 us on a read that hops to a
+    connection's thread (docs/app.md, "Read deadlines"). A generous one (say 30 s) just bounds
+    a runaway read, whose snapshot would keep the WAL from being reset meanwhile."""
+
     migrations: Annotated[tuple[MigrationSource, ...], NoDecode] = Field(
         default=(),
         description="the application's migration sets, applied after rawdb's in this order "
@@ -206,6 +255,11 @@ class Settings(EnvSettings):
     @classmethod
     def _sources(cls, value: Any) -> Any:
         return _migration_sources(value)
+
+    @field_validator("read_timeout_s", mode="before")
+    @classmethod
+    def _unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and value.strip().lower() in UNSET_WORDS else value
 
     @field_validator("synchronous", mode="before")
     @classmethod

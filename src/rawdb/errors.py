@@ -66,6 +66,19 @@ class PoolTimeout(DatabaseBusy):
     """No connection became free within PoolConfig.acquire_timeout; hold connections shorter."""
 
 
+class QueryTimeout(DatabaseRefused):
+    """A read ran past its deadline and SQLite was interrupted; the connection is still good.
+
+    Narrow the read (a shorter range, a lower limit, an index it can seek), or give it more
+    time with ``timeout=`` or ``Settings.read_timeout_s``. ``statement`` names the statement
+    that was running, ``timeout`` the deadline in seconds.
+    """
+
+    def __init__(self, message: str, *, statement: str | None = None, timeout: float) -> None:
+        super().__init__(message, statement=statement)
+        self.timeout = timeout
+
+
 class CircuitOpen(DatabaseRefused):
     """Connections failed repeatedly, so rawdb refuses at once for a cool-down; fix the cause."""
 
@@ -159,6 +172,7 @@ __all__ = [
     "PeriodNotWritable",
     "PoolClosed",
     "PoolTimeout",
+    "QueryTimeout",
     "RawdbError",
     "ReadOnlyDatabase",
     "SchemaOutOfDate",

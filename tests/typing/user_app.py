@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rawdb import Pool, PoolConfig, Settings, TickRow
-from rawdb.errors import RawdbError
-from rawdb.queries import instruments, ticks
+from rawdb.errors import QueryTimeout, RawdbError
+from rawdb.queries import instruments, run, ticks
 
 
 async def record_and_read(path: Path) -> float | None:
@@ -19,7 +19,15 @@ async def record_and_read(path: Path) -> float | None:
             pool, [TickRow(es.id, datetime.now(UTC), 5000.25, 3)]
         )
         assert written == 1
-        latest = await ticks.latest_tick(pool, es.id)
+        latest = await ticks.latest_tick(pool, es.id, timeout=0.05)
+        try:
+            rows = await run.query(pool, "list_instruments", timeout=None)
+        except QueryTimeout as exc:
+            print(exc.statement, exc.timeout)
+            rows = []
+        assert len(rows) <= 1
+        async with pool.read(timeout=1.5) as reader:
+            await reader.fetchall("SELECT 1", name="ping")
         async with pool.write() as conn:
             await conn.execute("UPDATE instruments SET name = ? WHERE id = ?", ("S&P", es.id))
     try:

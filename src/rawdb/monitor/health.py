@@ -8,7 +8,6 @@ the report's status is the worst of them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -16,7 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from rawdb import log
+from rawdb import log, tasks
 from rawdb.errors import RawdbError, UsageError
 from rawdb.monitor import published
 from rawdb.monitor.figures import (
@@ -209,10 +208,7 @@ class Monitor:
     async def stop_publishing(self) -> None:
         """Stop publishing and withdraw this process's report."""
         task, self._publisher = self._publisher, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
         await asyncio.to_thread(published.withdraw, Path(self.pool.settings.database))
 
     async def _publish(self, every: float) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 
 from rawdb import log
 from rawdb.backend import BEGIN_WRITE, COMMIT
-from rawdb.errors import ConstraintViolation
+from rawdb.errors import ConstraintViolation, QueryTimeout
 from rawdb.monitor.histogram import Buckets, Histogram, Window
 
 SLOW_STATEMENT = log.MONITOR_SLOW_STATEMENT
@@ -63,6 +63,7 @@ class StatementMetrics:
     errors: int = 0
     refused: int = 0
     slow: int = 0
+    timeouts: int = 0
     rows: int = 0
     total_seconds: float = 0.0
 
@@ -92,6 +93,9 @@ class StatementFigures:
     the caller's mistake, counted apart from the database's faults in ``errors``."""
     slow: int = 0
     """Calls that took ``slow_after`` seconds or more, since start."""
+    timeouts: int = 0
+    """Calls interrupted at their read deadline (:class:`~rawdb.errors.QueryTimeout`); each
+    is also one of ``errors``: the statement did not deliver, whoever set the deadline."""
 
     @property
     def window_error_rate(self) -> float:
@@ -190,6 +194,8 @@ class Metrics:
         elif error is not None:
             stats.errors += 1
             slot.errors += 1
+            if isinstance(error, QueryTimeout):
+                stats.timeouts += 1
         elif stats.is_insert and count_rows:
             self._rows_in.current().rows += count_rows
             self.rows_inserted += count_rows
@@ -296,6 +302,7 @@ class Metrics:
             errors=stats.errors,
             refused=stats.refused,
             slow=stats.slow,
+            timeouts=stats.timeouts,
             rows=stats.rows,
             total_seconds=stats.total_seconds,
             window_count=merged.histogram.count,

@@ -105,7 +105,7 @@ async def recent_summary(
     Empty when the table is missing. Percentiles are exact over at most ``limit`` samples.
     """
     since = int((time.time() - seconds) * 1_000_000)
-    async with pool.read() as conn:
+    async with pool.read(timeout=None) as conn:  # up to `limit` samples: no read deadline
         if await conn.fetchone(TABLE_SQL, name="monitor_has_query_performance") is None:
             return []
         rows = await conn.fetchall(RECENT_SQL, (since, limit), name="monitor_recent_samples")

@@ -170,6 +170,12 @@ class _Families:
             ("statement",),
         )
         self.counter(
+            "rawdb_statement_timeouts_total",
+            "Statements interrupted at their read deadline (also counted in errors), by name.",
+            [((s.name,), s.timeouts) for s in statements],
+            ("statement",),
+        )
+        self.counter(
             "rawdb_statement_rows_total",
             "Rows returned or changed, by name.",
             [((s.name,), s.rows) for s in statements],

@@ -11,12 +11,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 
-from rawdb import log
+from rawdb import log, tasks
 from rawdb.backend.sqlite import pragmas
 from rawdb.catalog.statistics import ANALYSIS_LIMIT, STAT1_EXISTS_SQL, STAT1_SQL
 from rawdb.errors import RawdbError, UsageError
@@ -35,7 +34,7 @@ from rawdb.sql_setup import SqlSetup
 
 async def snapshot_pool(pool: Pool) -> Snapshot:
     """Schema, statistics and row counts read through a reader of ``pool``."""
-    async with pool.read() as conn:
+    async with pool.read(timeout=None) as conn:  # counts every table: no read deadline
         schema = [tuple(r) for r in await conn.fetchall(SCHEMA_SQL, name="monitor_schema")]
         has_stats = await conn.fetchone(STAT1_EXISTS_SQL, name="monitor_stat1_exists")
         stats = (
@@ -172,10 +171,7 @@ class Upkeep:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
 
     async def __aenter__(self) -> Upkeep:
         self.start()

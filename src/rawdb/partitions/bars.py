@@ -82,12 +82,25 @@ def _backfill_end(live_since: str, tolerance_s: float) -> str:
     return _hour_after(ahead.strftime(rollups.BUCKET_FORMAT))
 
 
-async def _state(pool: Pool) -> tuple[bool, str]:
+async def _state(pool: Pool) -> tuple[bool, str | None]:
+    """Whether the rollups are complete, and since when the writer keeps them (None before
+    the backfill's first run)."""
     async with pool.read() as conn:
         rows = await fetch_all(conn, "rollup_state")
     if not rows:
         raise UsageError("the database has no rollups: run `rawdb migrate up` first")
     return bool(rows[0]["complete"]), rows[0]["live_since"]
+
+
+async def _begin(pool: Pool) -> str:
+    """Since when the rollups hold every tick written: set by the backfill's first run."""
+    async with pool.write() as conn:
+        begin = STATEMENTS["backfill_begin"]
+        now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        await conn.execute(begin.sql, {"now": now}, name=begin.name)
+    _, live_since = await _state(pool)
+    assert live_since is not None
+    return live_since
 
 
 async def backfill(
@@ -99,7 +112,8 @@ async def backfill(
     report = BackfillReport()
     complete, live_since = await _state(pool)
     if not complete:
-        await _before_the_rollups(pool, live_since, step_hours, report, progress)
+        since = live_since if live_since is not None else await _begin(pool)
+        await _before_the_rollups(pool, since, step_hours, report, progress)
     await _gaps(pool, step_hours, report)
     report.complete = True
     return report
@@ -108,7 +122,7 @@ async def backfill(
 async def _gaps(pool: Pool, step_hours: int, report: BackfillReport) -> None:
     """Fold restored months (gaps) in again, instrument by instrument, step by step."""
     async with pool.read() as conn:
-        gaps = [(r["start"], r["end"]) for r in await fetch_all(conn, "rollup_gaps")]
+        gaps = [(r["gap_start"], r["gap_end"]) for r in await fetch_all(conn, "rollup_gaps")]
         ids = [r[0] for r in await fetch_all(conn, "instrument_ids")]
         kept_from = (await fetch_all(conn, "rollup_state"))[0]["minutes_kept_from"]
     step = timedelta(hours=step_hours)
@@ -158,7 +172,7 @@ async def _before_the_rollups(
                 reads.BEGINNING,
                 end + ":00",
             )
-            first = min((r["first"] for r in firsts if r["first"] is not None), default=None)
+            first = min((r["first_at"] for r in firsts if r["first_at"] is not None), default=None)
             plan[instrument] = _hour_floor(first) if first is not None else end
     step = timedelta(hours=step_hours)
     total = sum(_steps(start, end, step) for start in plan.values())
@@ -214,7 +228,10 @@ async def check(
     complete, live_since = await _state(pool)
     low = (since or datetime(1970, 1, 1, tzinfo=UTC)).strftime(rollups.BUCKET_FORMAT)
     high = (until or datetime.now(UTC) + timedelta(days=1)).strftime(rollups.BUCKET_FORMAT)
-    if not complete and low < live_since:
+    if not complete and live_since is None:
+        low = high
+        report.skipped = "every bucket: not backfilled yet (rawdb partitions bars-backfill)"
+    elif not complete and live_since is not None and low < live_since:
         low = _backfill_end(live_since, pool.settings.future_tolerance_s)
         report.skipped = f"before {low}: not backfilled yet (rawdb partitions bars-backfill)"
     async with pool.read(snapshot=True) as conn:
@@ -258,7 +275,7 @@ async def _not_comparable(conn: Connection, report: CheckReport) -> list[tuple[s
         for p, info in parts.periods.items()
         if info.state not in registry.WRITABLE
     ]
-    gaps = [(r["start"], r["end"]) for r in await fetch_all(conn, "rollup_gaps")]
+    gaps = [(r["gap_start"], r["gap_end"]) for r in await fetch_all(conn, "rollup_gaps")]
     if gaps:
         note = f"restored months read from their ticks until bars-backfill: {gaps}"
         report.skipped = f"{report.skipped}; {note}" if report.skipped else note

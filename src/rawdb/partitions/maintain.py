@@ -174,7 +174,7 @@ async def move_default(
     horizon = setup.policy.window(family, setup.clock())[1]
     report = MoveReport()
     source = registry.default_table(family)
-    async with pool.read() as conn:
+    async with pool.read(timeout=None) as conn:  # a count over a table: no read deadline
         count = SQL["partitions_count_rows"].render(table=source)
         row = await conn.fetchone(count, name="partitions_move_count")
     total = int(row[0]) if row else 0

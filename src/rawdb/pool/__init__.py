@@ -5,13 +5,13 @@ async with Pool.open(settings) as pool:
         await conn.execute(INSERT_SQL, row, name="insert_tick")
         async with conn.atomic():             # SAVEPOINT: undo only this part on error
             ...
-    async with pool.read() as conn:
+    async with pool.read(timeout=0.05) as conn:  # QueryTimeout past 50 ms; None: no deadline
         rows = await conn.fetchall(SELECT_SQL, params, name="latest_tick")
 """
 
 from rawdb.backend import Connection, ExecResult, Params
 from rawdb.breaker import BreakerState
-from rawdb.errors import CircuitOpen, PoolClosed, PoolTimeout
+from rawdb.errors import CircuitOpen, PoolClosed, PoolTimeout, QueryTimeout
 from rawdb.pool.config import PoolConfig
 from rawdb.pool.core import Opening, Pool
 from rawdb.pool.stats import PoolStats, WaitSummary
@@ -28,5 +28,6 @@ __all__ = [
     "PoolConfig",
     "PoolStats",
     "PoolTimeout",
+    "QueryTimeout",
     "WaitSummary",
 ]

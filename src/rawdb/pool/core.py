@@ -33,7 +33,7 @@ from rawdb.backend.sqlite.pooled import (
     open_handle,
 )
 from rawdb.breaker import BreakerState, CircuitBreaker, Clock
-from rawdb.config import Settings
+from rawdb.config import FROM_SETTINGS, ReadTimeout, Settings, read_timeout
 from rawdb.errors import DatabaseRefused, PoolClosed, PoolTimeout, RawdbError, UsageError
 from rawdb.pool.config import PoolConfig
 from rawdb.pool.schema import ensure_current
@@ -104,7 +104,11 @@ class Pool:
 
     @asynccontextmanager
     async def read(
-        self, *, snapshot: bool = False, own_writes: bool = False
+        self,
+        *,
+        snapshot: bool = False,
+        own_writes: bool = False,
+        timeout: ReadTimeout = FROM_SETTINGS,
     ) -> AsyncIterator[Connection]:
         """A reader connection (query_only); ``snapshot=True`` makes every query see one state.
 
@@ -112,7 +116,17 @@ class Pool:
         in the open transaction: the block's own rows are seen (a reader sees them only after
         COMMIT), and the transaction already is one state. The typed query functions read so;
         other tasks, and ``own_writes=False``, get readers.
+
+        ``timeout`` is the block's deadline in seconds (None: none; left out:
+        ``Settings.read_timeout_s``): a statement still running that long after the reader is
+        lent is interrupted and raises :class:`~rawdb.errors.QueryTimeout`, and the reader
+        goes back to the pool in good order. The wait for a free reader is not part of it
+        (``PoolConfig.acquire_timeout`` bounds that, as :class:`PoolTimeout`): a full pool and
+        a slow statement have different remedies, and each error names its own. The writer is
+        never lent with a deadline: a read joining a write transaction runs to its end, since
+        interrupting the writer could undo the block's writes.
         """
+        seconds = read_timeout(timeout, self.settings)  # checked even where it does not apply
         joined = self._joined_writer() if own_writes else None
         if joined is not None:
             view = Connection(joined, None)  # its own lease: it stops working with the block
@@ -121,7 +135,7 @@ class Pool:
             finally:
                 view._release()
             return
-        handle, lease = await self._acquire(self._reader_slots)
+        handle, lease = await self._acquire(self._reader_slots, timeout=seconds)
         try:
             if snapshot:
                 await control(handle, BEGIN_READ)
@@ -282,7 +296,9 @@ class Pool:
         except Exception as exc:  # the connection is gone either way
             self._log.warning(log.POOL_CLEANUP_FAILED, role=handle.role, error=str(exc))
 
-    async def _acquire(self, slots: Slots[Handle]) -> tuple[Handle, Connection]:
+    async def _acquire(
+        self, slots: Slots[Handle], *, timeout: float | None = None
+    ) -> tuple[Handle, Connection]:
         if self._closing:
             raise PoolClosed("the pool is closed; open a new one with Pool.open()")
         self._breaker.check()
@@ -302,7 +318,7 @@ class Pool:
         self._waits.add(time.perf_counter() - started)
         self._counters.acquisitions += 1
         retry = self._retry if handle.role == "reader" else None
-        return handle, Connection(handle, retry)
+        return handle, Connection(handle, retry, timeout=timeout)  # the deadline starts here
 
     async def _prepare(self, handle: Handle) -> None:
         """Reopen a connection that is closed, broken, too old or too used; check an idle one."""

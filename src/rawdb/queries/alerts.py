@@ -11,6 +11,7 @@ from typing import Any
 
 from rawdb.catalog import reads, routing
 from rawdb.catalog.periods import Family
+from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import ForeignKeyViolation, InvalidInput
 from rawdb.models import (
     DELIVERY_STATUSES,
@@ -51,15 +52,19 @@ async def add_alert_rule(pool: Pool, rule: AlertRuleIn | dict[str, Any]) -> Aler
     return found
 
 
-async def get_alert_rule(pool: Pool, rule_id: int) -> AlertRule | None:
+async def get_alert_rule(
+    pool: Pool, rule_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> AlertRule | None:
     """One rule by id, or None."""
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         return to_model(AlertRule, await fetch_one(conn, "get_alert_rule", (rule_id,)))
 
 
-async def active_alert_rules(pool: Pool, instrument_id: int | None = None) -> list[AlertRule]:
+async def active_alert_rules(
+    pool: Pool, instrument_id: int | None = None, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> list[AlertRule]:
     """Active rules of one instrument, or of all when ``instrument_id`` is None."""
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         return to_models(AlertRule, await fetch_all(conn, "active_alert_rules", (instrument_id,)))
 
 
@@ -116,9 +121,12 @@ async def alert_logs_by_rule(
     end: datetime = FAR_FUTURE,
     *,
     limit: int = 1000,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[AlertLog]:
     """Live logs of one rule in ``[start, end)``, newest first."""
-    return await _logs(pool, "alert_logs_by_rule", {"rule_id": rule_id}, start, end, limit=limit)
+    return await _logs(
+        pool, "alert_logs_by_rule", {"rule_id": rule_id}, start, end, limit=limit, timeout=timeout
+    )
 
 
 async def alert_logs_by_instrument(
@@ -128,15 +136,27 @@ async def alert_logs_by_instrument(
     end: datetime = FAR_FUTURE,
     *,
     limit: int = 1000,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[AlertLog]:
     """Live logs of one instrument in ``[start, end)``, newest first."""
     return await _logs(
-        pool, "alert_logs_by_instrument", {"instrument_id": instrument_id}, start, end, limit=limit
+        pool,
+        "alert_logs_by_instrument",
+        {"instrument_id": instrument_id},
+        start,
+        end,
+        limit=limit,
+        timeout=timeout,
     )
 
 
 async def alert_logs_by_status(
-    pool: Pool, fired_status: str, delivery_status: str, *, limit: int = 1000
+    pool: Pool,
+    fired_status: str,
+    delivery_status: str,
+    *,
+    limit: int = 1000,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[AlertLog]:
     """Live logs in a fired and delivery status (e.g. 'fired', 'pending'), oldest first;
     a status outside :data:`~rawdb.models.FIRED_STATUSES` or
@@ -144,7 +164,7 @@ async def alert_logs_by_status(
     _check_one_of("fired_status", fired_status, FIRED_STATUSES)
     _check_one_of("delivery_status", delivery_status, DELIVERY_STATUSES)
     params = {"fired_status": fired_status, "delivery_status": delivery_status}
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await reads.over_range(
             conn, FAMILY, STATEMENTS["alert_logs_by_status"], params, limit=limit
         )
@@ -170,11 +190,18 @@ async def set_delivery_status(
 
 
 async def _logs(
-    pool: Pool, name: str, params: dict[str, Any], start: datetime, end: datetime, *, limit: int
+    pool: Pool,
+    name: str,
+    params: dict[str, Any],
+    start: datetime,
+    end: datetime,
+    *,
+    limit: int,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[AlertLog]:
     """Live logs in ``[start, end)`` newest first, from the quarters overlapping the range."""
     low, high = db_time(start, "start"), db_time(end, "end")
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await reads.over_range(
             conn, FAMILY, STATEMENTS[name], params, low, high, newest_first=True, limit=limit
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import ForeignKeyViolation
 from rawdb.models import Instrument, InstrumentIn, to_db_time, validate_one
 from rawdb.pool import Pool
@@ -28,21 +29,25 @@ async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object
     return found
 
 
-async def get_instrument(pool: Pool, instrument_id: int) -> Instrument | None:
+async def get_instrument(
+    pool: Pool, instrument_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Instrument | None:
     """One instrument by id, or None."""
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         return to_model(Instrument, await fetch_one(conn, "get_instrument", (instrument_id,)))
 
 
-async def get_instrument_by_symbol(pool: Pool, symbol: str) -> Instrument | None:
+async def get_instrument_by_symbol(
+    pool: Pool, symbol: str, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Instrument | None:
     """One instrument by symbol, or None."""
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         return to_model(Instrument, await fetch_one(conn, "get_instrument_by_symbol", (symbol,)))
 
 
-async def list_instruments(pool: Pool) -> list[Instrument]:
+async def list_instruments(pool: Pool, *, timeout: ReadTimeout = FROM_SETTINGS) -> list[Instrument]:
     """Every instrument, ordered by symbol."""
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         return to_models(Instrument, await fetch_all(conn, "list_instruments"))
 
 

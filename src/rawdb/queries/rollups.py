@@ -211,6 +211,8 @@ async def serves(
         return False
     if complete:
         return True
+    if live_since is None:  # the backfill has not begun: the ticks say it all
+        return False
     ahead = datetime.strptime(live_since[:19], "%Y-%m-%d %H:%M:%S") + timedelta(seconds=tolerance_s)
     return since >= ahead.strftime("%Y-%m-%d %H:%M:%S")
 

@@ -1,5 +1,11 @@
 """Running a named statement on a pooled connection, rows mapped to models: the one way the
-query functions and the packages above them (trading) run a statement."""
+query functions and the packages above them (trading) run a statement.
+
+An application runs its own named statements (loaded with :func:`rawdb.queries.load`) with
+:func:`query` and :func:`query_one`, under a deadline like every typed read:
+
+    rows = await run.query(pool, APP_SQL["open_positions_report"], {"user_id": 7}, timeout=0.05)
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,11 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from pydantic import BaseModel, TypeAdapter
 
 from rawdb.backend import Connection, ExecResult, Params, Row
+from rawdb.catalog.periods import FAMILIES, default_table
+from rawdb.config import FROM_SETTINGS, ReadTimeout
+from rawdb.errors import UsageError
 from rawdb.queries import STATEMENTS
+from rawdb.statements import Returns, Statement
 
 if TYPE_CHECKING:
     from rawdb.pool import Pool
@@ -18,10 +28,59 @@ if TYPE_CHECKING:
 M = TypeVar("M", bound=BaseModel)
 
 
-def reading(pool: Pool) -> AbstractAsyncContextManager[Connection]:
+def reading(
+    pool: Pool, timeout: ReadTimeout = FROM_SETTINGS
+) -> AbstractAsyncContextManager[Connection]:
     """The connection a typed function reads on: inside ``pool.write()`` of the calling task
-    the writer, in its transaction, so the block's own rows are found; else a reader."""
-    return pool.read(own_writes=True)
+    the writer, in its transaction, so the block's own rows are found; else a reader, under
+    the deadline ``timeout`` (see :meth:`rawdb.pool.Pool.read`)."""
+    return pool.read(own_writes=True, timeout=timeout)
+
+
+async def query(
+    pool: Pool,
+    statement: Statement | str,
+    params: Params = (),
+    *,
+    timeout: ReadTimeout = FROM_SETTINGS,
+) -> list[Row]:
+    """The rows of a named statement (an application's :class:`Statement`, or the name of one
+    of rawdb's), read as the typed functions read. ``timeout`` is the deadline in seconds
+    (None: none; left out: ``Settings.read_timeout_s``); past it SQLite is interrupted and
+    :class:`~rawdb.errors.QueryTimeout` names the statement."""
+    stmt = _readable(statement)
+    async with reading(pool, timeout) as conn:
+        return await conn.fetchall(stmt.sql, params, name=stmt.name)
+
+
+async def query_one(
+    pool: Pool,
+    statement: Statement | str,
+    params: Params = (),
+    *,
+    timeout: ReadTimeout = FROM_SETTINGS,
+) -> Row | None:
+    """The first row of a named statement declared ``returns: row`` or ``value``, or None;
+    ``timeout`` as for :func:`query`."""
+    stmt = _readable(statement, ("row", "value"))
+    async with reading(pool, timeout) as conn:
+        return await conn.fetchone(stmt.sql, params, name=stmt.name)
+
+
+def _readable(
+    statement: Statement | str, shapes: tuple[Returns, ...] = ("rows", "row", "value")
+) -> Statement:
+    stmt = STATEMENTS[statement] if isinstance(statement, str) else statement
+    stmt.expect(*shapes)
+    # Written against a default table, it is rendered over a family's period tables by the
+    # typed functions; run as it stands it would miss every period table.
+    if stmt.slots or any(default_table(f) in stmt.sql for f in FAMILIES):
+        raise UsageError(
+            f"{stmt.source}: {stmt.name!r} is a template over a table family; call the typed "
+            "function that reads it (rawdb.queries.ticks, rawdb.queries.alerts), which fills "
+            "it for the tables a read needs"
+        )
+    return stmt
 
 
 async def fetch_all(conn: Connection, name: str, params: Params = ()) -> list[Row]:

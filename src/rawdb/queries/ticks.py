@@ -19,6 +19,7 @@ from typing import Any, Literal
 from rawdb.backend import Connection
 from rawdb.catalog import reads, routing
 from rawdb.catalog.periods import Family
+from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import ForeignKeyViolation, InvalidInput, UsageError
 from rawdb.models import Bar, PriceRange, Tick, as_rows, db_time
 from rawdb.pool import Pool
@@ -138,11 +139,13 @@ def _horizon(pool: Pool) -> str:
     return Horizon.now(pool.settings.future_tolerance_s).refused_from
 
 
-async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
+async def latest_tick(
+    pool: Pool, instrument_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Tick | None:
     """The newest live tick of one instrument, or None; rows later than the wall clock plus
     the future tolerance are not live."""
     horizon = _horizon(pool)
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         if await rollups.serves(conn, reads.BEGINNING, pool.settings.future_tolerance_s):
             held = await fetch_all(conn, "latest_held", (instrument_id,))
             if held:  # none yet: a repair dropped it, or no tick since the backfill
@@ -158,11 +161,13 @@ async def latest_tick(pool: Pool, instrument_id: int) -> Tick | None:
     return to_model(Tick, max(rows, key=lambda r: r["timestamp"]) if rows else None)
 
 
-async def latest_ticks(pool: Pool, instrument_ids: Sequence[int] | None = None) -> list[Tick]:
+async def latest_ticks(
+    pool: Pool, instrument_ids: Sequence[int] | None = None, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> list[Tick]:
     """The newest live tick of each instrument (all instruments when ``instrument_ids`` is None);
     rows later than the wall clock plus the future tolerance are not live."""
     horizon = _horizon(pool)
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         if instrument_ids is None:
             wanted = {r[0] for r in await fetch_all(conn, "instrument_ids")}
         else:
@@ -214,11 +219,12 @@ async def tick_range(
     *,
     include_deleted: bool = False,
     limit: int = 100_000,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[Tick]:
     """Ticks of one instrument in ``[start, end)``, oldest first."""
     low, high = _window(start, end)
     params = {"instrument_id": instrument_id, "include_deleted": int(include_deleted)}
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await reads.over_range(
             conn, FAMILY, STATEMENTS["tick_range"], params, low, high, limit=limit
         )
@@ -226,7 +232,13 @@ async def tick_range(
 
 
 async def ohlc_bars(
-    pool: Pool, instrument_id: int, start: datetime, end: datetime, interval: Interval = "1m"
+    pool: Pool,
+    instrument_id: int,
+    start: datetime,
+    end: datetime,
+    interval: Interval = "1m",
+    *,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[Bar]:
     """OHLC bars of one instrument in ``[start, end)``; interval 1m, 5m, 15m, 1h or 1d."""
     if interval not in INTERVALS:
@@ -234,7 +246,7 @@ async def ohlc_bars(
     low, high = _window(start, end)
     name, extra, seconds = rollups.SOURCES[interval]
     first, last = rollups.bucket_window(start, end, seconds)
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         if await rollups.serves(
             conn,
             first,
@@ -265,12 +277,14 @@ def _bar(instrument_id: int, start: datetime, row: Any) -> Bar:
     )
 
 
-async def price_range(pool: Pool, instrument_id: int, since: datetime) -> PriceRange:
+async def price_range(
+    pool: Pool, instrument_id: int, since: datetime, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> PriceRange:
     """Low, high and average live price of one instrument since ``since`` (up to the wall
     clock plus the future tolerance: a far-future bad print would skew every evaluation)."""
     params = {"instrument_id": instrument_id}
     low, high = db_time(since, "since"), _horizon(pool)
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await reads.over_range(conn, FAMILY, STATEMENTS["price_range"], params, low, high)
     count = sum(r["ticks"] for r in rows)
     lows = [r["low"] for r in rows if r["low"] is not None]

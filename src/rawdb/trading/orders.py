@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
+from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import UniqueViolation, UsageError
 from rawdb.models import validate_one
 from rawdb.pool import Connection, Pool
@@ -79,16 +80,20 @@ async def place_order(
         return await _load(conn, result.lastrowid)
 
 
-async def get_order(pool: Pool, order_id: int) -> Order | None:
+async def get_order(
+    pool: Pool, order_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Order | None:
     """One order by id, or None."""
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         row = await fetch_one(conn, "get_order", (order_id,))
     return None if row is None else Order.from_row(row)
 
 
-async def get_order_by_client_id(pool: Pool, client_order_id: str) -> Order | None:
+async def get_order_by_client_id(
+    pool: Pool, client_order_id: str, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Order | None:
     """One order by its ``client_order_id``, or None."""
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         row = await fetch_one(conn, "get_order_by_client_id", (client_order_id,))
     return None if row is None else Order.from_row(row)
 
@@ -149,13 +154,19 @@ async def cancel_order(pool: Pool, order_id: int, *, at: datetime | None = None)
     return await update_order_status(pool, order_id, "cancelled", at=at)
 
 
-async def open_orders(pool: Pool, *, user_id: int | None = None, limit: int = 1000) -> list[Order]:
+async def open_orders(
+    pool: Pool,
+    *,
+    user_id: int | None = None,
+    limit: int = 1000,
+    timeout: ReadTimeout = FROM_SETTINGS,
+) -> list[Order]:
     """Orders that may still fill (pending_new, new, partially_filled), oldest first.
 
     Of one user when ``user_id`` is given; reads the ``(status, created_at)`` index.
     """
     params = {"user_id": user_id, "limit": check_limit(limit)}
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await fetch_all(conn, "open_orders", params)
     return [Order.from_row(r) for r in rows]
 

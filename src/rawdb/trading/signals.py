@@ -7,6 +7,7 @@ import math
 from datetime import datetime
 from typing import Any
 
+from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import InvalidInput
 from rawdb.models import validate_one
 from rawdb.pool import Pool
@@ -42,9 +43,11 @@ async def record_signal(pool: Pool, signal: SignalIn | dict[str, Any]) -> Signal
     return Signal.from_row(row)
 
 
-async def get_signal(pool: Pool, signal_id: int) -> Signal | None:
+async def get_signal(
+    pool: Pool, signal_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Signal | None:
     """One signal by id, or None."""
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         row = await fetch_one(conn, "get_signal", (signal_id,))
     return None if row is None else Signal.from_row(row)
 
@@ -56,6 +59,7 @@ async def signals_above(
     *,
     symbol: str | None = None,
     limit: int = 100,
+    timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[Signal]:
     """Signals with ``confidence_score >= min_confidence`` and ``timestamp >= since``.
 
@@ -70,7 +74,7 @@ async def signals_above(
         "symbol": symbol,
         "limit": check_limit(limit),
     }
-    async with reading(pool) as conn:
+    async with reading(pool, timeout) as conn:
         rows = await fetch_all(conn, "signals_above_confidence", params)
     return [Signal.from_row(r) for r in rows]
 

@@ -7,9 +7,8 @@ once when the application starts, off the request path, and again every ``every`
 from __future__ import annotations
 
 import asyncio
-import contextlib
 
-from rawdb import log
+from rawdb import log, tasks
 from rawdb.errors import RawdbError
 from rawdb.monitor.advisor import AdvisorReport
 from rawdb.monitor.upkeep import advise_pool
@@ -45,17 +44,15 @@ class PlanFigures:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
 
     async def _run(self, pool: Pool, every: float) -> None:
         while True:
             try:
                 self.record(await advise_pool(pool))
                 self.problem = ""
-            except RawdbError as exc:  # the figure stays unknown; the report says why
-                self.problem = str(exc)
-                self._log.warning(log.WEB_ADVISOR_FAILED, error=str(exc))
+            except Exception as exc:  # the figure stays unknown, the report says why, and the
+                # next run tries again (an advisor fault must not end the app's task quietly)
+                self.problem = str(exc) if isinstance(exc, RawdbError) else repr(exc)
+                self._log.warning(log.WEB_ADVISOR_FAILED, error=self.problem)
             await asyncio.sleep(every)

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic.main import IncEx
 
-from rawdb import log
+from rawdb import log, tasks
 from rawdb.monitor import Alert, HealthReport, Monitor, prometheus, published
 from rawdb.web.health import database_health
 from rawdb.web.plans import PlanFigures
@@ -66,10 +66,7 @@ class Beat:
     async def stop(self) -> None:
         self._unregister()
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await tasks.cancel(task)
         database = Path(self.monitor.pool.settings.database)
         await asyncio.to_thread(published.withdraw, database)
 

@@ -19,11 +19,13 @@ UNHEALTHY = 503
 def router(
     *,
     health_path: str = "/api/health/database",
-    metrics_path: str = "/metrics",
+    metrics_path: str | None = "/metrics",
     push_path: str = "/ws/database",
     dashboard_path: str | None = "/dashboard",
 ) -> APIRouter:
-    """rawdb's routes; each path can be moved, and the dashboard left out (``None``)."""
+    """rawdb's routes; each path can be moved, and ``/metrics`` or the dashboard left out
+    (``None``: an app that serves its own ``/metrics`` registers rawdb's collector instead,
+    ``open_database(..., registry=...)``)."""
     routes = APIRouter(tags=["database"])
     page = resources.files("rawdb.web").joinpath("dashboard.html").read_text(encoding="utf-8")
 
@@ -35,12 +37,14 @@ def router(
             response.status_code = UNHEALTHY
         return database_health(report, db.plans, db.monitor.metrics.slow_after)
 
-    @routes.get(metrics_path, response_class=Response)
-    async def metrics(db: DatabaseDep) -> Response:
-        """Prometheus' text exposition, each sample labelled with this worker's process id."""
-        report = await db.monitor.report()
-        text = prometheus.render(report, worker=worker_label())
-        return Response(content=text, media_type=prometheus.CONTENT_TYPE)
+    if metrics_path is not None:
+
+        @routes.get(metrics_path, response_class=Response)
+        async def metrics(db: DatabaseDep) -> Response:
+            """Prometheus' text exposition, each sample labelled with this worker's process id."""
+            report = await db.monitor.report()
+            text = prometheus.render(report, worker=worker_label())
+            return Response(content=text, media_type=prometheus.CONTENT_TYPE)
 
     @routes.websocket(push_path)
     async def push(websocket: WebSocket, db: DatabaseDep) -> None:

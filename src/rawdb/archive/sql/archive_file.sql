@@ -135,7 +135,7 @@ LIMIT 1;
 -- params: instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
 --     open_price, high_price, low_price
 -- returns: nothing
-INSERT INTO market_data_latest AS k (
+INSERT INTO market_data_latest (
     instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
     open_price, high_price, low_price
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -145,7 +145,7 @@ ON CONFLICT (instrument_id) DO UPDATE SET
     bid_size = excluded.bid_size, ask_size = excluded.ask_size,
     open_price = excluded.open_price, high_price = excluded.high_price,
     low_price = excluded.low_price
-WHERE (excluded.timestamp, excluded.id) > (k.timestamp, k.id);
+WHERE (excluded.timestamp, excluded.id) > (market_data_latest.timestamp, market_data_latest.id);
 
 -- name: archive_restored_instruments
 -- The instruments a restored month holds live ticks of.
@@ -159,4 +159,4 @@ SELECT DISTINCT instrument_id FROM __table__ WHERE deleted_at IS NULL;
 -- the minute bars' retention passed it).
 -- params: start, end
 -- returns: nothing
-INSERT OR IGNORE INTO rawdb_rollup_gaps (start, end) VALUES (?, ?);
+INSERT OR IGNORE INTO rawdb_rollup_gaps (gap_start, gap_end) VALUES (?, ?);

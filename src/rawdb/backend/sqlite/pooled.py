@@ -14,13 +14,13 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
-from rawdb.backend.sqlite import pragmas
+from rawdb.backend.sqlite import deadline, pragmas
 from rawdb.backend.sqlite.connection import (
     BEGIN_WRITE,
     COMMIT,
@@ -64,6 +64,8 @@ class Handle:
     raw: aiosqlite.Connection | None = None
     direct: sqlite3.Connection | None = None  # readers: a second one, for point reads
     own: sqlite3.Connection | None = None  # the writer: raw's own, for point reads in its txn
+    inner: sqlite3.Connection | None = None  # readers: raw's own, for interrupt() at a deadline
+    alarm: deadline.Alarm = field(default_factory=deadline.Alarm)  # direct's progress handler
     opened_at: float = 0.0
     last_used: float = 0.0
     queries: int = 0
@@ -122,7 +124,8 @@ async def open_handle(handle: Handle, settings: Settings, now: float) -> None:
         if writer:
             handle.own = conn
         elif handle.role == "reader":
-            handle.direct = connect_direct(path, settings)
+            handle.inner = conn
+            handle.direct = connect_direct(path, settings, handle.alarm)
         return conn
 
     try:
@@ -136,18 +139,19 @@ async def open_handle(handle: Handle, settings: Settings, now: float) -> None:
     handle.depth = 0
 
 
-def connect_direct(path: Path, settings: Settings) -> sqlite3.Connection:
+def connect_direct(path: Path, settings: Settings, alarm: deadline.Alarm) -> sqlite3.Connection:
     """A reader's second connection, for :meth:`Connection.fetchall_now` on the event loop's
     thread: opened in aiosqlite's thread (hence ``any_thread``), used by one task at a time
     (the lease), and it never waits for a lock (busy_timeout 0: a busy read goes the usual
-    way instead of making the event loop sleep)."""
+    way instead of making the event loop sleep). ``alarm`` stops a read past its deadline."""
     conn = connect_sync(path, settings, "reader", any_thread=True)
     conn.execute(pragmas.setting("busy_timeout", 0))
+    deadline.install(conn, alarm)
     return conn
 
 
 def _close_direct(handle: Handle) -> None:
-    handle.own = None  # aiosqlite closes it
+    handle.own = handle.inner = None  # aiosqlite closes them
     direct, handle.direct = handle.direct, None
     if direct is not None:
         direct.close()
@@ -290,13 +294,21 @@ class Connection:
 
     Rows come back as :class:`sqlite3.Row` (index and column-name access). Pass ``name`` (the
     prepared statement's name) so errors, logs and metrics say which statement failed.
+
+    With ``timeout`` (seconds, a reader's lease only) every statement of the block must end
+    within that long of the lease's start, else SQLite is interrupted and
+    :class:`~rawdb.errors.QueryTimeout` raised (see :mod:`rawdb.backend.sqlite.deadline`).
     """
 
-    __slots__ = ("_handle", "_retry")
+    __slots__ = ("_deadline", "_handle", "_retry", "_timeout")
 
-    def __init__(self, handle: Handle, retry: Retry | None) -> None:
+    def __init__(
+        self, handle: Handle, retry: Retry | None, *, timeout: float | None = None
+    ) -> None:
         self._handle: Handle | None = handle
         self._retry = retry
+        self._timeout = timeout
+        self._deadline = None if timeout is None else time.monotonic() + timeout
 
     @property
     def role(self) -> pragmas.Role:
@@ -371,7 +383,9 @@ class Connection:
             return direct.execute(sql, params).fetchall()
 
         try:
-            return await self._call(name or _excerpt(sql), run, read=False, params=params)
+            return await self._call(
+                name or _excerpt(sql), run, read=False, params=params, in_place=True
+            )
         except DatabaseBusy:
             return await self.fetchall(sql, params, name=name)
 
@@ -420,15 +434,21 @@ class Connection:
         self._handle = None
 
     async def _call(
-        self, name: str, op: Callable[[], Awaitable[T]], *, read: bool, params: object = ()
+        self,
+        name: str,
+        op: Callable[[], Awaitable[T]],
+        *,
+        read: bool,
+        params: object = (),
+        in_place: bool = False,
     ) -> T:
         handle = self._live()
         handle.queries += 1
         if handle.observer is None:
-            return await self._run(handle, name, op, read=read)
+            return await self._run(handle, name, op, read=read, in_place=in_place)
         started = time.perf_counter()
         try:
-            result = await self._run(handle, name, op, read=read)
+            result = await self._run(handle, name, op, read=read, in_place=in_place)
         except BaseException as exc:
             handle.observer(name, time.perf_counter() - started, None, exc, params)
             raise
@@ -436,14 +456,33 @@ class Connection:
         return result
 
     async def _run(
-        self, handle: Handle, name: str, op: Callable[[], Awaitable[T]], *, read: bool
+        self,
+        handle: Handle,
+        name: str,
+        op: Callable[[], Awaitable[T]],
+        *,
+        read: bool,
+        in_place: bool = False,
     ) -> T:
         try:
+            at = self._deadline
+            if at is not None and in_place:  # the hot path, inline: direct's progress handler
+                if time.monotonic() >= at:
+                    raise deadline.not_started(name, self._timeout or 0.0)
+                handle.alarm.at = at
+                try:
+                    return await op()
+                finally:
+                    handle.alarm.at = None
+            if at is not None:
+                return await self._bounded(handle, name, op, at, read=read)
             if read and self._retry is not None:
                 return await with_busy_retry(op, self._retry)
             return await op()
         except sqlite3.Error as exc:
             _note_broken(handle, exc)
+            if self._timeout is not None and deadline.is_interrupt(exc):
+                raise deadline.ran_past(name, self._timeout) from exc
             code = getattr(exc, "sqlite_errorname", None) or ""
             if handle.role == "reader" and code.startswith("SQLITE_READONLY"):
                 raise UsageError(
@@ -460,6 +499,23 @@ class Connection:
                 "it on next use, retry the operation",
                 statement=name,
             ) from exc
+
+    async def _bounded(
+        self, handle: Handle, name: str, op: Callable[[], Awaitable[T]], at: float, *, read: bool
+    ) -> T:
+        """``op`` on the connection's thread, interrupted once the clock reaches ``at``; each
+        retry of a busy read gets only what is left."""
+        inner = handle.inner
+        if inner is None:  # the writer: never lent with a deadline
+            return await op()
+        timeout = self._timeout or 0.0
+
+        def attempt() -> Awaitable[T]:
+            return deadline.on_thread(op, at, inner.interrupt, name, timeout)
+
+        if read and self._retry is not None:
+            return await with_busy_retry(attempt, self._retry)
+        return await attempt()
 
 
 def _rows_of(result: object) -> int | None:

@@ -10,61 +10,61 @@
 -- params: instrument_id, bucket, open, high, low, close, volume, ticks, open_at, open_id,
 --     close_at, close_id
 -- returns: nothing
-INSERT INTO market_data_1m AS b (
+INSERT INTO market_data_1m (
     instrument_id, bucket, open, high, low, close, volume, ticks,
     open_at, open_id, close_at, close_id
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (instrument_id, bucket) DO UPDATE SET
-    open = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
-        THEN excluded.open ELSE b.open END,
-    open_at = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
-        THEN excluded.open_at ELSE b.open_at END,
-    open_id = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
-        THEN excluded.open_id ELSE b.open_id END,
-    close = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
-        THEN excluded.close ELSE b.close END,
-    close_at = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
-        THEN excluded.close_at ELSE b.close_at END,
-    close_id = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
-        THEN excluded.close_id ELSE b.close_id END,
-    high = max(b.high, excluded.high),
-    low = min(b.low, excluded.low),
-    volume = b.volume + excluded.volume,
-    ticks = b.ticks + excluded.ticks;
+    open = CASE WHEN (excluded.open_at, excluded.open_id) < (market_data_1m.open_at, market_data_1m.open_id)
+        THEN excluded.open ELSE market_data_1m.open END,
+    open_at = CASE WHEN (excluded.open_at, excluded.open_id) < (market_data_1m.open_at, market_data_1m.open_id)
+        THEN excluded.open_at ELSE market_data_1m.open_at END,
+    open_id = CASE WHEN (excluded.open_at, excluded.open_id) < (market_data_1m.open_at, market_data_1m.open_id)
+        THEN excluded.open_id ELSE market_data_1m.open_id END,
+    close = CASE WHEN (excluded.close_at, excluded.close_id) > (market_data_1m.close_at, market_data_1m.close_id)
+        THEN excluded.close ELSE market_data_1m.close END,
+    close_at = CASE WHEN (excluded.close_at, excluded.close_id) > (market_data_1m.close_at, market_data_1m.close_id)
+        THEN excluded.close_at ELSE market_data_1m.close_at END,
+    close_id = CASE WHEN (excluded.close_at, excluded.close_id) > (market_data_1m.close_at, market_data_1m.close_id)
+        THEN excluded.close_id ELSE market_data_1m.close_id END,
+    high = max(market_data_1m.high, excluded.high),
+    low = min(market_data_1m.low, excluded.low),
+    volume = market_data_1m.volume + excluded.volume,
+    ticks = market_data_1m.ticks + excluded.ticks;
 
 -- name: fold_bars_1h
 -- Merge a batch's 1-hour bars (folded in Python, one row per instrument and bucket) into the stored ones.
 -- params: instrument_id, bucket, open, high, low, close, volume, ticks, open_at, open_id,
 --     close_at, close_id
 -- returns: nothing
-INSERT INTO market_data_1h AS b (
+INSERT INTO market_data_1h (
     instrument_id, bucket, open, high, low, close, volume, ticks,
     open_at, open_id, close_at, close_id
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (instrument_id, bucket) DO UPDATE SET
-    open = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
-        THEN excluded.open ELSE b.open END,
-    open_at = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
-        THEN excluded.open_at ELSE b.open_at END,
-    open_id = CASE WHEN (excluded.open_at, excluded.open_id) < (b.open_at, b.open_id)
-        THEN excluded.open_id ELSE b.open_id END,
-    close = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
-        THEN excluded.close ELSE b.close END,
-    close_at = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
-        THEN excluded.close_at ELSE b.close_at END,
-    close_id = CASE WHEN (excluded.close_at, excluded.close_id) > (b.close_at, b.close_id)
-        THEN excluded.close_id ELSE b.close_id END,
-    high = max(b.high, excluded.high),
-    low = min(b.low, excluded.low),
-    volume = b.volume + excluded.volume,
-    ticks = b.ticks + excluded.ticks;
+    open = CASE WHEN (excluded.open_at, excluded.open_id) < (market_data_1h.open_at, market_data_1h.open_id)
+        THEN excluded.open ELSE market_data_1h.open END,
+    open_at = CASE WHEN (excluded.open_at, excluded.open_id) < (market_data_1h.open_at, market_data_1h.open_id)
+        THEN excluded.open_at ELSE market_data_1h.open_at END,
+    open_id = CASE WHEN (excluded.open_at, excluded.open_id) < (market_data_1h.open_at, market_data_1h.open_id)
+        THEN excluded.open_id ELSE market_data_1h.open_id END,
+    close = CASE WHEN (excluded.close_at, excluded.close_id) > (market_data_1h.close_at, market_data_1h.close_id)
+        THEN excluded.close ELSE market_data_1h.close END,
+    close_at = CASE WHEN (excluded.close_at, excluded.close_id) > (market_data_1h.close_at, market_data_1h.close_id)
+        THEN excluded.close_at ELSE market_data_1h.close_at END,
+    close_id = CASE WHEN (excluded.close_at, excluded.close_id) > (market_data_1h.close_at, market_data_1h.close_id)
+        THEN excluded.close_id ELSE market_data_1h.close_id END,
+    high = max(market_data_1h.high, excluded.high),
+    low = min(market_data_1h.low, excluded.low),
+    volume = market_data_1h.volume + excluded.volume,
+    ticks = market_data_1h.ticks + excluded.ticks;
 
 -- name: fold_latest
 -- Keep an instrument's newest tick of a batch when it is newer than the one held.
 -- params: instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
 --     open_price, high_price, low_price
 -- returns: nothing
-INSERT INTO market_data_latest AS k (
+INSERT INTO market_data_latest (
     instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
     open_price, high_price, low_price
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -74,7 +74,7 @@ ON CONFLICT (instrument_id) DO UPDATE SET
     bid_size = excluded.bid_size, ask_size = excluded.ask_size,
     open_price = excluded.open_price, high_price = excluded.high_price,
     low_price = excluded.low_price
-WHERE (excluded.timestamp, excluded.id) > (k.timestamp, k.id);
+WHERE (excluded.timestamp, excluded.id) > (market_data_latest.timestamp, market_data_latest.id);
 
 -- name: rollup_state
 -- Whether the rollups hold every tick, since when the writer keeps them, and from when the
@@ -223,8 +223,9 @@ INSERT OR REPLACE INTO market_data_1h (
     instrument_id, bucket, open, high, low, close, volume, ticks,
     open_at, open_id, close_at, close_id
 )
-SELECT instrument_id, hour, open, max(high), min(low), close, sum(volume), sum(ticks),
-    min(open_at), open_id, max(close_at), close_id
+SELECT instrument_id, hour, open, max(high) AS high, min(low) AS low, close,
+    sum(volume) AS volume, sum(ticks) AS ticks, min(open_at) AS open_at, open_id,
+    max(close_at) AS close_at, close_id
 FROM (
     SELECT instrument_id, substr(bucket, 1, 13) || ':00' AS hour, high, low, volume, ticks,
         open_at, close_at,
@@ -262,10 +263,10 @@ SELECT instrument_id, timestamp FROM market_data_default WHERE id = ?;
 -- The oldest live tick time of one instrument in [:start, :end), per table.
 -- params: instrument_id, start, end
 -- returns: rows
-SELECT min(first) AS first
+SELECT min(first_at) AS first_at
 FROM (
     /* each partition */
-    SELECT min(timestamp) AS first
+    SELECT min(timestamp) AS first_at
     FROM market_data_default
     WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
         AND deleted_at IS NULL
@@ -304,6 +305,13 @@ SELECT done_until FROM rawdb_rollup_backfill WHERE instrument_id = ?;
 INSERT INTO rawdb_rollup_backfill (instrument_id, done_until) VALUES (:instrument_id, :done_until)
 ON CONFLICT (instrument_id) DO UPDATE SET done_until = excluded.done_until;
 
+-- name: backfill_begin
+-- The backfill's first run: the rollups are said to hold every tick written from now on.
+-- params: now
+-- returns: nothing
+UPDATE rawdb_rollup_state SET live_since = :now
+WHERE family = 'market_data' AND live_since IS NULL;
+
 -- name: backfill_done
 -- The backfill is over: the rollups hold every tick.
 -- params: none
@@ -320,16 +328,17 @@ DELETE FROM rawdb_rollup_backfill;
 -- Whether a restored month's gap overlaps the buckets [:start, :end).
 -- params: start, end
 -- returns: rows
-SELECT 1 FROM rawdb_rollup_gaps WHERE start < :end AND end > :start LIMIT 1;
+SELECT 1 FROM rawdb_rollup_gaps WHERE gap_start < :end AND gap_end > :start
+ORDER BY gap_start LIMIT 1;
 
 -- name: rollup_gaps
 -- The gaps the backfill has to fold in (restored months), oldest first.
 -- params: none
 -- returns: rows
-SELECT start, end FROM rawdb_rollup_gaps ORDER BY start;
+SELECT gap_start, gap_end FROM rawdb_rollup_gaps ORDER BY gap_start;
 
 -- name: rollup_gap_done
 -- A gap is folded in.
 -- params: start, end
 -- returns: nothing
-DELETE FROM rawdb_rollup_gaps WHERE start = :start AND end = :end;
+DELETE FROM rawdb_rollup_gaps WHERE gap_start = :start AND gap_end = :end;
