@@ -7,7 +7,8 @@ turns batch by batch, see bench_ingest): stdlib sqlite3 executemany (the Python 
 bulk insert, rawdb streaming writer fed one tick at a time, SQLAlchemy ORM add_all, and the
 legacy schema. Then on a database of --big
 ticks (built once, cached in .bench-cache/): the insert rate there vs on an empty database,
-query latencies while ingest runs, and what 4 concurrent readers cost the writer. Last, DECIMAL
+a screen's reads while the feed runs and while it does not, in this process and in another
+(see bench_screen), and what 4 concurrent readers cost the writer. Last, DECIMAL
 vs FLOAT prices (see bench_decimal): Python and SQL arithmetic, and SQL's integer division.
 """
 
@@ -36,20 +37,19 @@ from bench_common import (
     batches,
     migrated,
     month_table,
-    percentiles,
     row_count,
     ticks,
 )
 from bench_decimal import decimal_vs_float
 from bench_decimal import row as decimal_row
 from bench_ingest import ingest
+from bench_screen import screen_reads
 from rawdb import log
 from rawdb.catalog import templates
 from rawdb.config import Settings
-from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.migrate import Migrator
 from rawdb.models import to_db_time
-from rawdb.partitions import Period, analyze_recent
+from rawdb.partitions import Period, analyze_recent, bars
 from rawdb.pool import Pool
 from rawdb.queries import ticks as tick_queries
 
@@ -95,6 +95,7 @@ def big_database(size: int, cache: Path) -> Path:
     if built:
         Migrator(path, backup=False, settings=Settings(database=path)).up()
         if built >= size:
+            asyncio.run(_bars_backfilled(path))
             return path
     else:
         migrated(path)
@@ -107,83 +108,22 @@ def big_database(size: int, cache: Path) -> Path:
         part = part[max(0, built - start) :]  # the rows a stopped build already wrote
         rawdb_bulk(path, part, 100_000)
         print(f"  built {start + len(part):,} of {size:,} ticks", file=sys.stderr, flush=True)
+    asyncio.run(_bars_backfilled(path))
     return path
 
 
-async def latencies_during_ingest(path: Path, rows: list[Any], batch: int) -> dict[str, Any]:
-    """Query latencies through the pool while a streaming writer ingests ``rows``."""
-    end = START + BIG_SPAN
-    day = (end - timedelta(days=1), end)
+async def _bars_backfilled(path: Path) -> None:
+    """A cache from before the rollups (migration 0011) gets its bars once, as an adopted
+    database would (`rawdb partitions bars-backfill`); for one that has them, a no-op."""
     async with Pool.open(Settings(database=path)) as pool:
-        done = asyncio.Event()
-
-        async def writer() -> float:
-            config = StreamConfig(batch_size=batch, queue_limit=batch * 8)
-            async with TickStream(pool, config) as stream:
-                started = time.perf_counter()
-                for tick in rows:
-                    await stream.put(tick)
-                await stream.flush()
-            done.set()
-            return len(rows) / (time.perf_counter() - started)
-
-        queries = {
-            "latest_tick_one": lambda: tick_queries.latest_tick(pool, 7),
-            "latest_tick_all": lambda: tick_queries.latest_ticks(pool),
-            "range_1h": lambda: tick_queries.tick_range(pool, 7, end - timedelta(hours=1), end),
-            "bars_1m_day": lambda: tick_queries.ohlc_bars(pool, 7, day[0], day[1], "1m"),
-        }
-        samples: dict[str, list[float]] = {name: [] for name in queries}
-
-        async def reader() -> None:
-            while not done.is_set():
-                for name, query in queries.items():
-                    started = time.perf_counter()
-                    await query()
-                    samples[name].append(time.perf_counter() - started)
-
-        rate, _ = await asyncio.gather(writer(), reader())
-    return {
-        "writer_rows_per_s": round(rate),
-        "latency": {
-            k: {m: round(v, 3) for m, v in percentiles(s).items()} for k, s in samples.items() if s
-        },
-        "samples": {k: len(s) for k, s in samples.items()},
-    }
+        started = time.perf_counter()
+        report = await bars.backfill(pool)
+    if report.steps:
+        seconds = time.perf_counter() - started
+        print(f"  bars backfilled: {report.steps:,} steps in {seconds:.0f} s", file=sys.stderr)
 
 
 READER_HZ = 10.0
-
-
-async def latencies_from_another_process(
-    path: Path, rows: list[Any], batch: int, *, ingest: bool = True
-) -> Any:
-    """Query latencies measured by a separate reader process while this one ingests ``rows``:
-    what SQLite delivers to a reader that shares no interpreter with the writer. With
-    ``ingest=False`` the same reads for as long with nothing writing: the machine's own share
-    of the figures (its load changes within seconds)."""
-    writer_seconds = len(rows) / 40_000 + 1
-    reader = subprocess.Popen(
-        [
-            sys.executable,
-            str(Path(__file__).with_name("bench_reader.py")),
-            str(path),
-            "200",
-            str(writer_seconds),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    await asyncio.sleep(0.5)
-    if ingest:
-        async with Pool.open(Settings(database=path)) as pool:
-            config = StreamConfig(batch_size=batch, queue_limit=batch * 8)
-            async with TickStream(pool, config) as stream:
-                for tick in rows:
-                    await stream.put(tick)
-                await stream.flush()
-    out, _ = reader.communicate(timeout=600)
-    return json.loads(out)
 
 
 def window_over_all_instruments(path: Path) -> dict[str, Any]:
@@ -309,12 +249,7 @@ def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str,
         conn.close()
     rates = asyncio.run(at_size_vs_empty(copy, empty, extra, batch))
     shutil.copyfile(source, copy)
-    during = asyncio.run(latencies_during_ingest(copy, extra, batch))
-    shutil.copyfile(source, copy)
-    during["other_process_idle"] = asyncio.run(
-        latencies_from_another_process(copy, extra, batch, ingest=False)
-    )
-    during["other_process"] = asyncio.run(latencies_from_another_process(copy, extra, batch))
+    screen = asyncio.run(screen_reads(copy, extra, batch, START + BIG_SPAN))
     shutil.copyfile(source, copy)
     writer = asyncio.run(writer_with_readers(copy, extra, batch, 4))
     shutil.copyfile(source, copy)
@@ -323,7 +258,7 @@ def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str,
         "ticks": size,
         "insert_rows_per_s": {name: round(rate) for name, rate in rates.items()},
         "at_size_vs_empty": round(rates["at_size"] / rates["empty"], 3),
-        "during_ingest": during,
+        "screen_reads": screen,
         "writer_alone_rows_per_s": round(writer["alone"]),
         "writer_with_4_readers_rows_per_s": round(writer["with_readers"]),
         "readers_cost": round(1 - writer["with_readers"] / writer["alone"], 3),
@@ -389,15 +324,19 @@ def print_table(result: dict[str, Any]) -> None:
             f"\nat {big_part['ticks']:,} ticks: insert {rates['at_size']:,} rows/s "
             f"vs {rates['empty']:,} empty ({big_part['at_size_vs_empty']:.2f}x)"
         )
-        print("latency while ingesting, p50 / p99 ms (in the ingesting process):")
-        for name, figures in big_part["during_ingest"]["latency"].items():
-            print(f"  {name:<20}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}")
-        print("latency while ingesting, p50 / p99 ms (read by another process):")
-        for name, figures in big_part["during_ingest"]["other_process"].items():
-            print(f"  {name:<20}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}")
-        print("the same reads with nothing ingesting, p50 / p99 ms (the machine's own noise):")
-        for name, figures in big_part["during_ingest"]["other_process_idle"].items():
-            print(f"  {name:<20}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}")
+        screen = big_part["screen_reads"]
+        print(
+            f"a screen's reads, p50 / p99 ms, while the streaming writer takes "
+            f"{screen['ticks_per_s_while_feeding']:,} ticks/s and in the idle phases between:"
+        )
+        for where in ("in_process", "other_process"):
+            print(f"  {where.replace('_', ' '):<16}{'ingesting':>18}{'idle':>18}")
+            for name, figures in screen[where]["ingesting"].items():
+                idle = screen[where]["idle"].get(name, {"p50_ms": 0.0, "p99_ms": 0.0})
+                print(
+                    f"    {name:<14}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}"
+                    f"{idle['p50_ms']:>9.3f}{idle['p99_ms']:>9.3f}"
+                )
         print(
             f"writer alone {big_part['writer_alone_rows_per_s']:,} rows/s, with 4 readers "
             f"{big_part['writer_with_4_readers_rows_per_s']:,} "

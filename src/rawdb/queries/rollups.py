@@ -10,6 +10,7 @@ reach the tables through :func:`rawdb.queries.ticks.write_rows`, so both fold.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,8 +50,21 @@ _OPEN_AT, _OPEN_ID, _OPEN, _HIGH, _LOW, _CLOSE_AT, _CLOSE_ID, _CLOSE_ROW, _VOLUM
 )
 
 
-def fold_minutes(rows: Sequence[Sequence[Any]], first_id: int) -> dict[tuple[int, str], list[Any]]:
+Bars = dict[tuple[int, str], list[Any]]
+FOLD_SLICE = 2_000
+"""Rows folded between two yields to the event loop: about 1.3 ms of Python. A read of the
+same process then waits that long at most behind a batch's fold, not the 7-9 ms a 10k batch
+takes at once."""
+
+
+def fold_minutes(
+    rows: Sequence[Sequence[Any]],
+    first_id: int,
+    bars: Bars | None = None,
+    current: dict[int, tuple[str, str, list[Any]]] | None = None,
+) -> Bars:
     """The rows' 1-minute bars by (instrument, minute); row ``i`` has id ``first_id + i``.
+    A batch folded slice by slice passes the same ``bars`` and ``current`` to each call.
 
     The hot loop of the rollups: every tick passes here once. Each instrument's current bar is
     remembered with its minute's bounds, so a tick of the same minute (most of them, in a
@@ -58,8 +72,8 @@ def fold_minutes(rows: Sequence[Sequence[Any]], first_id: int) -> dict[tuple[int
     minute 'YYYY-MM-DD HH:MM' holds exactly the stored times from it up to it + ';' (';' sorts
     right after ':'). 30% faster than keying every row by (instrument, minute).
     """
-    bars: dict[tuple[int, str], list[Any]] = {}
-    current: dict[int, tuple[str, str, list[Any]]] = {}
+    bars = {} if bars is None else bars
+    current = {} if current is None else current
     ident = first_id - 1
     for row in rows:
         ident += 1
@@ -164,11 +178,16 @@ def _latest_rows(
 
 async def fold(conn: Connection, rows: Sequence[Sequence[Any]], first_id: int) -> None:
     """Fold rows just written into one table (ids from ``first_id`` on) into the rollups."""
-    minutes = fold_minutes(rows, first_id)
+    minutes: Bars = {}
+    current: dict[int, tuple[str, str, list[Any]]] = {}
+    for start in range(0, len(rows), FOLD_SLICE):
+        if start:
+            await asyncio.sleep(0)  # let the process's reads run between slices
+        fold_minutes(rows[start : start + FOLD_SLICE], first_id + start, minutes, current)
     hours = fold_hours(minutes)
-    await conn.executemany(BAR_1M.sql, _bar_rows(minutes), name=BAR_1M.name)
-    await conn.executemany(BAR_1H.sql, _bar_rows(hours), name=BAR_1H.name)
-    await conn.executemany(LATEST.sql, _latest_rows(rows, first_id, hours), name=LATEST.name)
+    await conn.executemany_now(BAR_1M.sql, _bar_rows(minutes), name=BAR_1M.name)
+    await conn.executemany_now(BAR_1H.sql, _bar_rows(hours), name=BAR_1H.name)
+    await conn.executemany_now(LATEST.sql, _latest_rows(rows, first_id, hours), name=LATEST.name)
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -348,6 +348,23 @@ class Connection:
 
         return await self._call(name or _excerpt(sql), run, read=False, params=rows)
 
+    async def executemany_now(
+        self, sql: str, rows: Iterable[Params], *, name: str | None = None
+    ) -> int:
+        """:meth:`executemany` of a few small rows on the writer inside its transaction, run on
+        the calling thread (else the usual way): the rollups' ~300 upserts a batch take 1.4 ms
+        in SQLite, and three hops to the thread added 2-3 ms more (measured). Never for a
+        batch of ticks: the event loop waits for the whole statement."""
+        handle = self._live()
+        own = handle.own
+        if own is None or not in_transaction(handle):
+            return await self.executemany(sql, rows, name=name)
+
+        async def run() -> int:
+            return own.executemany(sql, rows).rowcount
+
+        return await self._call(name or _excerpt(sql), run, read=False, params=rows, in_place=True)
+
     async def fetchall(
         self, sql: str, params: Params = (), *, name: str | None = None
     ) -> list[sqlite3.Row]:

@@ -1,0 +1,158 @@
+"""The reads a trading screen makes, while the feed runs and while it does not, in one run.
+
+    python tools/bench_screen.py DB END    (the reader process: reads until its stdin
+                                            closes, then prints its samples as JSON)
+
+The ingesting process alternates: it feeds the streaming writer for PHASE seconds, then
+stays idle for as long, and so on until the probe ticks are in. Its own reader runs the five
+reads of a screen throughout, and so does a reader in another process; every sample is
+filed under the phase it started in, so "ingesting" and "idle" figures come from the same
+minutes of the same machine. The reads: the latest tick of one instrument, the latest of
+every instrument, one instrument's last hour of ticks, its 1-minute bars of a day and its
+1-hour bars of a month (the last three end where the stored history ends).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bench_common import percentiles
+from rawdb import Pool, Settings, log
+from rawdb.ingest.stream import StreamConfig, TickStream
+from rawdb.queries import ticks as tick_queries
+
+PHASE = 1.5
+"""Seconds of each ingesting or idle phase."""
+PAUSE = 0.002
+"""Seconds a screen waits between two rounds of its reads (a busy screen, 500 refreshes/s)."""
+INSTRUMENT = 7
+
+Read = Callable[[], Awaitable[Any]]
+
+
+def screen(pool: Pool, end: datetime) -> dict[str, Read]:
+    """The five reads, over history that ends at ``end``."""
+    return {
+        "latest_tick": lambda: tick_queries.latest_tick(pool, INSTRUMENT),
+        "latest_of_100": lambda: tick_queries.latest_ticks(pool),
+        "range_1h": lambda: tick_queries.tick_range(
+            pool, INSTRUMENT, end - timedelta(hours=1), end
+        ),
+        "bars_1m_day": lambda: tick_queries.ohlc_bars(
+            pool, INSTRUMENT, end - timedelta(days=1), end, "1m"
+        ),
+        "bars_1h_month": lambda: tick_queries.ohlc_bars(
+            pool, INSTRUMENT, end - timedelta(days=30), end, "1h"
+        ),
+    }
+
+
+async def read_until(
+    reads: dict[str, Read], stop: Callable[[], bool]
+) -> list[tuple[float, str, float]]:
+    """(monotonic start, read, seconds) of every read, round after round, until ``stop()``."""
+    samples: list[tuple[float, str, float]] = []
+    while not stop():
+        for name, read in reads.items():
+            began = time.monotonic()
+            await read()
+            samples.append((began, name, time.monotonic() - began))
+        await asyncio.sleep(PAUSE)
+    return samples
+
+
+async def _reader_process(db: Path, end: datetime) -> list[Any]:
+    closed = asyncio.Event()
+    asyncio.get_running_loop().add_reader(sys.stdin.fileno(), closed.set)
+    async with Pool.open(Settings(database=db)) as pool:
+        print("ready", flush=True)
+        return await read_until(screen(pool, end), closed.is_set)
+
+
+async def _feed(
+    pool: Pool, rows: list[Any], batch: int, phases: list[tuple[float, float, bool]]
+) -> float:
+    """Feed ``rows`` PHASE seconds on, PHASE off; records each phase; ticks/s while on."""
+    config = StreamConfig(batch_size=batch, queue_limit=batch * 8)
+    fed, feeding = 0, 0.0
+    async with TickStream(pool, config) as stream:
+        while fed < len(rows):
+            began = time.monotonic()
+            while fed < len(rows) and time.monotonic() - began < PHASE:
+                for tick in rows[fed : fed + 500]:
+                    await stream.put(tick)
+                fed = min(fed + 500, len(rows))
+            await stream.flush()
+            ended = time.monotonic()
+            phases.append((began, ended, True))
+            feeding += ended - began
+            await asyncio.sleep(PHASE)
+            phases.append((ended, time.monotonic(), False))
+    return fed / feeding
+
+
+def _by_phase(
+    samples: list[Any], phases: list[tuple[float, float, bool]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """p50/p99 of each read, apart for samples that began while ingesting and while idle."""
+    filed: dict[str, dict[str, list[float]]] = {"ingesting": {}, "idle": {}}
+    for began, name, seconds in samples:
+        for low, high, on in phases:
+            if low <= began < high:
+                filed["ingesting" if on else "idle"].setdefault(name, []).append(seconds)
+                break
+    return {
+        phase: {
+            name: {**{k: round(v, 3) for k, v in percentiles(s).items()}, "samples": len(s)}
+            for name, s in reads.items()
+        }
+        for phase, reads in filed.items()
+    }
+
+
+async def screen_reads(path: Path, rows: list[Any], batch: int, end: datetime) -> dict[str, Any]:
+    """The five reads in this process and in another, each while ingesting and idle."""
+    other = subprocess.Popen(
+        [sys.executable, __file__, str(path), end.isoformat()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert other.stdout is not None
+        if other.stdout.readline().strip() != "ready":
+            raise RuntimeError("the reader process did not start")
+        phases: list[tuple[float, float, bool]] = []
+        async with Pool.open(Settings(database=path)) as pool:
+            done = False
+            own = asyncio.create_task(read_until(screen(pool, end), lambda: done))
+            try:
+                await asyncio.sleep(PHASE)  # an idle phase first: the reads warm up
+                phases.append((time.monotonic() - PHASE, time.monotonic(), False))
+                rate = await _feed(pool, rows, batch, phases)
+            finally:
+                done = True
+            mine = await own
+        out, _ = other.communicate("stop\n", timeout=120)
+    finally:
+        other.kill()
+    return {
+        "ticks_per_s_while_feeding": round(rate),
+        "phase_s": PHASE,
+        "in_process": _by_phase(mine, phases),
+        "other_process": _by_phase(json.loads(out), phases),
+    }
+
+
+if __name__ == "__main__":
+    log.configure(level="error")
+    found = asyncio.run(_reader_process(Path(sys.argv[1]), datetime.fromisoformat(sys.argv[2])))
+    print(json.dumps(found))
