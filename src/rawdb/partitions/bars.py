@@ -176,12 +176,13 @@ async def _before_the_rollups(
             plan[instrument] = _hour_floor(first) if first is not None else end
     step = timedelta(hours=step_hours)
     total = sum(_steps(start, end, step) for start in plan.values())
+    before = 0  # steps planned for the instruments done: progress counts planned steps
     for instrument, start in plan.items():
         report.instruments += 1
         cursor = start
         while cursor < end:
-            until = min((rollups.bucket_start(cursor) + step).strftime(rollups.BUCKET_FORMAT), end)
             async with pool.write() as conn:
+                until = await _step_end(conn, instrument, cursor, step, end)
                 report.minute_bars += await rollups.recompute_minutes(
                     conn, instrument, cursor, until
                 )
@@ -193,7 +194,8 @@ async def _before_the_rollups(
             cursor = until
             report.steps += 1
             if progress is not None:
-                progress(report.steps, total)
+                progress(before + _steps(start, until, step), total)
+        before += _steps(start, end, step)
         horizon = Horizon.now(pool.settings.future_tolerance_s).refused_from
         async with pool.write() as conn:
             await rollups.recompute_latest(conn, instrument, horizon)
@@ -202,6 +204,27 @@ async def _before_the_rollups(
     async with pool.write() as conn:
         await conn.execute(STATEMENTS["backfill_done"].sql, name="backfill_done")
         await conn.execute(STATEMENTS["backfill_forget"].sql, name="backfill_forget")
+
+
+async def _step_end(
+    conn: Connection, instrument: int, cursor: str, step: timedelta, end: str
+) -> str:
+    """Where a step from ``cursor`` ends: ``step`` on, or further when no tick lies there (a
+    weekend, a quiet instrument): up to the hour of the next tick, so a stretch without ticks
+    is one short transaction, not one per step."""
+    until = min((rollups.bucket_start(cursor) + step).strftime(rollups.BUCKET_FORMAT), end)
+    found = await reads.over_range(
+        conn,
+        rollups.FAMILY,
+        STATEMENTS["oldest_tick_time"],
+        {"instrument_id": instrument},
+        cursor + ":00",
+        end + ":00",
+    )
+    following = min((r["first_at"] for r in found if r["first_at"] is not None), default=None)
+    if following is None:
+        return end
+    return min(max(until, _hour_floor(following)), end)
 
 
 def _steps(start: str, end: str, step: timedelta) -> int:

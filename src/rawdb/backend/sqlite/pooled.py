@@ -50,6 +50,8 @@ OBSERVED_CONTROL = frozenset({BEGIN_WRITE, COMMIT})
 # What aiosqlite says when its worker thread or the sqlite3 connection underneath is gone.
 GONE_MESSAGES = ("Connection closed", "no active connection")
 WAIT_NOTICE_AFTER = 0.1
+IN_PLACE_ROWS = 500
+"""Most rows :meth:`Connection.executemany_now` runs on the calling thread (~2 ms of upserts)."""
 """Seconds ``pool.write()`` waits for the write lock before it warns: a shorter wait (another
 process's commit) is routine, a longer one deserves its line."""
 WAIT_SET_BY = "Settings.busy_timeout_ms (RAWDB_BUSY_TIMEOUT_MS; --wait on rawdb's commands)"
@@ -349,15 +351,16 @@ class Connection:
         return await self._call(name or _excerpt(sql), run, read=False, params=rows)
 
     async def executemany_now(
-        self, sql: str, rows: Iterable[Params], *, name: str | None = None
+        self, sql: str, rows: Sequence[Params], *, name: str | None = None
     ) -> int:
-        """:meth:`executemany` of a few small rows on the writer inside its transaction, run on
-        the calling thread (else the usual way): the rollups' ~300 upserts a batch take 1.4 ms
-        in SQLite, and three hops to the thread added 2-3 ms more (measured). Never for a
-        batch of ticks: the event loop waits for the whole statement."""
+        """:meth:`executemany` of at most :data:`IN_PLACE_ROWS` rows on the writer inside its
+        transaction, run on the calling thread (more rows, or another connection: the usual
+        way). The rollups' ~300 upserts of a dense batch take 1.4 ms in SQLite, and their three
+        hops to the thread added 2-3 ms more (measured); a sparse batch's thousands of bars
+        would hold the event loop for tens of ms, so they hop."""
         handle = self._live()
         own = handle.own
-        if own is None or not in_transaction(handle):
+        if own is None or not in_transaction(handle) or len(rows) > IN_PLACE_ROWS:
             return await self.executemany(sql, rows, name=name)
 
         async def run() -> int:
