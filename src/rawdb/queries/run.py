@@ -142,6 +142,7 @@ _ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}
 _TIME_COLUMNS = frozenset(
     {
         "timestamp",
+        "start",
         "deleted_at",
         "created_at",
         "updated_at",

@@ -37,6 +37,9 @@ INSERTS = routing.Inserts(
     after=rollups.fold,  # bars and latest prices, in the ticks' transaction
 )
 QUOTE_INSERTS = replace(INSERTS, append=STATEMENTS["append_quotes"])
+LATEST_HELD = STATEMENTS["latest_held"]
+LATEST_ALL = STATEMENTS["latest_held_all"]
+INSTRUMENT_IDS = STATEMENTS["instrument_ids"]
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 DEFAULT_CHUNK = 10_000
 Interval = Literal["1m", "5m", "15m", "1h", "1d"]
@@ -147,7 +150,8 @@ async def latest_tick(
     horizon = _horizon(pool)
     async with reading(pool, timeout) as conn:
         if await rollups.serves(conn, reads.BEGINNING, pool.settings.future_tolerance_s):
-            held = await fetch_all(conn, "latest_held", (instrument_id,))
+            # A point read: in place, no hop to the connection's thread.
+            held = await conn.fetchall_now(LATEST_HELD.sql, (instrument_id,), name=LATEST_HELD.name)
             if held:  # none yet: a repair dropped it, or no tick since the backfill
                 return to_model(Tick, held[0])
         rows = await reads.newest(
@@ -169,11 +173,13 @@ async def latest_ticks(
     horizon = _horizon(pool)
     async with reading(pool, timeout) as conn:
         if instrument_ids is None:
-            wanted = {r[0] for r in await fetch_all(conn, "instrument_ids")}
+            found = await conn.fetchall_now(INSTRUMENT_IDS.sql, name=INSTRUMENT_IDS.name)
+            wanted = {r[0] for r in found}
         else:
             wanted = {int(i) for i in instrument_ids}
         if await rollups.serves(conn, reads.BEGINNING, pool.settings.future_tolerance_s):
-            held = await fetch_all(conn, "latest_held_all", {"ids": json.dumps(sorted(wanted))})
+            some = {"ids": json.dumps(sorted(wanted))}
+            held = await conn.fetchall_now(LATEST_ALL.sql, some, name=LATEST_ALL.name)
             if len(held) == len(wanted):  # else one has no held tick yet: seek them all
                 return to_models(Tick, held)
         best: dict[int, Any] = {}
@@ -255,8 +261,7 @@ async def ohlc_bars(
             until=last,
         ):
             held = {"instrument_id": instrument_id, "start": first, "end": last, **extra}
-            rows = await fetch_all(conn, name, held)
-            return [_bar(instrument_id, rollups.bucket_start(r["bucket"]), r) for r in rows]
+            return to_models(Bar, await fetch_all(conn, name, held))  # one pydantic call
         # Before the backfill is done: from the ticks. Spans are cut at month starts (UTC
         # midnight), which every bucket size divides.
         params = {"instrument_id": instrument_id, "seconds": INTERVALS[interval]}

@@ -98,29 +98,31 @@ UPDATE rawdb_rollup_state SET minutes_kept_from = max(minutes_kept_from, :cutoff
 WHERE family = 'market_data';
 
 -- name: bars_1m
--- One instrument's 1-minute bars whose bucket starts in [:start, :end), oldest first.
+-- One instrument's 1-minute bars whose bucket starts in [:start, :end), oldest first, in the
+-- columns of a Bar (its start as stored time text).
 -- params: instrument_id, start, end
 -- returns: rows
-SELECT bucket, open, high, low, close, volume, ticks
+SELECT instrument_id, bucket || ':00' AS start, open, high, low, close, volume, ticks
 FROM market_data_1m
 WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
 ORDER BY bucket;
 
 -- name: bars_1h
--- One instrument's 1-hour bars whose bucket starts in [:start, :end), oldest first.
+-- One instrument's 1-hour bars whose bucket starts in [:start, :end), oldest first, in the
+-- columns of a Bar.
 -- params: instrument_id, start, end
 -- returns: rows
-SELECT bucket, open, high, low, close, volume, ticks
+SELECT instrument_id, bucket || ':00' AS start, open, high, low, close, volume, ticks
 FROM market_data_1h
 WHERE instrument_id = :instrument_id AND bucket >= :start AND bucket < :end
 ORDER BY bucket;
 
 -- name: bars_from_1m
--- Bars of :minutes minutes (5, 15) merged from the 1-minute ones in [:start, :end).
+-- Bars of :minutes minutes (5, 15) merged from the 1-minute ones in [:start, :end), as Bars.
 -- params: minutes, instrument_id, start, end
 -- returns: rows
-SELECT slot AS bucket, open, max(high) AS high, min(low) AS low, close,
-    sum(volume) AS volume, sum(ticks) AS ticks
+SELECT :instrument_id AS instrument_id, slot || ':00' AS start, open, max(high) AS high,
+    min(low) AS low, close, sum(volume) AS volume, sum(ticks) AS ticks
 FROM (
     SELECT substr(bucket, 1, 14)
         || printf('%02d', cast(substr(bucket, 15, 2) AS INTEGER) / :minutes * :minutes) AS slot,
@@ -139,11 +141,11 @@ GROUP BY slot
 ORDER BY slot;
 
 -- name: bars_1d
--- Daily bars merged from the 1-hour ones in [:start, :end) (days of UTC).
+-- Daily bars merged from the 1-hour ones in [:start, :end) (days of UTC), as Bars.
 -- params: instrument_id, start, end
 -- returns: rows
-SELECT day || ' 00:00' AS bucket, open, max(high) AS high, min(low) AS low, close,
-    sum(volume) AS volume, sum(ticks) AS ticks
+SELECT :instrument_id AS instrument_id, day || ' 00:00:00' AS start, open, max(high) AS high,
+    min(low) AS low, close, sum(volume) AS volume, sum(ticks) AS ticks
 FROM (
     SELECT substr(bucket, 1, 10) AS day, high, low, volume, ticks,
         first_value(open) OVER w AS open,
