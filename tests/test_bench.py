@@ -45,7 +45,7 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
         "stdlib_executemany_8_columns",
         "stdlib_executemany_default_table",
         "rawdb_bulk_insert",
-        "rawdb_bulk_insert_without_rollups",
+        "rawdb_bulk_insert_with_rollups",
         "rawdb_streaming_writer",
         "rawdb_bulk_insert_synchronous_full",
         "legacy_schema_stdlib",

@@ -387,7 +387,7 @@ def copy_database(source: Path, target: Path) -> None:
 
 
 async def migrated(path: Path) -> list[int]:
-    async with Pool.open(Settings(database=path), migrate=True) as pool:
+    async with Pool.open(Settings(database=path, rollups=True), migrate=True) as pool:
         return [
             (await instruments.add_instrument(pool, {"symbol": s, "name": s})).id for s in SYMBOLS
         ]
@@ -501,7 +501,7 @@ async def test_bulk_and_streamed_batches_with_late_ticks_ties_and_quotes(
     path, ids = db
     rows = spread(ids, 900, seed=3)
     with LAYOUTS[layout].using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, rows[:300], chunk=41)
             await assert_rollups(pool, path, ids)
             await stream_in(pool, rows[300:600], batch_size=29)
@@ -519,7 +519,7 @@ async def test_ties_go_by_id_and_a_quote_can_be_the_latest(db: tuple[Path, list[
     path, (es, nq, _cl) = db
     minute = at(1, 10, 30)
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(
                 pool,
                 [TickRow(es, minute + timedelta(seconds=20), 2.0, 1), TickRow(es, minute, 1.0, 1)],
@@ -559,7 +559,7 @@ async def test_soft_delete_restore_and_purge_of_a_bad_print(db: tuple[Path, list
     bad = TickRow(es, at(2, 7, 15, 30), 999.0, 1)
     newest = TickRow(es, at(DAYS) - timedelta(seconds=1), 998.0, 1)
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, [*rows, bad, newest])
             await assert_rollups(pool, path, ids)
             by_price = {r.price: r.id for r in stored(path) if r.instrument_id == es}
@@ -588,12 +588,12 @@ async def test_moving_rows_out_of_the_default_table(db: tuple[Path, list[int]]) 
     months; late ticks, deletes and restores afterwards fold as usual."""
     path, ids = db
     with DEFAULT.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, spread(ids, 400, seed=7))
             await assert_rollups(pool, path, ids)
     assert in_default(path) == 400
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             report = await partitions.move_default(pool, "market_data", batch=150)
             assert report.total == 400 and in_default(path) == 0
             await assert_rollups(pool, path, ids)
@@ -615,7 +615,7 @@ async def test_archive_and_restore_of_a_month_keep_its_bars(db: tuple[Path, list
         TickRow(cl, at(1), 51.0),
     ]
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, rows)
             await assert_rollups(pool, path, [es, nq, cl])
             before = stored(path)
@@ -644,7 +644,7 @@ async def test_backfill_of_an_adopted_database_stops_and_resumes(
     bars equal to the ticks' and the rollups complete."""
     path, ids = db
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, spread(ids, 600, seed=11))
             await assert_rollups(pool, path, ids)
             adopt(path)
@@ -687,6 +687,34 @@ async def test_backfill_of_an_adopted_database_stops_and_resumes(
             assert again.complete and again.steps == 0
 
 
+async def test_rollups_off_by_default_mark_them_stale_and_a_backfill_makes_them_whole(
+    db: tuple[Path, list[int]],
+) -> None:
+    """With Settings.rollups off (the default) the writer folds nothing and its batch marks the
+    rollups stale in the same transaction: reads compute from the ticks and stay right. Turned
+    on again, reads keep computing from the ticks until a backfill has made the bars whole."""
+    path, ids = db
+    with MONTHS.using():
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
+            await ticks.insert_ticks(pool, spread(ids, 300, seed=21))
+        held_1m = sql(path, "SELECT count(*) FROM market_data_1m")
+        async with Pool.open(Settings(database=path)) as pool:
+            assert not pool.settings.rollups
+            await ticks.insert_ticks(pool, spread(ids, 200, seed=22))
+            await stream_in(pool, spread(ids, 50, seed=23), batch_size=9)
+            assert rollup_state(path)[:2] == (0, None)
+            assert sql(path, "SELECT count(*) FROM market_data_1m") == held_1m  # nothing folded
+            await assert_bars(pool, stored(path), ids)  # from the ticks
+            await assert_latest(pool, stored(path), ids)
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
+            await ticks.insert_ticks(pool, spread(ids, 40, seed=24))
+            assert rollup_state(path)[0] == 0  # folding again does not make them whole
+            await assert_bars(pool, stored(path), ids)
+            done = await bars.backfill(pool, step_hours=24)
+            assert done.complete and rollup_state(path)[0] == 1
+            await assert_rollups(pool, path, ids)
+
+
 async def test_bars_retention_keeps_hours_and_reads_old_minutes_from_ticks(
     db: tuple[Path, list[int]],
 ) -> None:
@@ -696,7 +724,7 @@ async def test_bars_retention_keeps_hours_and_reads_old_minutes_from_ticks(
     now = at(DAYS)
     cutoff = now - timedelta(days=2)
     with MONTHS.using():
-        async with Pool.open(Settings(database=path, bars_1m_keep_days=2)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True, bars_1m_keep_days=2)) as pool:
             await ticks.insert_ticks(pool, spread(ids, 600, seed=14))
             hours_before = sql(path, "SELECT * FROM market_data_1h ORDER BY 1, 2")
             await bars_retention(pool, now=now)
@@ -728,7 +756,7 @@ async def test_check_leaves_an_archived_month_alone(db: tuple[Path, list[int]]) 
     path, (es, _nq, _cl) = db
     rows = [TickRow(es, at(0.5), 1.0, 1), TickRow(es, at(3), 2.0, 1)]
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, rows)
             before = stored(path)
             archive_period(path, EARLY)
@@ -748,7 +776,7 @@ async def test_restore_of_a_month_brings_back_its_latest_tick(
     path, (es, _nq, _cl) = db
     older = EARLY.start - timedelta(days=3)  # the month before the archived one
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, [TickRow(es, older, 1.0), TickRow(es, at(1), 2.0)])
             archive_period(path, EARLY)
             if when == "while archived, older month":
@@ -768,7 +796,7 @@ async def test_soft_delete_before_the_minute_retention_keeps_its_hour(
     path, (es, _nq, _cl) = db
     rows = [TickRow(es, at(0, 5, minute), 100.0 + minute, 1) for minute in range(10)]
     with MONTHS.using():
-        async with Pool.open(Settings(database=path, bars_1m_keep_days=2)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True, bars_1m_keep_days=2)) as pool:
             await ticks.insert_ticks(pool, rows)
             await bars_retention(pool, now=at(3))
             victim = next(r for r in stored(path) if r.price == 103.0)
@@ -786,7 +814,7 @@ async def test_backfill_covers_ticks_ahead_of_live_since(db: tuple[Path, list[in
         TickRow(es, hour + timedelta(minutes=1), 2.0, 1),
     ]
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, rows)
             adopt(path)
             live_since = (hour - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M:%S")
@@ -803,7 +831,7 @@ async def test_restore_of_a_month_archived_before_the_rollups_brings_its_bars(
     backfilled, then the month restored. Its bars are those of its ticks."""
     path, (es, _nq, _cl) = db
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(
                 pool, [TickRow(es, at(0.5), 1.0, 1), TickRow(es, at(3), 2.0, 1)]
             )
@@ -820,7 +848,7 @@ async def test_bars_from_ticks_put_a_tick_in_its_own_minute(db: tuple[Path, list
     path, (es, _nq, _cl) = db
     rows = [TickRow(es, at(0, 5, 0, 59.9996), 1.0, 1), TickRow(es, at(0, 23, 59, 59.9996), 2.0, 1)]
     with MONTHS.using():
-        async with Pool.open(Settings(database=path, bars_1m_keep_days=1)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True, bars_1m_keep_days=1)) as pool:
             await ticks.insert_ticks(pool, rows)
             await assert_bars(pool, stored(path), [es])  # from the rollups
             await bars_retention(pool, now=at(3))
@@ -1072,7 +1100,7 @@ class Run:
 
 
 async def play(path: Path, ids: list[int], ops: Sequence[Op]) -> None:
-    async with Pool.open(Settings(database=path)) as pool:
+    async with Pool.open(Settings(database=path, rollups=True)) as pool:
         run = Run(pool, path, ids)
         for op in ops:
             await run.apply(op)
@@ -1108,7 +1136,7 @@ async def test_the_check_finds_and_repairs_a_wrong_hourly_bar(db: tuple[Path, li
     path, (es, _nq, _cl) = db
     rows = [TickRow(es, at(1, 5, minute), 100.0 + minute, 2) for minute in range(20)]
     with MONTHS.using():
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             await ticks.insert_ticks(pool, rows)
             sql(path, "UPDATE market_data_1h SET high = 999, volume = 0")
             report = await bars.check(pool)

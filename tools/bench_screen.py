@@ -131,7 +131,7 @@ async def screen_reads(path: Path, rows: list[Any], batch: int, end: datetime) -
         if other.stdout.readline().strip() != "ready":
             raise RuntimeError("the reader process did not start")
         phases: list[tuple[float, float, bool]] = []
-        async with Pool.open(Settings(database=path)) as pool:
+        async with Pool.open(Settings(database=path, rollups=True)) as pool:
             done = False
             own = asyncio.create_task(read_until(screen(pool, end), lambda: done))
             try:

@@ -208,6 +208,16 @@ class Settings(EnvSettings):
     batching delays, yet stays well below the hour by which a time-zone or daylight-saving
     mix-up shifts a time, so those are refused, as is a wrong year."""
 
+    rollups: bool = Field(
+        default=False,
+        description="keep 1m/1h bars and latest prices as ticks are written (costs ingest ~10%)",
+    )
+    """Whether the writer keeps bars and latest prices (migration 0011, docs/partitions.md):
+    bar reads then take milliseconds instead of computing from the ticks, for 7-12% of the
+    ingest rate (measured, README). Off, the writer folds nothing and its first batch marks
+    the rollups stale, so reads compute from the ticks; turning it on later needs
+    `rawdb partitions bars-backfill` once before the rollups serve reads again."""
+
     bars_1m_keep_days: int = Field(
         default=400,
         ge=1,

@@ -98,6 +98,9 @@ async def _begin(pool: Pool) -> str:
         begin = STATEMENTS["backfill_begin"]
         now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
         await conn.execute(begin.sql, {"now": now}, name=begin.name)
+        # A fresh start: progress left by a run before the rollups went stale is void.
+        forget = STATEMENTS["backfill_forget"]
+        await conn.execute(forget.sql, name=forget.name)
     _, live_since = await _state(pool)
     assert live_since is not None
     return live_since

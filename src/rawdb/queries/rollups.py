@@ -25,6 +25,7 @@ FAMILY: Family = "market_data"
 BAR_1M = STATEMENTS["fold_bars_1m"]
 BAR_1H = STATEMENTS["fold_bars_1h"]
 LATEST = STATEMENTS["fold_latest"]
+STALE = STATEMENTS["rollups_stale"]
 LATEST_COLUMNS = (
     "instrument_id",
     "id",
@@ -188,6 +189,13 @@ async def fold(conn: Connection, rows: Sequence[Sequence[Any]], first_id: int) -
     await conn.executemany_now(BAR_1M.sql, _bar_rows(minutes), name=BAR_1M.name)
     await conn.executemany_now(BAR_1H.sql, _bar_rows(hours), name=BAR_1H.name)
     await conn.executemany_now(LATEST.sql, _latest_rows(rows, first_id, hours), name=LATEST.name)
+
+
+async def stale(conn: Connection, rows: Sequence[Sequence[Any]], first_id: int) -> None:
+    """Rows written with the rollups off (Settings.rollups): they no longer hold every tick,
+    so reads compute from the ticks until a backfill makes them whole again."""
+    del rows, first_id
+    await conn.execute(STALE.sql, name=STALE.name)
 
 
 # --- reading ----------------------------------------------------------------------------------

@@ -37,6 +37,9 @@ INSERTS = routing.Inserts(
     after=rollups.fold,  # bars and latest prices, in the ticks' transaction
 )
 QUOTE_INSERTS = replace(INSERTS, append=STATEMENTS["append_quotes"])
+# Rollups off (Settings.rollups): nothing folded, the rollups marked stale in the same transaction.
+PLAIN_INSERTS = replace(INSERTS, after=rollups.stale)
+PLAIN_QUOTE_INSERTS = replace(QUOTE_INSERTS, after=rollups.stale)
 LATEST_HELD = STATEMENTS["latest_held"]
 LATEST_ALL = STATEMENTS["latest_held_all"]
 INSTRUMENT_IDS = STATEMENTS["instrument_ids"]
@@ -68,7 +71,7 @@ async def insert_ticks(
         async with pool.write() as conn:
             written = 0
             for rows in _prepared_chunks(batch, chunk, horizon):
-                written += await write_rows(conn, rows)
+                written += await write_rows(conn, rows, rollups=pool.settings.rollups)
             return written
     except ForeignKeyViolation as exc:
         raise await _unknown_instruments(pool, batch, exc) from exc
@@ -95,7 +98,7 @@ def _prepared_chunks(
         yield prepare_ticks(part, offset=start, total=total, horizon=horizon)
 
 
-async def write_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
+async def write_rows(conn: Connection, rows: list[tuple[Any, ...]], *, rollups: bool = True) -> int:
     """Write checked rows (from ``prepare_ticks``) on the writer inside its transaction.
 
     The one place ticks reach their tables: the bulk insert and the streaming writer both end
@@ -106,10 +109,12 @@ async def write_rows(conn: Connection, rows: list[tuple[Any, ...]]) -> int:
     if not rows:
         return 0
     if max(map(len, rows)) == QUOTE_WIDTH:
-        return await routing.write(conn, FAMILY, rows, QUOTE_INSERTS)
+        return await routing.write(
+            conn, FAMILY, rows, QUOTE_INSERTS if rollups else PLAIN_QUOTE_INSERTS
+        )
     if min(map(len, rows)) < ROW_WIDTH:
         rows = [row if len(row) == ROW_WIDTH else (*row, None, None, None) for row in rows]
-    return await routing.write(conn, FAMILY, rows, INSERTS)
+    return await routing.write(conn, FAMILY, rows, INSERTS if rollups else PLAIN_INSERTS)
 
 
 async def _unknown_instruments(

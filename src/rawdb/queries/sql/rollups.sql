@@ -76,6 +76,14 @@ ON CONFLICT (instrument_id) DO UPDATE SET
     low_price = excluded.low_price
 WHERE (excluded.timestamp, excluded.id) > (market_data_latest.timestamp, market_data_latest.id);
 
+-- name: rollups_stale
+-- Ticks were written without folding (rollups off): reads compute from the ticks until the
+-- backfill runs again (its first run sets live_since anew).
+-- params: none
+-- returns: nothing
+UPDATE rawdb_rollup_state SET complete = 0, live_since = NULL
+WHERE family = 'market_data' AND (complete = 1 OR live_since IS NOT NULL);
+
 -- name: rollup_state
 -- Whether the rollups hold every tick, since when the writer keeps them, and from when the
 -- 1-minute bars are kept.
@@ -315,10 +323,12 @@ UPDATE rawdb_rollup_state SET live_since = :now
 WHERE family = 'market_data' AND live_since IS NULL;
 
 -- name: backfill_done
--- The backfill is over: the rollups hold every tick.
+-- The backfill is over: the rollups hold every tick (unless ticks came in unfolded meanwhile,
+-- with the rollups off: that set live_since back to NULL).
 -- params: none
 -- returns: nothing
-UPDATE rawdb_rollup_state SET complete = 1 WHERE family = 'market_data';
+UPDATE rawdb_rollup_state SET complete = 1
+WHERE family = 'market_data' AND live_since IS NOT NULL;
 
 -- name: backfill_forget
 -- Drop the backfill's progress rows once it is done.
