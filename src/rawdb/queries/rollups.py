@@ -195,7 +195,7 @@ async def stale(conn: Connection, rows: Sequence[Sequence[Any]], first_id: int) 
     """Rows written with the rollups off (Settings.rollups): they no longer hold every tick,
     so reads compute from the ticks until a backfill makes them whole again."""
     del rows, first_id
-    await conn.execute(STALE.sql, name=STALE.name)
+    await conn.executemany_now(STALE.sql, [()], name=STALE.name)  # in place: no hop a batch
 
 
 # --- reading ----------------------------------------------------------------------------------
