@@ -89,13 +89,12 @@ def big_database(size: int, cache: Path) -> Path:
     template = hashlib.sha256(ddl.encode()).hexdigest()[:10]
     path = cache / f"big-{size}-monthly-{template}.sqlite3"
     for stale in cache.glob(f"big-{size}-monthly*.sqlite3*"):
-        if not stale.name.startswith(path.name):
+        if not stale.name.startswith(path.stem):  # (its -bars copy stays)
             stale.unlink()
     built = row_count(path) if path.exists() else 0
     if built:
         Migrator(path, backup=False, settings=Settings(database=path)).up()
         if built >= size:
-            asyncio.run(_bars_backfilled(path))
             return path
     else:
         migrated(path)
@@ -108,13 +107,23 @@ def big_database(size: int, cache: Path) -> Path:
         part = part[max(0, built - start) :]  # the rows a stopped build already wrote
         rawdb_bulk(path, part, 100_000)
         print(f"  built {start + len(part):,} of {size:,} ticks", file=sys.stderr, flush=True)
-    asyncio.run(_bars_backfilled(path))
+    return path
+
+
+def bars_database(plain: Path) -> Path:
+    """The big database with its bars (Settings.rollups), cached beside it: a copy given its
+    bars once by the backfill, as an adopted database would get them. Kept apart because
+    its ~7M minute bars change the other figures (the insert rate at size among them)."""
+    path = plain.with_name(f"{plain.stem}-bars.sqlite3")
+    if path.exists():
+        Migrator(path, backup=False, settings=Settings(database=path)).up()
+    else:
+        fresh_copy(plain, path)
+    asyncio.run(_bars_backfilled(path))  # a no-op once it is done
     return path
 
 
 async def _bars_backfilled(path: Path) -> None:
-    """A cache from before the rollups (migration 0011) gets its bars once, as an adopted
-    database would (`rawdb partitions bars-backfill`); for one that has them, a no-op."""
     async with Pool.open(Settings(database=path, rollups=True)) as pool:
         started = time.perf_counter()
         report = await bars.backfill(pool)
@@ -236,11 +245,20 @@ async def writer_with_readers(path: Path, rows: list[Any], batch: int, readers: 
     return {name: counts[name] / seconds for name, seconds in spent.items()}
 
 
+def fresh_copy(source: Path, copy: Path) -> None:
+    """``source`` copied over ``copy``, without the write-ahead log a step before left beside
+    it (a reader process killed while holding the database keeps it from being removed):
+    SQLite would apply that log's pages to the new file."""
+    for left in (Path(f"{copy}-wal"), Path(f"{copy}-shm")):
+        left.unlink(missing_ok=True)
+    shutil.copyfile(source, copy)
+
+
 def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str, Any]:
     source = big_database(size, cache)
     copy = work / "big.sqlite3"
     extra = ticks(probe, seed=99, start=START + BIG_SPAN, spacing=big_spacing(size))
-    shutil.copyfile(source, copy)
+    fresh_copy(source, copy)
     empty = migrated(work / "empty.sqlite3")
     conn = sqlite3.connect(empty, isolation_level=None)
     try:
@@ -248,11 +266,11 @@ def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str,
     finally:
         conn.close()
     rates = asyncio.run(at_size_vs_empty(copy, empty, extra, batch))
-    shutil.copyfile(source, copy)
+    fresh_copy(bars_database(source), copy)
     screen = asyncio.run(screen_reads(copy, extra, batch, START + BIG_SPAN))
-    shutil.copyfile(source, copy)
+    fresh_copy(source, copy)
     writer = asyncio.run(writer_with_readers(copy, extra, batch, 4))
-    shutil.copyfile(source, copy)
+    fresh_copy(source, copy)
     window = window_over_all_instruments(copy)
     return {
         "ticks": size,
