@@ -324,8 +324,9 @@ async def _from_ticks(
     return [tuple(r) for r in rows]
 
 
-async def recompute_latest(conn: Connection, instrument_id: int, horizon: str) -> None:
-    """The instrument's held latest tick, found again in the tick tables."""
+async def newest_live(conn: Connection, instrument_id: int, horizon: str) -> Any | None:
+    """The instrument's newest live tick in the tick tables (the later id of a tie, as the
+    writer holds it), or None: one seek down each table's index, newest table first."""
     newest = await reads.newest(
         conn,
         FAMILY,
@@ -334,9 +335,14 @@ async def recompute_latest(conn: Connection, instrument_id: int, horizon: str) -
         done=lambda rows, floor: any(r["timestamp"] >= floor for r in rows),
         until=horizon,
     )
+    return max(newest, key=lambda r: (r["timestamp"], r["id"])) if newest else None
+
+
+async def recompute_latest(conn: Connection, instrument_id: int, horizon: str) -> None:
+    """The instrument's held latest tick, found again in the tick tables."""
+    row = await newest_live(conn, instrument_id, horizon)
     await _run(conn, "forget_latest", (instrument_id,))
-    if newest:
-        row = max(newest, key=lambda r: (r["timestamp"], r["id"]))
+    if row is not None:
         await _run(conn, "fold_latest", tuple(row[c] for c in LATEST_COLUMNS))
 
 

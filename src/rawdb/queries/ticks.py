@@ -159,15 +159,8 @@ async def latest_tick(
             held = await conn.fetchall_now(LATEST_HELD.sql, (instrument_id,), name=LATEST_HELD.name)
             if held:  # none yet: a repair dropped it, or no tick since the backfill
                 return to_model(Tick, held[0])
-        rows = await reads.newest(
-            conn,
-            FAMILY,
-            STATEMENTS["latest_tick"],
-            {"instrument_id": instrument_id, "horizon": horizon},
-            done=lambda rows, floor: any(r["timestamp"] >= floor for r in rows),
-            until=horizon,
-        )
-    return to_model(Tick, max(rows, key=lambda r: r["timestamp"]) if rows else None)
+        row = await rollups.newest_live(conn, instrument_id, horizon)
+    return to_model(Tick, row)
 
 
 async def latest_ticks(
