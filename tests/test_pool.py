@@ -22,6 +22,7 @@ from rawdb.errors import (
     DatabaseCorrupt,
     ForeignKeyViolation,
     SchemaOutOfDate,
+    UniqueViolation,
     UsageError,
 )
 from rawdb.migrate import Migrator
@@ -547,6 +548,24 @@ async def test_point_reads_see_commits_and_keep_a_snapshot(pool: Pool) -> None:
         assert (await conn.fetchall_now("SELECT balance FROM accounts"))[0][0] == 10
     async with pool.read() as conn:
         assert (await conn.fetchall_now("SELECT balance FROM accounts"))[0][0] == 20
+
+
+async def test_small_batches_write_in_place_in_the_writers_transaction(pool: Pool) -> None:
+    """executemany_now writes inside the writer's transaction whichever way it runs (a few
+    rows in place, more than IN_PLACE_ROWS on the connection's thread), and a failure rolls
+    the whole transaction back with the rest."""
+    sql = "INSERT INTO accounts (id, balance) VALUES (?, ?)"
+    async with pool.write() as conn:
+        assert await conn.executemany_now(sql, [(i, i) for i in range(1, 4)]) == 3
+        assert await conn.executemany_now(sql, [(i, 1) for i in range(10, 611)]) == 601
+    async with pool.read() as conn:
+        assert (await conn.fetchall("SELECT count(*) FROM accounts"))[0][0] == 604
+    with pytest.raises(UniqueViolation):
+        async with pool.write() as conn:
+            await conn.executemany_now(sql, [(1000, 0)])
+            await conn.executemany_now(sql, [(1, 0)])  # a duplicate id
+    async with pool.read() as conn:
+        assert (await conn.fetchall("SELECT count(*) FROM accounts WHERE id = 1000"))[0][0] == 0
 
 
 async def test_busy_retry_backs_off_until_the_lock_goes(db_path: Path) -> None:
