@@ -18,6 +18,10 @@ from rawdb.backend import SyncConnection
 from rawdb.catalog import templates
 from rawdb.catalog.periods import Period
 from rawdb.catalog.registry import Step
+from rawdb.queries import STATEMENTS
+
+HOLD = STATEMENTS["fold_latest"]
+"""The writer's own statement: hold a tick as its instrument's latest when it is newer."""
 
 
 def archived_steps(conn: SyncConnection, period: Period, remaining: Iterable[str]) -> list[Step]:
@@ -38,7 +42,7 @@ def archived_steps(conn: SyncConnection, period: Period, remaining: Iterable[str
                 if newest is None or (row[2], row[1]) > (newest[2], newest[1]):
                     newest = tuple(row)
         if newest is not None:
-            steps.append(("archive_hold_latest", SQL["archive_hold_latest"].sql, newest))
+            steps.append((HOLD.name, HOLD.sql, newest))
     return steps
 
 
@@ -53,7 +57,7 @@ def restored_steps(conn: SyncConnection, period: Period) -> list[Step]:
     steps: list[Step] = []
     for (instrument,) in conn.execute(listed).fetchall():
         for row in conn.execute(newest_sql, (instrument,)):
-            steps.append(("archive_hold_latest", SQL["archive_hold_latest"].sql, tuple(row)))
+            steps.append((HOLD.name, HOLD.sql, tuple(row)))
     gap = (period.start_text[:16], period.end_text[:16])
     steps.append(("archive_bars_gap", SQL["archive_bars_gap"].sql, gap))
     return steps

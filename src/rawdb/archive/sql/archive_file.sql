@@ -130,23 +130,6 @@ WHERE instrument_id = ? AND deleted_at IS NULL
 ORDER BY timestamp DESC, id DESC
 LIMIT 1;
 
--- name: archive_hold_latest
--- Hold a tick as its instrument's latest when it is newer than the one held (or none is).
--- params: instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
---     open_price, high_price, low_price
--- returns: nothing
-INSERT INTO market_data_latest (
-    instrument_id, id, timestamp, price, volume, bid, ask, bid_size, ask_size,
-    open_price, high_price, low_price
-) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (instrument_id) DO UPDATE SET
-    id = excluded.id, timestamp = excluded.timestamp, price = excluded.price,
-    volume = excluded.volume, bid = excluded.bid, ask = excluded.ask,
-    bid_size = excluded.bid_size, ask_size = excluded.ask_size,
-    open_price = excluded.open_price, high_price = excluded.high_price,
-    low_price = excluded.low_price
-WHERE (excluded.timestamp, excluded.id) > (market_data_latest.timestamp, market_data_latest.id);
-
 -- name: archive_restored_instruments
 -- The instruments a restored month holds live ticks of.
 -- params: none
