@@ -333,7 +333,7 @@ class TickStream:
         """
         try:
             async with self._pool.write() as conn:
-                await write_rows(conn, rows, rollups=self._pool.settings.rollups)
+                await write_rows(conn, rows, fold_bars=self._pool.settings.rollups)
         except (ForeignKeyViolation, PeriodNotWritable) as exc:
             if len(rows) == 1:
                 self._reject(rows[0], str(exc))

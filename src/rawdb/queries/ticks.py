@@ -71,7 +71,7 @@ async def insert_ticks(
         async with pool.write() as conn:
             written = 0
             for rows in _prepared_chunks(batch, chunk, horizon):
-                written += await write_rows(conn, rows, rollups=pool.settings.rollups)
+                written += await write_rows(conn, rows, fold_bars=pool.settings.rollups)
             return written
     except ForeignKeyViolation as exc:
         raise await _unknown_instruments(pool, batch, exc) from exc
@@ -98,23 +98,24 @@ def _prepared_chunks(
         yield prepare_ticks(part, offset=start, total=total, horizon=horizon)
 
 
-async def write_rows(conn: Connection, rows: list[tuple[Any, ...]], *, rollups: bool = True) -> int:
+async def write_rows(conn: Connection, rows: list[tuple[Any, ...]], *, fold_bars: bool) -> int:
     """Write checked rows (from ``prepare_ticks``) on the writer inside its transaction.
 
     The one place ticks reach their tables: the bulk insert and the streaming writer both end
     here. Rows are grouped by month, one ``executemany`` per month's table (made on demand
     inside the partition window; rows outside it go to the default table). A batch without
     bar fields binds only the columns it has; one mixing both kinds is written in full.
+    ``fold_bars`` (``Settings.rollups``): fold them into the bars and latest prices, else mark
+    those stale.
     """
     if not rows:
         return 0
+    full, quotes = (INSERTS, QUOTE_INSERTS) if fold_bars else (PLAIN_INSERTS, PLAIN_QUOTE_INSERTS)
     if max(map(len, rows)) == QUOTE_WIDTH:
-        return await routing.write(
-            conn, FAMILY, rows, QUOTE_INSERTS if rollups else PLAIN_QUOTE_INSERTS
-        )
+        return await routing.write(conn, FAMILY, rows, quotes)
     if min(map(len, rows)) < ROW_WIDTH:
         rows = [row if len(row) == ROW_WIDTH else (*row, None, None, None) for row in rows]
-    return await routing.write(conn, FAMILY, rows, INSERTS if rollups else PLAIN_INSERTS)
+    return await routing.write(conn, FAMILY, rows, full)
 
 
 async def _unknown_instruments(
