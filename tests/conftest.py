@@ -207,3 +207,53 @@ def build_wheel(source: Path, dist: Path) -> Path:
         capture_output=True,
     )
     return next(dist.glob("rawdb-*.whl"))
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+# The PostgreSQL tests run against a real server: RAWDB_TEST_POSTGRESQL_URL when set (.ci/run
+# starts a throwaway one and sets it), else a throwaway cluster started here for the session.
+# They skip, saying why, only when no server can be had; with RAWDB_TEST_REQUIRE_POSTGRESQL=1
+# (as in CI) that is a failure instead.
+
+
+@pytest.fixture(scope="session")
+def postgresql_server() -> Iterator[str]:
+    """The URL of a PostgreSQL server's maintenance database, for the whole session."""
+    given = os.environ.get("RAWDB_TEST_POSTGRESQL_URL")
+    if given:
+        yield given
+        return
+    import importlib.util  # noqa: PLC0415 -- appended fixture; the imports above are shared
+
+    spec = importlib.util.spec_from_file_location(
+        "throwaway_postgres", ROOT / "tools" / "throwaway_postgres.py"
+    )
+    assert spec is not None and spec.loader is not None
+    server = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(server)
+    try:
+        url = server.start()
+    except server.ServerError as exc:
+        if os.environ.get("RAWDB_TEST_REQUIRE_POSTGRESQL") == "1":
+            pytest.fail(f"PostgreSQL is required here and did not start: {exc}")
+        pytest.skip(f"no PostgreSQL server could be started: {exc}")
+    try:
+        yield url
+    finally:
+        server.stop(server.folder_of(url))
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_url(postgresql_server: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test (dropped after it)."""
+    psycopg = pytest.importorskip("psycopg")
+    name = f"rawdb_test_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(postgresql_server, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
+    base, _, query = postgresql_server.partition("?")
+    yield f"{base.rsplit('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
+    with psycopg.connect(postgresql_server, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -116,3 +116,19 @@ def test_nothing_above_the_seam_imports_a_driver() -> None:
             )
             offenders += [f"{relative}: {n}" for n in names if n.split(".")[0] in DRIVERS]
     assert offenders == []
+
+
+def test_the_sqlite_path_never_imports_the_postgresql_driver() -> None:
+    """The base install has no psycopg: nothing but a postgresql:// database may need it."""
+    import subprocess  # noqa: PLC0415 -- appended test; the imports above are shared
+
+    code = (
+        "import sys, rawdb, rawdb.cli, rawdb.migrate.cli, rawdb.pool, rawdb.queries, "
+        "rawdb.monitor, rawdb.partitions, rawdb.archive, rawdb.trading; "
+        "print(sorted(m for m in sys.modules"
+        " if m.startswith(('psycopg', 'rawdb.backend.postgresql'))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "[]"

@@ -1,9 +1,11 @@
 """The SQL review check a pull request runs over sql/ and the packages' statement files.
 
-Every migration has its rollback; names and numbers are well formed; the SQL lints (sqlfluff,
-SQLite dialect: the migrations and every src/rawdb/**/sql/*.sql); each migration survives up,
-down, up with identical schema and data; and sql/schema.sql is what the migrations build.
-Exits 1 listing every problem.
+Every migration has its rollback; names and numbers are well formed; the SQL lints (sqlfluff:
+the migrations and every src/rawdb/**/sql/*.sql in SQLite's dialect, each postgresql/ folder
+in PostgreSQL's, told by its .sqlfluff); the PostgreSQL set holds the versions and slugs of
+the SQLite set; each migration survives up, down, up with identical schema and data; and
+sql/schema.sql is what the migrations build. Exits 1 listing every problem. (The PostgreSQL
+set's round trip needs a server: tests/test_postgresql_migrate.py runs it.)
 
     python tools/sql_review.py [--write-schema] [--no-lint]
 """
@@ -17,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from rawdb import log
-from rawdb.migrate import Migrator
+from rawdb.migrate import Migrator, discover
 from rawdb.migrate.review import newest_schema, round_trip, schema_is_current
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,6 +40,7 @@ def lint() -> list[str]:
             str(SQL / "migrations"),
             str(SQL / "rollback"),
             str(SQL / "partitions"),
+            str(SQL / "postgresql"),
             # The statements rawdb's packages run, each package's sql/ folder.
             *sorted(str(folder) for folder in (ROOT / "src" / "rawdb").glob("**/sql")),
         ],
@@ -50,6 +53,18 @@ def lint() -> list[str]:
         line
         for line in result.stdout.splitlines()
         if line.startswith(("::warning", "::error", "::notice"))
+    ]
+
+
+def dialects() -> list[str]:
+    """The PostgreSQL set has exactly the SQLite set's migrations (numbers and slugs)."""
+    sqlite = {m.name for m in discover(SQL).migrations}
+    postgresql = {m.name for m in discover(SQL / "postgresql").migrations}
+    return [
+        f"sql/postgresql/migrations lacks {name}.sql" for name in sorted(sqlite - postgresql)
+    ] + [
+        f"sql/postgresql/migrations/{name}.sql has no twin in sql/migrations"
+        for name in sorted(postgresql - sqlite)
     ]
 
 
@@ -67,6 +82,7 @@ def main() -> int:
         problems = Migrator(Path(scratch) / "x.sqlite3", SQL).problems()
     checks = {
         "files": problems,
+        "dialects": dialects(),
         "lint": [] if args.no_lint else lint(),
         "round trip": round_trip(SQL),
         "schema.sql": schema_is_current(SQL, SCHEMA),

@@ -134,14 +134,18 @@ class Common:
 
         parser.add_argument(
             "--db",
-            type=Path,
+            type=database_arg,
             default=default(None),
             metavar="PATH",
             help=self.db_help,
         )
         if self.database_alias:  # the older spelling keeps working, unlisted
             parser.add_argument(
-                "--database", dest="db", type=Path, default=default(None), help=argparse.SUPPRESS
+                "--database",
+                dest="db",
+                type=database_arg,
+                default=default(None),
+                help=argparse.SUPPRESS,
             )
         if self.json:
             parser.add_argument(
@@ -184,14 +188,24 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
     return parser.parse_args(args)
 
 
+def database_arg(text: str) -> Path | str:
+    """``--db``: a SQLite file's path, or a PostgreSQL URL kept as written (a Path would fold
+    its ``//``)."""
+    scheme, sep, _ = text.partition("://")
+    return text if sep and scheme in ("postgresql", "postgres") else Path(text)
+
+
 def settings_for(
     args: argparse.Namespace, *, wait_is_busy_timeout: bool = True, **overrides: Any
 ) -> Settings:
     """The settings of one run: the environment, then ``--db``, ``--wait`` (as busy_timeout_ms
     unless told otherwise) and ``overrides``; logging is set up from them."""
     wait = getattr(args, "wait", None) if wait_is_busy_timeout else None
+    db = getattr(args, "db", None)
+    url = db if isinstance(db, str) else None
     settings = Settings.from_env(
-        database=getattr(args, "db", None),
+        database=None if url else db,
+        database_url=url,
         busy_timeout_ms=None if wait is None else round(wait * 1000),
         migrations=getattr(args, "migrations", None),
         **overrides,

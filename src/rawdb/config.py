@@ -186,6 +186,11 @@ class Settings(EnvSettings):
     )
 
     database: Path = Field(default=Path("rawdb.sqlite3"), description="SQLite database file")
+    database_url: str | None = Field(
+        default=None,
+        description="a PostgreSQL database (postgresql://USER@HOST/DB); when set it is used "
+        "in place of the SQLite file (needs the extra rawdb[postgresql])",
+    )
     synchronous: Literal["NORMAL", "FULL"] = Field(
         default="NORMAL",
         description="NORMAL: no committed data lost on an app crash; FULL: also on power loss",
@@ -260,6 +265,16 @@ class Settings(EnvSettings):
     @classmethod
     def _setup_name(cls, value: Any) -> Any:
         return check_spec(value) if isinstance(value, str) else value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgresql_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        scheme, sep, _ = value.partition("://")
+        if not sep or scheme not in ("postgresql", "postgres"):
+            raise ValueError("write a PostgreSQL URL: postgresql://USER@HOST:PORT/DATABASE")
+        return value
 
     @field_validator("migrations", mode="before")
     @classmethod

@@ -31,7 +31,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -43,12 +43,14 @@ from rawdb.errors import InternalError, UsageError
 _NAME_LINE = re.compile(r"^--\s*name:\s*(?P<name>\S+)\s*$")
 _VALID_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _DECLARATION = re.compile(r"^(?P<key>params|returns):\s*(?P<value>.*)$")
-# What SQLite skips when it looks for placeholders: strings, quoted names, comments.
+# What SQLite skips when it looks for placeholders: strings, quoted names, comments (and
+# PostgreSQL's `::type` casts, which are not a `:name`).
 _PLACEHOLDER = re.compile(
-    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/"
+    r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|`[^`]*`|\[[^\]]*\]|--[^\n]*|/\*.*?\*/|::"
     r"|(?P<numbered>\?\d+)|(?P<positional>\?)|[:@$](?P<named>[A-Za-z_]\w*)",
     re.DOTALL,
 )
+_PERCENT = re.compile(r"%")
 
 _SLOT = re.compile(r"\b__(?P<slot>[a-z][a-z0-9_]*)__\b")
 
@@ -162,13 +164,35 @@ def parse(text: str, source: str) -> dict[str, Statement]:
     return found
 
 
-def load_folder(root: Path, label: str | None = None) -> Registry:
+def pyformat(sql: str) -> str:
+    """``sql`` with psycopg's placeholders: ``:name`` becomes ``%(name)s`` and ``?`` ``%s``,
+    and a literal ``%`` (in a string or an operator) is doubled, as psycopg requires."""
+    out: list[str] = []
+    last = 0
+    for match in _PLACEHOLDER.finditer(sql):
+        out.append(_PERCENT.sub("%%", sql[last : match.start()]))
+        if match["named"] and match.group(0).startswith(":"):
+            out.append(f"%({match['named']})s")
+        elif match["positional"]:
+            out.append("%s")
+        elif match["numbered"] or match["named"]:
+            raise InternalError(f"{sql[:60]!r}: PostgreSQL statements use :name or ? only")
+        else:
+            out.append(_PERCENT.sub("%%", match.group(0)))
+        last = match.end()
+    out.append(_PERCENT.sub("%%", sql[last:]))
+    return "".join(out)
+
+
+def load_folder(root: Path, label: str | None = None, *, dialect: str = "sqlite") -> Registry:
     """Every statement of every ``*.sql`` file in ``root``; a name defined twice is refused.
-    Sources read ``<label>/<file>:<line>`` (label default: the folder's name)."""
+    Sources read ``<label>/<file>:<line>`` (label default: the folder's name). PostgreSQL
+    statements are written with ``:name`` or ``?`` like SQLite's and run in psycopg's form."""
     statements: dict[str, Statement] = {}
     for path in sorted(root.glob("*.sql")):
         source = f"{label or root.name}/{path.name}"
-        for name, stmt in parse(path.read_text(encoding="utf-8"), source).items():
+        for name, parsed in parse(path.read_text(encoding="utf-8"), source).items():
+            stmt = parsed if dialect == "sqlite" else replace(parsed, sql=pyformat(parsed.sql))
             if name in statements:
                 raise InternalError(
                     f"{stmt.source}: {name!r} also defined at {statements[name].source}"
@@ -177,12 +201,16 @@ def load_folder(root: Path, label: str | None = None) -> Registry:
     return Registry(statements)
 
 
-def load_package(package: str) -> Registry:
-    """The statements of a rawdb package: every ``sql/*.sql`` file beside its modules."""
+def load_package(package: str, dialect: str = "sqlite") -> Registry:
+    """The statements of a rawdb package: every ``sql/*.sql`` file beside its modules (for
+    SQLite), or in its ``sql/<dialect>/`` folder."""
     root = Path(str(resources.files(package) / "sql"))
+    label = f"{package.replace('.', '/')}/sql"
+    if dialect != "sqlite":
+        root, label = root / dialect, f"{label}/{dialect}"
     if not root.is_dir():
-        raise InternalError(f"{package} has no sql/ folder of statements")
-    return load_folder(root, label=f"{package.replace('.', '/')}/sql")
+        raise InternalError(f"{package} has no {label}/ folder of statements")
+    return load_folder(root, label=label, dialect=dialect)
 
 
 @lru_cache(maxsize=4096)

@@ -18,17 +18,23 @@ from __future__ import annotations
 import argparse
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rawdb import backend, cli_common
+from rawdb import cli_common
 from rawdb.cli_common import EXIT_FAILED, EXIT_OK, EXIT_USAGE, say
-from rawdb.errors import RawdbError
+from rawdb.config import Settings
+from rawdb.errors import RawdbError, UsageError
 from rawdb.migrate.convert import Report, convert
 from rawdb.migrate.files import SLUG_PATTERN
 from rawdb.migrate.runner import DEFAULT_WAIT_SECONDS, Migrator, RunResult, Status
 from rawdb.migrate.upstream import TOOLS
+
+if TYPE_CHECKING:
+    from rawdb.migrate.postgresql import PostgresMigrator
+
+    AnyMigrator = Migrator | PostgresMigrator
 
 __all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "build_parser", "main", "run"]
 
@@ -169,7 +175,7 @@ def _new(migrator: Migrator, args: argparse.Namespace) -> int:
 
 
 def _run_json(
-    migrator: Migrator, args: argparse.Namespace, result: RunResult, lines: list[str]
+    migrator: AnyMigrator, args: argparse.Namespace, result: RunResult, lines: list[str]
 ) -> None:
     """What up or down did, as one JSON object."""
     done: dict[str, Any] = {"command": args.command, "dry_run": args.dry_run}
@@ -182,20 +188,20 @@ def _run_json(
     _print_json(done)
 
 
-def _versions(migrator: Migrator) -> dict[str, int]:
+def _versions(migrator: AnyMigrator) -> dict[str, int]:
     """Each configured set's applied version."""
     by_set = migrator.applied_by_set()
     return {found.name: max(by_set.get(found.name, {}), default=0) for found in migrator.stack.sets}
 
 
-def _versions_text(migrator: Migrator) -> str:
+def _versions_text(migrator: AnyMigrator) -> str:
     versions = _versions(migrator)
     if len(versions) == 1:
         return f"version {versions['rawdb']:04d}"
     return ", ".join(f"{name} {version:04d}" for name, version in versions.items())
 
 
-def _up(migrator: Migrator, args: argparse.Namespace, lines: list[str]) -> int:
+def _up(migrator: AnyMigrator, args: argparse.Namespace, lines: list[str]) -> int:
     result = migrator.up(to=args.to, set_name=args.set_name, dry_run=args.dry_run)
     if args.json:
         _run_json(migrator, args, result, lines)
@@ -204,7 +210,7 @@ def _up(migrator: Migrator, args: argparse.Namespace, lines: list[str]) -> int:
     return EXIT_OK
 
 
-def _down(migrator: Migrator, args: argparse.Namespace, lines: list[str]) -> int:
+def _down(migrator: AnyMigrator, args: argparse.Namespace, lines: list[str]) -> int:
     result = migrator.down(
         to=args.to, steps=args.steps, set_name=args.set_name, dry_run=args.dry_run
     )
@@ -215,9 +221,9 @@ def _down(migrator: Migrator, args: argparse.Namespace, lines: list[str]) -> int
     return EXIT_OK
 
 
-def _status(migrator: Migrator, args: argparse.Namespace) -> int:
+def _status(migrator: AnyMigrator, args: argparse.Namespace) -> int:
     # A mistyped path is named as missing, not reported as an empty database at version 0.
-    backend.current().check_target(migrator.database, must_exist=True)
+    migrator.check_exists()
     status = migrator.status()
     if args.json:
         _print_json(status.as_json())
@@ -226,7 +232,7 @@ def _status(migrator: Migrator, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _validate(migrator: Migrator, args: argparse.Namespace) -> int:
+def _validate(migrator: AnyMigrator, args: argparse.Namespace) -> int:
     problems = migrator.problems()
     count = sum(len(found.migrations) for found in migrator.stack.sets)
     if args.json:
@@ -295,6 +301,8 @@ def run(args: argparse.Namespace) -> int:
     settings = cli_common.settings_for(args, wait_is_busy_timeout=False)
     lines: list[str] = []
     report = lines.append if args.json else say  # JSON mode: one object on stdout, no lines
+    if settings.database_url is not None:
+        return _run_on(_postgresql(settings, args, report), args, lines)
     migrator = Migrator(
         settings.database,
         args.dir,
@@ -303,18 +311,40 @@ def run(args: argparse.Namespace) -> int:
         wait_seconds=args.wait,
         report=report,
     )
+    if args.command in ("up", "down", "status", "validate"):
+        return _run_on(migrator, args, lines)
+    commands = {"baseline": _baseline, "new": _new, "dump-schema": _dump}
+    return commands[args.command](migrator, args)
+
+
+def _run_on(migrator: AnyMigrator, args: argparse.Namespace, lines: list[str]) -> int:
+    """The commands both engines' migrators answer."""
     if args.command == "up":
         return _up(migrator, args, lines)
     if args.command == "down":
         return _down(migrator, args, lines)
-    commands = {
-        "status": _status,
-        "validate": _validate,
-        "baseline": _baseline,
-        "new": _new,
-        "dump-schema": _dump,
-    }
-    return commands[args.command](migrator, args)
+    return _status(migrator, args) if args.command == "status" else _validate(migrator, args)
+
+
+POSTGRESQL_COMMANDS = ("up", "down", "status", "validate")
+
+
+def _postgresql(
+    settings: Settings, args: argparse.Namespace, report: Callable[[str], None]
+) -> PostgresMigrator:
+    """The migrator of a PostgreSQL database (imported only then: it needs psycopg)."""
+    if args.command not in POSTGRESQL_COMMANDS:
+        raise UsageError(
+            f"`{args.command}` works on SQLite databases; on PostgreSQL rawdb migrate runs "
+            f"{', '.join(POSTGRESQL_COMMANDS)} (write a new migration's files by hand, in "
+            "both dialect folders, with the same number and slug)"
+        )
+    from rawdb.migrate.postgresql import PostgresMigrator  # noqa: PLC0415 -- optional extra
+
+    assert settings.database_url is not None  # the caller chose PostgreSQL by it
+    return PostgresMigrator(
+        settings.database_url, args.dir, settings=settings, wait_seconds=args.wait, report=report
+    )
 
 
 def _main(argv: Sequence[str] | None, prog: str) -> int:

@@ -217,6 +217,10 @@ class Migrator:
             return None
         return self.backend.connect_read_only(self.database, self.settings.sql_setup)
 
+    def check_exists(self) -> None:
+        """Refuse a database that is not there (a mistyped path is not an empty database)."""
+        self.backend.check_target(self.database, must_exist=True)
+
     def _read(self, fn: Callable[[SyncConnection], object]) -> object:
         conn = self._read_only()
         if conn is None:
