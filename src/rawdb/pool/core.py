@@ -45,7 +45,11 @@ class Pool:
     """One writer and ``settings.readers`` reader connections to one database file.
 
     Open with ``await Pool.open(settings)`` or ``async with Pool.open(settings) as pool``.
+    With ``settings.database_url`` set, the pool is a PostgreSQL one with the same interface.
     """
+
+    dialect = "sqlite"
+    """The engine's name, which names its statement folders and its data-API module."""
 
     def __init__(
         self,
@@ -97,7 +101,14 @@ class Pool:
         ``migrations_dir`` is a folder holding ``migrations/`` (default: the shipped ones);
         ``clock`` drives recycling by age and the breaker's cool-down (tests pass a fake).
         """
-        pool = cls(settings or Settings.from_env(), config, clock=clock)
+        chosen = settings or Settings.from_env()
+        pool: Pool
+        if chosen.database_url is not None:  # PostgreSQL: its own pool, same interface
+            from rawdb.pool.postgresql import PostgresPool  # noqa: PLC0415 -- optional extra
+
+            pool = PostgresPool(chosen, config)
+        else:
+            pool = cls(chosen, config, clock=clock)
         return Opening(pool, migrate=migrate, migrations_dir=migrations_dir)
 
     # --- lending ------------------------------------------------------------------------------

@@ -8,7 +8,15 @@ from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import ForeignKeyViolation
 from rawdb.models import Instrument, InstrumentIn, to_db_time, validate_one
 from rawdb.pool import Pool
-from rawdb.queries.run import execute, fetch_all, fetch_one, reading, to_model, to_models
+from rawdb.queries.run import (
+    engine_api,
+    execute,
+    fetch_all,
+    fetch_one,
+    reading,
+    to_model,
+    to_models,
+)
 
 
 async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object]) -> Instrument:
@@ -18,6 +26,8 @@ async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object
     of 1-10 characters without surrounding whitespace, or the type or status is not one of
     :data:`~rawdb.models.INSTRUMENT_TYPES` / :data:`~rawdb.models.INSTRUMENT_STATUSES`.
     """
+    if (api := engine_api(pool)) is not None:
+        return await api.add_instrument(pool, instrument)  # type: ignore[no-any-return]
     item = validate_one(InstrumentIn, instrument, "instrument")
     async with pool.write() as conn:
         result = await execute(
@@ -33,6 +43,8 @@ async def get_instrument(
     pool: Pool, instrument_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
 ) -> Instrument | None:
     """One instrument by id, or None."""
+    if (api := engine_api(pool)) is not None:
+        return await api.get_instrument(pool, instrument_id, timeout=timeout)  # type: ignore[no-any-return]
     async with reading(pool, timeout) as conn:
         return to_model(Instrument, await fetch_one(conn, "get_instrument", (instrument_id,)))
 
@@ -41,12 +53,16 @@ async def get_instrument_by_symbol(
     pool: Pool, symbol: str, *, timeout: ReadTimeout = FROM_SETTINGS
 ) -> Instrument | None:
     """One instrument by symbol, or None."""
+    if (api := engine_api(pool)) is not None:
+        return await api.get_instrument_by_symbol(pool, symbol, timeout=timeout)  # type: ignore[no-any-return]
     async with reading(pool, timeout) as conn:
         return to_model(Instrument, await fetch_one(conn, "get_instrument_by_symbol", (symbol,)))
 
 
 async def list_instruments(pool: Pool, *, timeout: ReadTimeout = FROM_SETTINGS) -> list[Instrument]:
     """Every instrument, ordered by symbol."""
+    if (api := engine_api(pool)) is not None:
+        return await api.list_instruments(pool, timeout=timeout)  # type: ignore[no-any-return]
     async with reading(pool, timeout) as conn:
         return to_models(Instrument, await fetch_all(conn, "list_instruments"))
 

@@ -9,6 +9,7 @@ An application runs its own named statements (loaded with :func:`rawdb.queries.l
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -107,6 +108,14 @@ async def execute_many(conn: Connection, name: str, rows: Iterable[Params]) -> i
     return await conn.executemany(stmt.sql, rows, name=name)
 
 
+def engine_api(pool: Pool) -> Any:
+    """The data API of the pool's engine when it has its own (``rawdb.queries.<dialect>``,
+    e.g. PostgreSQL's), else None: SQLite's is the code of this package."""
+    if pool.dialect == "sqlite":
+        return None
+    return importlib.import_module(f"rawdb.queries.{pool.dialect}")
+
+
 def to_model(model: type[M], row: Row | None, **extra: Any) -> M | None:
     """A row as a model (None stays None); stored UTC text becomes aware datetimes."""
     if row is None:
@@ -130,10 +139,19 @@ def to_models(model: type[M], rows: Iterable[Row]) -> list[M]:
             if isinstance(text, str) and "+" not in text:
                 value[key] = text + "Z"  # stored UTC text; pydantic reads the space separator
         values.append(value)
+    return cast("list[M]", _adapter(model).validate_python(values))
+
+
+def dicts_to_models(model: type[M], rows: list[dict[str, Any]]) -> list[M]:
+    """Rows a driver gave as dicts (times already aware datetimes), in one pydantic call."""
+    return cast("list[M]", _adapter(model).validate_python(rows)) if rows else []
+
+
+def _adapter(model: type[BaseModel]) -> TypeAdapter[Any]:
     adapter = _ADAPTERS.get(model)
     if adapter is None:
         adapter = _ADAPTERS[model] = TypeAdapter(list[model])  # type: ignore[valid-type]
-    return cast("list[M]", adapter.validate_python(values))
+    return adapter
 
 
 _ADAPTERS: dict[type[BaseModel], TypeAdapter[Any]] = {}

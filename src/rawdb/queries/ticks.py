@@ -26,7 +26,7 @@ from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS, rollups
 from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon, prepare_ticks
 from rawdb.queries.rows import Tick as TickInput
-from rawdb.queries.run import fetch_all, reading, to_model, to_models
+from rawdb.queries.run import engine_api, fetch_all, reading, to_model, to_models
 
 FAMILY: Family = "market_data"
 INSERTS = routing.Inserts(
@@ -61,6 +61,8 @@ async def insert_ticks(
     while SQLite writes the last does not pay, because sqlite3 takes the GIL back between rows
     and waits for it (measured 10% slower).
     """
+    if (api := engine_api(pool)) is not None:
+        return await api.insert_ticks(pool, ticks, chunk=chunk)  # type: ignore[no-any-return]
     if chunk < 1:
         raise UsageError(f"chunk must be >= 1, got {chunk}")
     batch = as_rows(ticks, "ticks")
@@ -70,14 +72,14 @@ async def insert_ticks(
     try:
         async with pool.write() as conn:
             written = 0
-            for rows in _prepared_chunks(batch, chunk, horizon):
+            for rows in prepared_chunks(batch, chunk, horizon):
                 written += await write_rows(conn, rows, fold_bars=pool.settings.rollups)
             return written
     except ForeignKeyViolation as exc:
         raise await _unknown_instruments(pool, batch, exc) from exc
 
 
-def _prepared_chunks(
+def prepared_chunks(
     ticks: Sequence[TickInput], chunk: int, horizon: Horizon
 ) -> Iterator[list[tuple[Any, ...]]]:
     """Checked rows chunk by chunk (memory stays bounded for very large batches).
@@ -121,21 +123,21 @@ async def write_rows(conn: Connection, rows: list[tuple[Any, ...]], *, fold_bars
 async def _unknown_instruments(
     pool: Pool, ticks: Sequence[TickInput], exc: ForeignKeyViolation
 ) -> Exception:
-    ids = sorted({_instrument_of(t) for t in ticks})
+    ids = sorted({instrument_of(t) for t in ticks})
     async with reading(pool) as conn:
         rows = await fetch_all(conn, "known_instrument_ids", (json.dumps(ids),))
     known = {r[0] for r in rows}
     for index, tick in enumerate(ticks):
-        if _instrument_of(tick) not in known:
+        if instrument_of(tick) not in known:
             return InvalidInput(
                 f"ticks: batch of {len(ticks)} refused whole, nothing written: row {index}, "
-                f"field 'instrument_id': unknown instrument {_instrument_of(tick)}; "
+                f"field 'instrument_id': unknown instrument {instrument_of(tick)}; "
                 "register it with add_instrument first"
             )
     return exc
 
 
-def _instrument_of(tick: TickInput) -> Any:
+def instrument_of(tick: TickInput) -> Any:
     if isinstance(tick, tuple):
         return tick[0]
     if isinstance(tick, dict):
@@ -153,6 +155,8 @@ async def latest_tick(
 ) -> Tick | None:
     """The newest live tick of one instrument, or None; rows later than the wall clock plus
     the future tolerance are not live."""
+    if (api := engine_api(pool)) is not None:
+        return await api.latest_tick(pool, instrument_id, timeout=timeout)  # type: ignore[no-any-return]
     horizon = _horizon(pool)
     async with reading(pool, timeout) as conn:
         if await rollups.serves(conn, reads.BEGINNING, pool.settings.future_tolerance_s):
@@ -169,6 +173,8 @@ async def latest_ticks(
 ) -> list[Tick]:
     """The newest live tick of each instrument (all instruments when ``instrument_ids`` is None);
     rows later than the wall clock plus the future tolerance are not live."""
+    if (api := engine_api(pool)) is not None:
+        return await api.latest_ticks(pool, instrument_ids, timeout=timeout)  # type: ignore[no-any-return]
     horizon = _horizon(pool)
     async with reading(pool, timeout) as conn:
         if instrument_ids is None:
@@ -227,6 +233,17 @@ async def tick_range(
     timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[Tick]:
     """Ticks of one instrument in ``[start, end)``, oldest first."""
+    if (api := engine_api(pool)) is not None:
+        found: list[Tick] = await api.tick_range(
+            pool,
+            instrument_id,
+            start,
+            end,
+            include_deleted=include_deleted,
+            limit=limit,
+            timeout=timeout,
+        )
+        return found
     low, high = _window(start, end)
     params = {"instrument_id": instrument_id, "include_deleted": int(include_deleted)}
     async with reading(pool, timeout) as conn:
@@ -246,6 +263,8 @@ async def ohlc_bars(
     timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[Bar]:
     """OHLC bars of one instrument in ``[start, end)``; interval 1m, 5m, 15m, 1h or 1d."""
+    if (api := engine_api(pool)) is not None:
+        return await api.ohlc_bars(pool, instrument_id, start, end, interval, timeout=timeout)  # type: ignore[no-any-return]
     if interval not in INTERVALS:
         raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
     low, high = _window(start, end)

@@ -40,6 +40,31 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def session_options(
+    role: Role, *, lock_timeout_ms: int, statement_timeout_ms: int | None = None
+) -> dict[str, Any]:
+    """Connection keywords for a role: autocommit, its name, its lock and statement limits
+    (a reader's session cannot write)."""
+    # UTC sessions: a time without a zone means UTC, as rawdb's stored texts do on SQLite.
+    settings = f"-c lock_timeout={lock_timeout_ms} -c timezone=UTC"
+    if role == "reader":
+        settings += " -c default_transaction_read_only=on"
+    if statement_timeout_ms is not None:
+        settings += f" -c statement_timeout={statement_timeout_ms}"
+    return {
+        "autocommit": True,
+        "application_name": f"{APPLICATION} {role}",
+        "options": settings,
+        "connect_timeout": 10,
+    }
+
+
+def cannot_open(url: str, exc: Exception) -> CannotOpen:
+    """The rawdb error for a connection that could not be made (the URL without password)."""
+    detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+    return CannotOpen(f"{redact(url)}: cannot connect to PostgreSQL: {detail or 'refused'}")
+
+
 def connect(url: str, role: Role = "migrator", **options: Any) -> SyncConnection:
     """A synchronous connection in autocommit mode, named ``rawdb <role>`` on the server."""
     try:
@@ -51,7 +76,4 @@ def connect(url: str, role: Role = "migrator", **options: Any) -> SyncConnection
             **options,
         )
     except psycopg.OperationalError as exc:
-        detail = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        raise CannotOpen(
-            f"{redact(url)}: cannot connect to PostgreSQL: {detail or 'refused'}"
-        ) from exc
+        raise cannot_open(url, exc) from exc

@@ -1,0 +1,130 @@
+"""An async PostgreSQL connection as rawdb's layers use it: statements by name, rows as
+dicts, binary COPY, and every driver error turned into rawdb's."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import PoolTimeout as ReaderWaitTimeout
+
+from rawdb.backend.postgresql import connection, errors
+from rawdb.backend.postgresql.driver import Error, pg_sql
+from rawdb.errors import UsageError
+
+__all__ = ["PgConnection", "ReaderWaitTimeout", "connect_async", "reader_pool"]
+
+Params = Sequence[Any] | Mapping[str, Any] | None
+
+
+class PgConnection:
+    """One leased connection (the writer inside its transaction, or a reader)."""
+
+    def __init__(self, raw: AsyncConnection[Any]) -> None:
+        self.raw = raw
+
+    def __getattr__(self, name: str) -> Any:
+        # A rawdb function written for SQLite's connection only, called on PostgreSQL: say so
+        # rather than fail with an AttributeError deep inside it.
+        raise UsageError(
+            f"this rawdb function does not run on PostgreSQL yet (it needs the SQLite "
+            f"connection's {name!r}); see docs/postgresql.md for what does"
+        )
+
+    async def fetchall(
+        self, sql: str, params: Params = None, *, name: str = ""
+    ) -> list[dict[str, Any]]:
+        try:
+            cursor = self.raw.cursor(row_factory=dict_row)
+            await cursor.execute(sql, params)  # statements are literals
+            return await cursor.fetchall()
+        except Error as exc:
+            raise errors.translate(exc, statement=name or None) from exc
+
+    async def fetchone(
+        self, sql: str, params: Params = None, *, name: str = ""
+    ) -> dict[str, Any] | None:
+        rows = await self.fetchall(sql, params, name=name)
+        return rows[0] if rows else None
+
+    async def execute(self, sql: str, params: Params = None, *, name: str = "") -> int:
+        """Run one statement; the rows it changed."""
+        try:
+            cursor = await self.raw.execute(sql, params)
+            return cursor.rowcount
+        except Error as exc:
+            raise errors.translate(exc, statement=name or None) from exc
+
+    async def copy_rows(
+        self,
+        table: str,
+        columns: Sequence[str],
+        types: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        name: str = "",
+    ) -> int:
+        """Binary COPY of ``rows`` into ``table`` (PostgreSQL routes each to its partition)."""
+        statement = pg_sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
+            pg_sql.Identifier(table), pg_sql.SQL(", ").join(map(pg_sql.Identifier, columns))
+        )
+        written = 0
+        try:
+            async with self.raw.cursor().copy(statement) as copy:
+                copy.set_types(list(types))
+                for row in rows:
+                    await copy.write_row(row)
+                    written += 1
+        except Error as exc:
+            raise errors.translate(exc, statement=name or f"copy into {table}") from exc
+        return written
+
+    @asynccontextmanager
+    async def transaction(self, *, snapshot: bool = False) -> AsyncIterator[PgConnection]:
+        """A transaction (a savepoint when one is open), committed when the block ends;
+        ``snapshot``: REPEATABLE READ, so every query sees one state."""
+        try:
+            async with self.raw.transaction():
+                if snapshot:
+                    await self.raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                yield self
+        except Error as exc:
+            raise errors.translate(exc, where="committing") from exc
+
+    async def close(self) -> None:
+        await self.raw.close()
+
+    @asynccontextmanager
+    async def atomic(self) -> AsyncIterator[PgConnection]:
+        """A SAVEPOINT: an error inside undoes only this block."""
+        try:
+            async with self.raw.transaction():
+                yield self
+        except Error as exc:
+            raise errors.translate(exc) from exc
+
+
+async def connect_async(url: str, role: connection.Role, **limits: Any) -> PgConnection:
+    """An async connection for ``role`` (see :func:`connection.session_options`)."""
+    try:
+        raw = await AsyncConnection.connect(url, **connection.session_options(role, **limits))
+    except Error as exc:
+        raise connection.cannot_open(url, exc) from exc
+    return PgConnection(raw)
+
+
+def reader_pool(url: str, size: int, timeout: float, **limits: Any) -> AsyncConnectionPool[Any]:
+    """``size`` read-only reader sessions, opened by the caller (``await pool.open()``)."""
+    return AsyncConnectionPool(
+        url,
+        min_size=size,
+        max_size=size,
+        kwargs=connection.session_options("reader", **limits),
+        open=False,
+        timeout=timeout,
+        name="rawdb readers",
+    )

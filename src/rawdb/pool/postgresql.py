@@ -1,0 +1,191 @@
+"""The pool on PostgreSQL: the interface of :class:`~rawdb.pool.Pool` over psycopg_pool.
+
+One writer connection serialises this process's writes (``pool.write()``: a transaction,
+nested blocks become savepoints), and ``settings.readers`` connections serve reads in
+autocommit, read-only sessions (``pool.read(snapshot=True)``: one REPEATABLE READ
+transaction). Several processes, on several machines, may write at once: PostgreSQL's own
+locks order them, waiting at most ``busy_timeout_ms`` (``lock_timeout``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from rawdb import log
+from rawdb.backend.postgresql import connection
+from rawdb.backend.postgresql.driver import Error
+from rawdb.backend.postgresql.pooled import (
+    PgConnection,
+    ReaderWaitTimeout,
+    connect_async,
+    reader_pool,
+)
+from rawdb.config import FROM_SETTINGS, ReadTimeout, Settings
+from rawdb.errors import ConfigError, PoolClosed, PoolTimeout, SchemaOutOfDate
+from rawdb.migrate.postgresql import PostgresMigrator
+from rawdb.pool.config import PoolConfig
+from rawdb.pool.core import Pool
+from rawdb.pool.stats import PoolStats, WaitSummary
+
+
+def _limits(settings: Settings, *, reader: bool) -> dict[str, Any]:
+    statement = (
+        None
+        if not reader or settings.read_timeout_s is None
+        else round(settings.read_timeout_s * 1000)
+    )
+    return {"lock_timeout_ms": settings.busy_timeout_ms, "statement_timeout_ms": statement}
+
+
+class PostgresPool(Pool):
+    """``Pool.open(Settings(database_url="postgresql://…"))``: the same public interface."""
+
+    dialect = "postgresql"
+
+    def __init__(self, settings: Settings, config: PoolConfig | None = None, **_: Any) -> None:
+        # Not Pool.__init__: the SQLite pool's handles and slots do not apply here.
+        if settings.database_url is None:
+            raise ConfigError("a PostgreSQL pool needs Settings.database_url")
+        if settings.rollups:
+            raise ConfigError(
+                "RAWDB_ROLLUPS: bars kept as ticks are written are SQLite-only so far; on "
+                "PostgreSQL ohlc_bars computes them from the ticks. Leave rollups off."
+            )
+        self.settings = settings
+        self.config = config or PoolConfig()
+        self.url = connection.check_url(settings.database_url)
+        self._log = log.get_logger("pool")
+        self._pg_writer: PgConnection | None = None
+        self._write_lock = asyncio.Lock()
+        self._pg_task: asyncio.Task[Any] | None = None
+        self._pg_lease: PgConnection | None = None
+        self._pg_readers = reader_pool(
+            self.url,
+            settings.readers,
+            self.config.acquire_timeout,
+            **_limits(settings, reader=True),
+        )
+        self._acquisitions = self._timeouts = 0
+        self._is_closed = False
+
+    async def _start(self, *, migrate: bool, migrations_dir: Path | None) -> Pool:
+        migrator = PostgresMigrator(self.url, migrations_dir, settings=self.settings)
+        await asyncio.to_thread(self._ensure_current, migrator, migrate)
+        self._pg_writer = await connect_async(
+            self.url, "writer", **_limits(self.settings, reader=False)
+        )
+        try:
+            await self._pg_readers.open(wait=True, timeout=self.config.acquire_timeout)
+        except (Error, ReaderWaitTimeout) as exc:
+            await self._pg_writer.close()
+            raise connection.cannot_open(self.url, exc) from exc
+        self._log.info(
+            "pool opened", database=connection.redact(self.url), readers=self.settings.readers
+        )
+        return self
+
+    def _ensure_current(self, migrator: PostgresMigrator, migrate: bool) -> None:
+        if migrate:
+            migrator.up()
+        by_set = migrator.applied_by_set()
+        for migration_set in migrator.stack.sets:
+            applied = by_set.get(migration_set.name, {})
+            pending = [m.version for m in migration_set.migrations if m.version not in applied]
+            if pending:
+                raise SchemaOutOfDate(
+                    f"{migrator.database}: {migration_set.name} migrations not applied: "
+                    f"{', '.join(f'{v:04d}' for v in pending[:5])}; run `rawdb migrate up` "
+                    "or open the pool with Pool.open(settings, migrate=True)"
+                )
+
+    @asynccontextmanager
+    async def read(  # type: ignore[override]  # a PgConnection, not SQLite's Connection
+        self,
+        *,
+        snapshot: bool = False,
+        own_writes: bool = False,
+        timeout: ReadTimeout = FROM_SETTINGS,
+    ) -> AsyncIterator[PgConnection]:
+        """A reader (or, with ``own_writes=True`` inside this task's ``pool.write()``, the
+        writer in its open transaction)."""
+        del timeout  # the readers' statement_timeout is RAWDB_READ_TIMEOUT_S
+        if own_writes and self._pg_lease is not None and self._pg_task is asyncio.current_task():
+            yield self._pg_lease
+            return
+        if self._is_closed:
+            raise PoolClosed("the pool is closed")
+        try:
+            async with self._pg_readers.connection() as raw:
+                self._acquisitions += 1
+                lease = PgConnection(raw)
+                if snapshot:
+                    async with lease.transaction(snapshot=True):
+                        yield lease
+                else:
+                    yield lease
+        except ReaderWaitTimeout as exc:
+            self._timeouts += 1
+            raise PoolTimeout(
+                f"no reader free within {self.config.acquire_timeout:g} s "
+                f"({self.settings.readers} readers)"
+            ) from exc
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[PgConnection]:  # type: ignore[override]
+        """The writer in a transaction, committed when the block ends, rolled back when it
+        raises; nested in the same task, a savepoint."""
+        if self._pg_lease is not None and self._pg_task is asyncio.current_task():
+            async with self._pg_lease.atomic() as nested:
+                yield nested
+            return
+        if self._is_closed or self._pg_writer is None:
+            raise PoolClosed("the pool is closed")
+        async with self._write_lock:
+            self._acquisitions += 1
+            lease = self._pg_writer
+            self._pg_task, self._pg_lease = asyncio.current_task(), lease
+            try:
+                async with lease.transaction():
+                    yield lease
+            finally:
+                self._pg_task = self._pg_lease = None
+
+    def stats(self) -> PoolStats:
+        figures = self._pg_readers.get_stats()
+        waiting = figures.get("requests_waiting", 0)
+        in_use = figures.get("pool_size", 0) - figures.get("pool_available", 0)
+        return PoolStats(
+            size=1 + self.settings.readers,
+            readers=self.settings.readers,
+            in_use=in_use + int(self._write_lock.locked()),
+            waiting=waiting,
+            writer_in_use=self._write_lock.locked(),
+            acquisitions=self._acquisitions,
+            timeouts=self._timeouts,
+            wait=WaitSummary(0, 0.0, 0.0, 0.0, 0.0),
+            recycled=0,
+            health_check_failures=0,
+            busy_retries=0,
+            circuit_state="closed",
+            consecutive_failures=0,
+            closed=self._is_closed,
+        )
+
+    @property
+    def closed(self) -> bool:
+        return self._is_closed
+
+    async def close(self) -> None:
+        """Wait for the write in flight, then close the writer and the readers. Safe twice."""
+        if self._is_closed:
+            return
+        self._is_closed = True
+        async with self._write_lock:
+            if self._pg_writer is not None:
+                await self._pg_writer.close()
+        await self._pg_readers.close()
+        self._log.info("pool closed", database=connection.redact(self.url))

@@ -1,0 +1,312 @@
+"""The data API on PostgreSQL: what :mod:`rawdb.queries.ticks` and
+:mod:`rawdb.queries.instruments` do, for a pool whose ``dialect`` is ``postgresql``.
+
+The public functions of those modules hand over to the functions here (same names, same
+arguments, same results), so an application calls one API on either engine. What differs:
+
+- Ticks go in by binary COPY into ``market_data``; PostgreSQL routes each row to its month's
+  partition. A month without one gets it inside the transaction (CREATE TABLE, its CHECK, then
+  ATTACH PARTITION: that does not wait behind readers of ``market_data`` as ``CREATE TABLE …
+  PARTITION OF`` does) when the partition window allows; a row outside the window is
+  refused with the batch (there is no DEFAULT partition).
+- Bars are computed from the ticks (``date_bin``); bars kept as ticks are written
+  (``Settings.rollups``) are SQLite-only so far, and the writer marks them stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from rawdb.backend.postgresql.pooled import PgConnection
+from rawdb.catalog import policy
+from rawdb.catalog.periods import Family, Period
+from rawdb.config import FROM_SETTINGS, ReadTimeout
+from rawdb.errors import ForeignKeyViolation, InvalidInput, PeriodNotWritable, UsageError
+from rawdb.models import Bar, Instrument, InstrumentIn, Tick, as_rows, validate_one
+from rawdb.pool import Pool
+from rawdb.pool.postgresql import PostgresPool
+from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon
+from rawdb.queries.rows import Tick as TickInput
+from rawdb.queries.run import dicts_to_models
+from rawdb.statements import Registry, load_package
+
+SQL: Registry = load_package("rawdb.queries", "postgresql")
+FAMILY: Family = "market_data"
+TICK_COLUMNS = (
+    "timestamp", "instrument_id", "price", "volume", "bid", "ask", "bid_size", "ask_size",
+    "open_price", "high_price", "low_price",
+)  # fmt: skip
+TICK_TYPES = (
+    "timestamptz", "int8", "float8", "int8", "float8", "float8", "int8", "int8",
+    "float8", "float8", "float8",
+)  # fmt: skip
+INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+
+
+def _pg(pool: Pool) -> PostgresPool:
+    """The pool as what it is (the public functions type it as the SQLite one's base)."""
+    return cast("PostgresPool", pool)
+
+
+def _utc(text: str) -> datetime:
+    """A checked row's stored UTC text as the aware datetime PostgreSQL's binary COPY takes."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def _aware(moment: datetime, name: str) -> datetime:
+    if not isinstance(moment, datetime) or moment.utcoffset() is None:
+        raise InvalidInput(f"{name} must be a timezone-aware datetime, got {moment!r}")
+    return moment
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+async def insert_ticks(pool: Pool, ticks: Iterable[TickInput], *, chunk: int) -> int:
+    """:func:`rawdb.queries.ticks.insert_ticks` on PostgreSQL: one transaction, all or nothing."""
+    from rawdb.queries.ticks import prepared_chunks  # noqa: PLC0415 -- the SQLite module's checks
+
+    if chunk < 1:
+        raise UsageError(f"chunk must be >= 1, got {chunk}")
+    batch = as_rows(ticks, "ticks")
+    if not batch:
+        return 0
+    horizon = Horizon.now(pool.settings.future_tolerance_s)
+    try:
+        async with _pg(pool).write() as conn:
+            written = 0
+            for rows in prepared_chunks(batch, chunk, horizon):
+                written += await write_rows(conn, rows)
+            return written
+    except ForeignKeyViolation as exc:
+        raise await _unknown_instruments(pool, batch, exc) from exc
+
+
+async def write_rows(conn: PgConnection, rows: list[tuple[Any, ...]]) -> int:
+    """Checked rows (``prepare_ticks``'s) into their months' partitions by binary COPY, on the
+    writer inside its transaction; the rollups are marked stale in the same transaction."""
+    if not rows:
+        return 0
+    await ensure_partitions(conn, FAMILY, {row[0][:7] for row in rows}, rows)
+    width = QUOTE_WIDTH if max(map(len, rows)) == QUOTE_WIDTH else ROW_WIDTH
+    if width == ROW_WIDTH and min(map(len, rows)) < ROW_WIDTH:
+        rows = [row if len(row) == ROW_WIDTH else (*row, None, None, None) for row in rows]
+    written = await conn.copy_rows(
+        "market_data",
+        TICK_COLUMNS[:width],
+        TICK_TYPES[:width],
+        ((_utc(row[0]), *row[1:]) for row in rows),
+        name="copy_ticks",
+    )
+    await conn.execute(SQL["mark_rollups_stale"].sql, name="mark_rollups_stale")
+    return int(written)
+
+
+async def ensure_partitions(
+    conn: PgConnection,
+    family: Family,
+    months: Iterable[str],
+    rows: Sequence[tuple[Any, ...]] = (),
+    *,
+    anywhere: bool = False,
+) -> list[str]:
+    """Make the partitions of ``months`` ('YYYY-MM' texts) that are missing; returns the ones
+    made. Outside the partition window (unless ``anywhere``, which a copy of a whole database
+    uses) a month is refused, naming the first row of it; an archived one too."""
+    found = await conn.fetchall(SQL["partitions_of"].sql, {"family": family}, name="partitions_of")
+    present = {row["name"]: row["state"] for row in found}
+    setup = policy.current()
+    first, last = setup.policy.window(family, setup.clock())
+    made: list[str] = []
+    for key in sorted(set(months)):
+        period = Period.of_text(family, key)
+        state = present.get(period.table)
+        if state == "active":
+            continue
+        if state is not None:
+            raise PeriodNotWritable(
+                f"{family}: {period.table} is {state}; restore it before writing rows for "
+                f"{key}. Nothing was written."
+            )
+        if not anywhere and not first <= period <= last:
+            index = next((i for i, row in enumerate(rows) if row[0][:7] == key), 0)
+            raise InvalidInput(
+                f"{family}: batch refused whole, nothing written: row {index}, field "
+                f"'timestamp': {key} is outside the partition window ({first.table} to "
+                f"{last.table}); PostgreSQL has no default partition for it"
+            )
+        await _attach(conn, family, period)
+        made.append(period.table)
+    return made
+
+
+async def _attach(conn: PgConnection, family: Family, period: Period) -> None:
+    # The lock makes concurrent writers (other processes) create a month once.
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext(%(name)s))", {"name": period.table}, name="lock"
+    )
+    exists = await conn.fetchone(
+        "SELECT 1 AS found FROM rawdb_partitions WHERE name = %(name)s", {"name": period.table}
+    )
+    if exists:
+        return
+    start, end = _utc(period.start_text), _utc(period.end_text)
+    # DDL takes no parameters: the names and bounds come from the period's integers only.
+    table, low, high = period.table, f"'{period.start_text}+00'", f"'{period.end_text}+00'"
+    await conn.execute(
+        f"CREATE TABLE {table} (LIKE {family} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
+        name="create_partition",
+    )
+    # The CHECK lets ATTACH skip scanning the table for rows outside the bounds.
+    await conn.execute(
+        f"ALTER TABLE {table} ADD CONSTRAINT ck_{table}_period CHECK "
+        f"(timestamp >= {low} AND timestamp < {high})",
+        name="bound_partition",
+    )
+    await conn.execute(
+        f"ALTER TABLE {family} ATTACH PARTITION {table} FOR VALUES FROM ({low}) TO ({high})",
+        name="attach_partition",
+    )
+    await conn.execute(
+        SQL["register_partition"].sql,
+        {"name": period.table, "family": family, "period_start": start, "period_end": end},
+        name="register_partition",
+    )
+    await conn.execute(
+        SQL["audit_partition"].sql,
+        {"table_name": period.table, "detail": "made on demand by a write"},
+        name="audit_partition",
+    )
+
+
+async def _unknown_instruments(
+    pool: Pool, ticks: Sequence[TickInput], exc: ForeignKeyViolation
+) -> Exception:
+    from rawdb.queries.ticks import instrument_of  # noqa: PLC0415 -- shared with SQLite
+
+    ids = sorted({int(instrument_of(t)) for t in ticks})
+    async with _pg(pool).read() as conn:
+        rows = await conn.fetchall(SQL["known_instrument_ids"].sql, {"ids": ids})
+    known = {r["id"] for r in rows}
+    for index, tick in enumerate(ticks):
+        if instrument_of(tick) not in known:
+            return InvalidInput(
+                f"ticks: batch of {len(ticks)} refused whole, nothing written: row {index}, "
+                f"field 'instrument_id': unknown instrument {instrument_of(tick)}; "
+                "register it with add_instrument first"
+            )
+    return exc
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _horizon(pool: Pool) -> datetime:
+    return _utc(Horizon.now(pool.settings.future_tolerance_s).refused_from)
+
+
+async def latest_tick(pool: Pool, instrument_id: int, *, timeout: ReadTimeout) -> Tick | None:
+    async with _pg(pool).read(timeout=timeout) as conn:
+        row = await conn.fetchone(
+            SQL["latest_tick"].sql,
+            {"instrument_id": instrument_id, "horizon": _horizon(pool)},
+            name="latest_tick",
+        )
+    return None if row is None else Tick.model_validate(row)
+
+
+async def latest_ticks(
+    pool: Pool, instrument_ids: Sequence[int] | None, *, timeout: ReadTimeout
+) -> list[Tick]:
+    ids = None if instrument_ids is None else sorted({int(i) for i in instrument_ids})
+    async with _pg(pool).read(timeout=timeout) as conn:
+        rows = await conn.fetchall(
+            SQL["latest_ticks"].sql, {"horizon": _horizon(pool), "ids": ids}, name="latest_ticks"
+        )
+    return dicts_to_models(Tick, rows)
+
+
+async def tick_range(
+    pool: Pool,
+    instrument_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    include_deleted: bool,
+    limit: int,
+    timeout: ReadTimeout,
+) -> list[Tick]:
+    params = {
+        "instrument_id": instrument_id,
+        "start": _aware(start, "start"),
+        "end": _aware(end, "end"),
+        "include_deleted": include_deleted,
+        "limit": limit,
+    }
+    if end <= start:
+        raise InvalidInput(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+    async with _pg(pool).read(timeout=timeout) as conn:
+        rows = await conn.fetchall(SQL["tick_range"].sql, params, name="tick_range")
+    return dicts_to_models(Tick, rows)
+
+
+async def ohlc_bars(
+    pool: Pool,
+    instrument_id: int,
+    start: datetime,
+    end: datetime,
+    interval: str,
+    *,
+    timeout: ReadTimeout,
+) -> list[Bar]:
+    if interval not in INTERVALS:
+        raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
+    if end <= start:
+        raise InvalidInput(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+    params = {
+        "seconds": INTERVALS[interval],
+        "instrument_id": instrument_id,
+        "start": _aware(start, "start"),
+        "end": _aware(end, "end"),
+    }
+    async with _pg(pool).read(timeout=timeout) as conn:
+        rows = await conn.fetchall(SQL["ohlc_bars"].sql, params, name="ohlc_bars")
+    for row in rows:
+        row["instrument_id"] = instrument_id
+    return dicts_to_models(Bar, rows)
+
+
+# --- instruments --------------------------------------------------------------------------
+
+
+async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object]) -> Instrument:
+    item = validate_one(InstrumentIn, instrument, "instrument")
+    async with _pg(pool).write() as conn:
+        row = await conn.fetchone(
+            SQL["insert_instrument"].sql, item.model_dump(), name="insert_instrument"
+        )
+    return Instrument.model_validate(row)
+
+
+async def get_instrument(
+    pool: Pool, instrument_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Instrument | None:
+    async with _pg(pool).read(timeout=timeout) as conn:
+        row = await conn.fetchone(SQL["get_instrument"].sql, {"id": instrument_id})
+    return None if row is None else Instrument.model_validate(row)
+
+
+async def get_instrument_by_symbol(
+    pool: Pool, symbol: str, *, timeout: ReadTimeout = FROM_SETTINGS
+) -> Instrument | None:
+    async with _pg(pool).read(timeout=timeout) as conn:
+        row = await conn.fetchone(SQL["get_instrument_by_symbol"].sql, {"symbol": symbol})
+    return None if row is None else Instrument.model_validate(row)
+
+
+async def list_instruments(pool: Pool, *, timeout: ReadTimeout = FROM_SETTINGS) -> list[Instrument]:
+    async with _pg(pool).read(timeout=timeout) as conn:
+        rows = await conn.fetchall(SQL["list_instruments"].sql)
+    return dicts_to_models(Instrument, rows)

@@ -1,0 +1,89 @@
+-- Market data ticks on PostgreSQL: one partitioned market_data table, pruned by the planner.
+--
+-- Times are timestamptz; rawdb hands and takes aware UTC datetimes. Ties in time are broken
+-- by id (the order the ticks were stored), as on SQLite.
+
+-- name: partitions_of
+-- The registered partitions of a family and their state.
+-- params: family
+-- returns: rows
+SELECT name, period_start, period_end, state FROM rawdb_partitions WHERE family = :family;
+
+-- name: register_partition
+-- Record a partition just attached.
+-- params: name, family, period_start, period_end
+-- returns: nothing
+INSERT INTO rawdb_partitions (name, family, period_start, period_end, state)
+VALUES (:name, :family, :period_start, :period_end, 'active');
+
+-- name: audit_partition
+-- Record a partition's creation in the audit trail.
+-- params: table_name, detail
+-- returns: nothing
+INSERT INTO rawdb_partition_audit (action, table_name, detail)
+VALUES ('create', :table_name, :detail);
+
+-- name: mark_rollups_stale
+-- Ticks written without folding them into bars: the bars are not whole any more.
+-- params: none
+-- returns: nothing
+UPDATE rawdb_rollup_state SET complete = FALSE, live_since = NULL
+WHERE family = 'market_data' AND (complete OR live_since IS NOT NULL);
+
+-- name: latest_tick
+-- The newest live tick of one instrument before :horizon: one index seek, newest month first.
+-- params: instrument_id, horizon
+-- returns: row
+SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+    open_price, high_price, low_price, deleted_at
+FROM market_data
+WHERE instrument_id = :instrument_id AND timestamp < :horizon AND deleted_at IS NULL
+ORDER BY timestamp DESC, id DESC
+LIMIT 1;
+
+-- name: latest_ticks
+-- The newest live tick before :horizon of each instrument of an id array (NULL: all).
+-- params: horizon, ids
+-- returns: rows
+SELECT m.id, m.instrument_id, m.timestamp, m.price, m.volume, m.bid, m.ask, m.bid_size,
+    m.ask_size, m.open_price, m.high_price, m.low_price, m.deleted_at
+FROM instruments AS i
+CROSS JOIN LATERAL (
+    SELECT l.id, l.instrument_id, l.timestamp, l.price, l.volume, l.bid, l.ask, l.bid_size,
+        l.ask_size, l.open_price, l.high_price, l.low_price, l.deleted_at
+    FROM market_data AS l
+    WHERE l.instrument_id = i.id AND l.timestamp < :horizon AND l.deleted_at IS NULL
+    ORDER BY l.timestamp DESC, l.id DESC
+    LIMIT 1
+) AS m
+WHERE :ids::bigint [] IS NULL OR i.id = ANY(:ids::bigint [])
+ORDER BY m.instrument_id;
+
+-- name: tick_range
+-- Ticks of one instrument in [start, end), oldest first; soft-deleted rows only when asked.
+-- params: instrument_id, start, end, include_deleted, limit
+-- returns: rows
+SELECT id, instrument_id, timestamp, price, volume, bid, ask, bid_size, ask_size,
+    open_price, high_price, low_price, deleted_at
+FROM market_data
+WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+    AND (deleted_at IS NULL OR :include_deleted)
+ORDER BY timestamp, id
+LIMIT :limit;
+
+-- name: ohlc_bars
+-- OHLC bars of one instrument over [start, end) in buckets of :seconds from the epoch.
+-- params: seconds, instrument_id, start, end
+-- returns: rows
+SELECT date_bin(make_interval(secs => :seconds), timestamp, timestamptz 'epoch') AS start,
+    (array_agg(price ORDER BY timestamp, id))[1] AS open,
+    max(price) AS high,
+    min(price) AS low,
+    (array_agg(price ORDER BY timestamp DESC, id DESC))[1] AS close,
+    coalesce(sum(volume), 0)::bigint AS volume,
+    count(*) AS ticks
+FROM market_data
+WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+    AND deleted_at IS NULL AND price IS NOT NULL
+GROUP BY 1
+ORDER BY 1;

@@ -1,0 +1,119 @@
+"""The data API behaves the same on SQLite and on PostgreSQL: every test here runs on both.
+
+Each test gets a fresh, migrated database of its engine (a file on disk, or a new database on
+a real PostgreSQL server) and calls only the public functions an application calls.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rawdb import Pool, Settings
+from rawdb.errors import InvalidInput, UniqueViolation
+from rawdb.queries import instruments, ticks
+from rawdb.queries.rows import TickRow
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_pool(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pool]:
+    """A pool on a fresh migrated database of each engine."""
+    if request.param == "sqlite":
+        settings = Settings(database=tmp_path / "app.sqlite3")
+    else:
+        settings = Settings(database_url=request.getfixturevalue("pg_url"))
+    async with Pool.open(settings, migrate=True) as pool:
+        assert pool.dialect == request.param
+        yield pool
+
+
+async def _instrument(pool: Pool, symbol: str = "ES") -> int:
+    return (await instruments.add_instrument(pool, {"symbol": symbol, "name": symbol})).id
+
+
+async def test_instruments_are_registered_found_and_unique(any_pool: Pool) -> None:
+    es = await instruments.add_instrument(any_pool, {"symbol": "ES", "name": "E-mini S&P"})
+    assert es.created_at.tzinfo is not None
+    assert await instruments.get_instrument(any_pool, es.id) == es
+    assert await instruments.get_instrument_by_symbol(any_pool, "ES") == es
+    assert await instruments.get_instrument(any_pool, es.id + 1000) is None
+    await _instrument(any_pool, "AA")
+    assert [i.symbol for i in await instruments.list_instruments(any_pool)] == ["AA", "ES"]
+    with pytest.raises(UniqueViolation):
+        await instruments.add_instrument(any_pool, {"symbol": "ES", "name": "again"})
+    with pytest.raises(InvalidInput, match="type"):
+        await instruments.add_instrument(any_pool, {"symbol": "X", "name": "x", "type": "stock"})
+
+
+async def test_a_batch_is_written_whole_or_not_at_all(any_pool: Pool) -> None:
+    es = await _instrument(any_pool)
+    good = [TickRow(es, NOW - timedelta(seconds=i), 100.0 + i) for i in range(50)]
+    with pytest.raises(InvalidInput, match="row 50, field 'instrument_id': unknown instrument"):
+        await ticks.insert_ticks(any_pool, [*good, TickRow(es + 99, NOW, 1.0)])
+    with pytest.raises(InvalidInput, match="row 3"):
+        await ticks.insert_ticks(any_pool, [*good[:3], TickRow(es, NOW + timedelta(days=2), 1.0)])
+    assert await ticks.latest_tick(any_pool, es) is None
+    assert await ticks.insert_ticks(any_pool, good) == 50
+    latest = await ticks.latest_tick(any_pool, es)
+    assert latest is not None and latest.timestamp == NOW and latest.price == 100.0
+
+
+async def test_latest_ticks_range_and_bars_agree_with_the_ticks_written(any_pool: Pool) -> None:
+    ids = [await _instrument(any_pool, s) for s in ("ES", "NQ", "CL")]
+    rng = random.Random(7)
+    start = NOW - timedelta(hours=3)
+    rows = [
+        TickRow(rng.choice(ids), start + timedelta(milliseconds=rng.randrange(3 * 3_600_000)),
+                round(rng.uniform(90, 110), 2), rng.randrange(1, 10))
+        for _ in range(3000)
+    ]  # fmt: skip
+    assert await ticks.insert_ticks(any_pool, rows, chunk=700) == 3000
+    newest = {i: max((r for r in rows if r.instrument_id == i), key=lambda r: r.timestamp)
+              for i in ids}  # fmt: skip
+    latest = await ticks.latest_ticks(any_pool)
+    assert {t.instrument_id: (t.timestamp, t.price) for t in latest} == {
+        i: (r.timestamp, r.price) for i, r in newest.items()
+    }
+    assert [t.instrument_id for t in await ticks.latest_ticks(any_pool, [ids[1]])] == [ids[1]]
+
+    es = ids[0]
+    low, high = start + timedelta(minutes=30), start + timedelta(minutes=90)
+    wanted = sorted(
+        (r for r in rows if r.instrument_id == es and low <= r.timestamp < high),
+        key=lambda r: r.timestamp,
+    )
+    got = await ticks.tick_range(any_pool, es, low, high)
+    assert [(t.timestamp, t.price) for t in got] == [(r.timestamp, r.price) for r in wanted]
+    assert len(await ticks.tick_range(any_pool, es, low, high, limit=5)) == 5
+
+    bars = await ticks.ohlc_bars(any_pool, es, low, high, "5m")
+    expected: dict[datetime, list[TickRow]] = {}
+    for r in wanted:
+        bucket = r.timestamp.replace(minute=r.timestamp.minute // 5 * 5, second=0, microsecond=0)
+        expected.setdefault(bucket, []).append(r)
+    assert [b.start for b in bars] == sorted(expected)
+    for bar in bars:
+        group = expected[bar.start]
+        assert (bar.open, bar.close) == (group[0].price, group[-1].price)
+        assert (bar.high, bar.low) == (max(r.price for r in group), min(r.price for r in group))
+        assert bar.volume == sum(r.volume for r in group) and bar.ticks == len(group)
+    with pytest.raises(InvalidInput, match="interval"):
+        await ticks.ohlc_bars(any_pool, es, low, high, "2m")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="must be after start"):
+        await ticks.tick_range(any_pool, es, high, low)
+
+
+async def test_a_batch_over_several_months_lands_in_each_month(any_pool: Pool) -> None:
+    es = await _instrument(any_pool)
+    this_month = NOW.replace(day=1, hour=12, minute=0, second=0)
+    moments = [this_month - timedelta(days=40), this_month - timedelta(days=10), this_month]
+    await ticks.insert_ticks(any_pool, [TickRow(es, m, float(i)) for i, m in enumerate(moments)])
+    for i, moment in enumerate(moments):
+        got = await ticks.tick_range(any_pool, es, moment, moment + timedelta(seconds=1))
+        assert [t.price for t in got] == [float(i)]
