@@ -291,6 +291,11 @@ class Settings(EnvSettings):
     def _upper(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
+    @property
+    def dialect(self) -> str:
+        """The engine these settings name: "postgresql" with a database_url, else "sqlite"."""
+        return "sqlite" if self.database_url is None else "postgresql"
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Defaults, then ``RAWDB_*`` variables (of ``environ``, default the process's), then

@@ -12,6 +12,7 @@ writes).
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import AsyncIterator, Generator
 from contextlib import asynccontextmanager
@@ -103,12 +104,11 @@ class Pool:
         """
         chosen = settings or Settings.from_env()
         pool: Pool
-        if chosen.database_url is not None:  # PostgreSQL: its own pool, same interface
-            from rawdb.pool.postgresql import PostgresPool  # noqa: PLC0415 -- optional extra
-
-            pool = PostgresPool(chosen, config)
-        else:
+        if chosen.dialect == cls.dialect:
             pool = cls(chosen, config, clock=clock)
+        else:  # another engine's pool (rawdb.pool.<dialect>), imported only when asked for
+            engine = importlib.import_module(f"rawdb.pool.{chosen.dialect}")
+            pool = engine.POOL(chosen, config)
         return Opening(pool, migrate=migrate, migrations_dir=migrations_dir)
 
     # --- lending ------------------------------------------------------------------------------

@@ -189,3 +189,7 @@ class PostgresPool(Pool):
                 await self._pg_writer.close()
         await self._pg_readers.close()
         self._log.info("pool closed", database=connection.redact(self.url))
+
+
+POOL = PostgresPool
+"""What :meth:`Pool.open` makes for a ``postgresql`` database."""
