@@ -78,6 +78,8 @@ SELECT id, timestamp, rule_id, instrument_id, trigger_value, threshold_value, fi
 FROM alert_logs_partitioned;
 SELECT setval(pg_get_serial_sequence('alert_logs', 'id'), coalesce(max(id), 0) + 1, FALSE)
 FROM alert_logs;
+DROP TRIGGER rawdb_instruments_keep_ticks ON instruments;
+DROP FUNCTION rawdb_instruments_keep_ticks();
 DROP TABLE market_data_partitioned;
 DROP TABLE alert_logs_partitioned;
 DROP TABLE rawdb_partition_audit;

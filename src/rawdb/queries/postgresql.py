@@ -4,6 +4,8 @@
 The public functions of those modules hand over to the functions here (same names, same
 arguments, same results), so an application calls one API on either engine. What differs:
 
+- A batch's instruments are checked and locked once (``market_data`` has no foreign key: see
+  sql/postgresql/migrations/0009).
 - Ticks go in by binary COPY into ``market_data``; PostgreSQL routes each row to its month's
   partition. A month without one gets it inside the transaction (CREATE TABLE, its CHECK, then
   ATTACH PARTITION: that does not wait behind readers of ``market_data`` as ``CREATE TABLE …
@@ -89,6 +91,14 @@ async def write_rows(conn: PgConnection, rows: list[tuple[Any, ...]]) -> int:
     writer inside its transaction; the rollups are marked stale in the same transaction."""
     if not rows:
         return 0
+    ids = sorted({row[1] for row in rows})
+    found = await conn.fetchall(SQL["lock_instruments"].sql, {"ids": ids}, name="lock_instruments")
+    if len(found) != len(ids):
+        missing = sorted(set(ids) - {r["id"] for r in found})
+        raise ForeignKeyViolation(
+            f"statement 'lock_instruments': unknown instrument(s) {missing[:5]}",
+            statement="lock_instruments",
+        )
     await ensure_partitions(conn, FAMILY, {row[0][:7] for row in rows}, rows)
     width = QUOTE_WIDTH if max(map(len, rows)) == QUOTE_WIDTH else ROW_WIDTH
     if width == ROW_WIDTH and min(map(len, rows)) < ROW_WIDTH:

@@ -87,3 +87,10 @@ WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :en
     AND deleted_at IS NULL AND price IS NOT NULL
 GROUP BY 1
 ORDER BY 1;
+
+-- name: lock_instruments
+-- The batch's instruments that exist, locked against deletion until the batch commits (what a
+-- foreign key's trigger does row by row, once a batch).
+-- params: ids
+-- returns: rows
+SELECT id FROM instruments WHERE id = ANY(:ids) FOR KEY SHARE;
