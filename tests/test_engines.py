@@ -15,6 +15,7 @@ import pytest
 
 from rawdb import Pool, Settings
 from rawdb.errors import InvalidInput, UniqueViolation
+from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.queries import instruments, ticks
 from rawdb.queries.rows import TickRow
 
@@ -117,3 +118,17 @@ async def test_a_batch_over_several_months_lands_in_each_month(any_pool: Pool) -
     for i, moment in enumerate(moments):
         got = await ticks.tick_range(any_pool, es, moment, moment + timedelta(seconds=1))
         assert [t.price for t in got] == [float(i)]
+
+
+async def test_the_streaming_writer_commits_every_tick_put(any_pool: Pool) -> None:
+    es = await _instrument(any_pool)
+    start = NOW - timedelta(minutes=10)
+    config = StreamConfig(batch_size=500, max_delay=0.05)
+    async with TickStream(any_pool, config) as stream:
+        for i in range(2_000):
+            await stream.put(TickRow(es, start + timedelta(milliseconds=100 * i), 50.0 + i % 3))
+        await stream.flush()
+        assert stream.rejected == []
+    got = await ticks.tick_range(any_pool, es, start, NOW)
+    assert len(got) == 2_000
+    assert got[-1].timestamp == start + timedelta(milliseconds=100 * 1_999)

@@ -139,7 +139,7 @@ class TickStream:
         """Re-read which instruments exist (put() checks ticks against this set)."""
         async with self._pool.read() as conn:
             rows = await conn.fetchall(self._ids_sql, name="instrument_ids")
-        self._known = {row[0] for row in rows}
+        self._known = {row["id"] for row in rows}
 
     async def close(self) -> None:
         """Commit everything queued, then stop. Raises if the last commit keeps failing."""

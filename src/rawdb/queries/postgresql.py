@@ -142,7 +142,7 @@ async def ensure_partitions(
             )
         if not anywhere and not first <= period <= last:
             index = next((i for i, row in enumerate(rows) if row[0][:7] == key), 0)
-            raise InvalidInput(
+            raise PeriodNotWritable(
                 f"{family}: batch refused whole, nothing written: row {index}, field "
                 f"'timestamp': {key} is outside the partition window ({first.table} to "
                 f"{last.table}); PostgreSQL has no default partition for it"

@@ -108,12 +108,12 @@ async def execute_many(conn: Connection, name: str, rows: Iterable[Params]) -> i
     return await conn.executemany(stmt.sql, rows, name=name)
 
 
-def engine_api(pool: Pool) -> Any:
-    """The data API of the pool's engine when it has its own (``rawdb.queries.<dialect>``,
-    e.g. PostgreSQL's), else None: SQLite's is the code of this package."""
-    if pool.dialect == "sqlite":
-        return None
-    return importlib.import_module(f"rawdb.queries.{pool.dialect}")
+def engine_api(pool_or_connection: Pool | Connection) -> Any:
+    """The data API of the engine of a pool (or a connection it lent) when that engine has its
+    own (``rawdb.queries.<dialect>``, e.g. PostgreSQL's), else None: SQLite's is the code of
+    this package."""
+    dialect = pool_or_connection.dialect
+    return None if dialect == "sqlite" else importlib.import_module(f"rawdb.queries.{dialect}")
 
 
 def to_model(model: type[M], row: Row | None, **extra: Any) -> M | None:

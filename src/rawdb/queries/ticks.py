@@ -110,6 +110,8 @@ async def write_rows(conn: Connection, rows: list[tuple[Any, ...]], *, fold_bars
     ``fold_bars`` (``Settings.rollups``): fold them into the bars and latest prices, else mark
     those stale.
     """
+    if (api := engine_api(conn)) is not None:
+        return await api.write_rows(conn, rows)  # type: ignore[no-any-return]
     if not rows:
         return 0
     full, quotes = (INSERTS, QUOTE_INSERTS) if fold_bars else (PLAIN_INSERTS, PLAIN_QUOTE_INSERTS)

@@ -24,6 +24,8 @@ Params = Sequence[Any] | Mapping[str, Any] | None
 class PgConnection:
     """One leased connection (the writer inside its transaction, or a reader)."""
 
+    dialect = "postgresql"
+
     def __init__(self, raw: AsyncConnection[Any]) -> None:
         self.raw = raw
 

@@ -302,6 +302,9 @@ class Connection:
     :class:`~rawdb.errors.QueryTimeout` raised (see :mod:`rawdb.backend.sqlite.deadline`).
     """
 
+    dialect = "sqlite"
+    """The engine, as :attr:`rawdb.pool.Pool.dialect` names it."""
+
     __slots__ = ("_deadline", "_handle", "_retry", "_timeout")
 
     def __init__(
