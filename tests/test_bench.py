@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import ROOT
 
 
-def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
+def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path, postgresql_server: str) -> None:
     """tools/bench.py with small sizes prints one JSON object with every path and ratio."""
     out = subprocess.run(
         [
@@ -30,6 +30,8 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
             str(tmp_path),
             "--decimal-rows",
             "20000",
+            "--postgresql-url",
+            postgresql_server,
             "--json",
         ],
         cwd=ROOT,
@@ -50,8 +52,16 @@ def test_tiny_benchmark_run_reports_every_figure(tmp_path: Path) -> None:
         "rawdb_bulk_insert_synchronous_full",
         "legacy_schema_stdlib",
         "sqlalchemy_orm_add_all",
+        "postgresql_bulk_insert",
+        "postgresql_streaming_writer",
     }
     assert all(rate > 0 for rate in ingest["rows_per_s"].values())
+    assert set(ingest["postgresql_vs_rawdb_sqlite"]) == {"bulk", "streaming"}
+    engines = result["postgresql_reads"]
+    assert set(engines) == {"latest_tick", "latest_of_100", "range_1m", "bars_1m"}
+    for figures in engines.values():
+        assert figures["postgresql"]["p99_ms"] >= figures["postgresql"]["p50_ms"] > 0
+        assert figures["sqlite"]["p50_ms"] > 0 and figures["postgresql_vs_sqlite_p50"] > 0
     big = result["big"]
     assert big["ticks"] == 20000
     assert ingest["rollups_vs_none"] > 0

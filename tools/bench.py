@@ -1,6 +1,7 @@
 """rawdb's benchmark: one run, one file system, figures as rows/s and as ratios.
 
     python tools/bench.py [--rows N] [--big N] [--json] [--skip-big] [--skip-decimal]
+                          [--postgresql-url URL | --skip-postgresql]
 
 Ingest (fresh databases, newest schema, same pragmas, --batch rows per commit; the paths take
 turns batch by batch, see bench_ingest): stdlib sqlite3 executemany (the Python ceiling), rawdb
@@ -10,6 +11,8 @@ ticks (built once, cached in .bench-cache/): the insert rate there vs on an empt
 a screen's reads while the feed runs and while it does not, in this process and in another
 (see bench_screen), and what 4 concurrent readers cost the writer. Last, DECIMAL
 vs FLOAT prices (see bench_decimal): Python and SQL arithmetic, and SQL's integer division.
+PostgreSQL (see bench_postgresql): its bulk insert and streaming writer take turns with the
+ingest paths above, and the screen's reads run on both engines over the same ticks.
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import closing
+from contextlib import ExitStack, closing
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import bench_postgresql
 from bench_common import (
     START,
     batches,
@@ -306,18 +310,36 @@ def main() -> int:
     parser.add_argument("--skip-big", action="store_true", help="no big database")
     parser.add_argument("--decimal-rows", type=int, default=200_000, help="prices, DECIMAL part")
     parser.add_argument("--skip-decimal", action="store_true", help="no DECIMAL vs FLOAT part")
+    parser.add_argument(
+        "--postgresql-url",
+        default=None,
+        help="a PostgreSQL server for its rows (default: a throwaway one started for the run)",
+    )
+    parser.add_argument("--skip-postgresql", action="store_true", help="SQLite only")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
     args = parser.parse_args()
     log.configure(level="warning")
-    with tempfile.TemporaryDirectory(prefix="rawdb-bench-", dir=ROOT) as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="rawdb-bench-", dir=ROOT) as scratch,
+        ExitStack() as servers,
+    ):
         work = Path(scratch)
+        pg_server = None
+        if not args.skip_postgresql:
+            pg_server = servers.enter_context(bench_postgresql.server(args.postgresql_url))
+        orm_rows = args.orm_rows or max(1, args.rows * 2 // 5)
         result: dict[str, Any] = {
             "date": time.strftime("%Y-%m-%d"),
-            "ingest": asyncio.run(
-                ingest(work, args.rows, args.batch, args.orm_rows or max(1, args.rows * 2 // 5))
-            ),
+            "ingest": asyncio.run(ingest(work, args.rows, args.batch, orm_rows, pg_server)),
         }
         print(json.dumps(result["ingest"]), file=sys.stderr, flush=True)
+        urls = result["ingest"].pop("postgresql_urls", None)
+        if urls:
+            result["postgresql_reads"] = asyncio.run(
+                bench_postgresql.reads_compared(
+                    work / "rawdb_bulk_insert.sqlite3", urls["postgresql_bulk_insert"], args.rows
+                )
+            )
         if not args.skip_big:
             result["big"] = big(work, args.big, args.batch, args.probe, args.cache)
         if not args.skip_decimal:
@@ -376,6 +398,23 @@ def print_table(result: dict[str, Any]) -> None:
             f"{window['with_statistics_ms']:,.1f} ms after analyze_recent "
             f"({window['analyze_recent_s']} s; skip-scan: {window['skip_scan']})"
         )
+    if "postgresql_vs_rawdb_sqlite" in ingest_part:
+        engines = ingest_part["postgresql_vs_rawdb_sqlite"]
+        print(
+            f"\nPostgreSQL (durable throwaway server, binary COPY) vs rawdb on SQLite: bulk "
+            f"{engines['bulk']}x, streaming writer {engines['streaming']}x"
+        )
+    if "postgresql_reads" in result:
+        print(
+            f"{'read':<16}{'SQLite p50/p99 ms':>20}{'PostgreSQL p50/p99 ms':>24}{'PG/SQLite':>11}"
+        )
+        for name, figures in result["postgresql_reads"].items():
+            lite, pg = figures["sqlite"], figures["postgresql"]
+            print(
+                f"{name:<16}{lite['p50_ms']:>10.3f}{lite['p99_ms']:>10.3f}"
+                f"{pg['p50_ms']:>12.3f}{pg['p99_ms']:>12.3f}"
+                f"{figures['postgresql_vs_sqlite_p50']:>11.2f}"
+            )
     if "decimal" in result:
         print(f"\n{decimal_row(result['decimal'])}")
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from bench_common import migrated, plain_insert_sql, stored_rows, ticks
 from bench_orm import OrmInserter
+from bench_postgresql import new_database, stored_ticks
 from rawdb.backend.sqlite.connection import open_sync
 from rawdb.config import Settings
 from rawdb.ingest.stream import StreamConfig, TickStream
@@ -29,6 +30,8 @@ Insert = Callable[[int, int], Awaitable[None]]
 """Insert the ticks [start, end) of the run, as one batch, committed when it returns."""
 
 BASE = "stdlib_executemany"
+PG_BULK = "postgresql_bulk_insert"
+PG_STREAM = "postgresql_streaming_writer"
 
 
 def stdlib_path(
@@ -47,8 +50,11 @@ def stdlib_path(
     return insert, conn.close
 
 
-async def ingest(work: Path, count: int, batch: int, orm_rows: int) -> dict[str, Any]:
-    """Rates (rows/s) and ratios to stdlib executemany of every ingest path."""
+async def ingest(
+    work: Path, count: int, batch: int, orm_rows: int, pg_server: str | None = None
+) -> dict[str, Any]:
+    """Rates (rows/s) and ratios to stdlib executemany of every ingest path (with the
+    PostgreSQL paths when ``pg_server`` is a server's URL)."""
     rows = ticks(count)
     stored = stored_rows(rows)
     quotes = [row[:8] for row in stored]
@@ -88,6 +94,15 @@ async def ingest(work: Path, count: int, batch: int, orm_rows: int) -> dict[str,
         config = StreamConfig(batch_size=batch, max_delay=0.05, queue_limit=batch * 8)
         stream = await stack.enter_async_context(TickStream(pool, config))
         paths["rawdb_streaming_writer"] = _streamed(stream, rows)
+        pg_urls: dict[str, str] = {}
+        if pg_server is not None:  # the same calls on PostgreSQL (bench_postgresql)
+            url = pg_urls[PG_BULK] = await new_database(pg_server, PG_BULK)
+            pool = await stack.enter_async_context(Pool.open(Settings(database_url=url)))
+            paths[PG_BULK] = _bulk(pool, rows)
+            url = pg_urls[PG_STREAM] = await new_database(pg_server, PG_STREAM)
+            pool = await stack.enter_async_context(Pool.open(Settings(database_url=url)))
+            stream = await stack.enter_async_context(TickStream(pool, config))
+            paths[PG_STREAM] = _streamed(stream, rows)
         # The ORM maps one market_data table: the last schema before partitioning (0008). It
         # takes part in the batches of the first orm_rows ticks: Python bounds its rate, not
         # the count.
@@ -97,8 +112,11 @@ async def ingest(work: Path, count: int, batch: int, orm_rows: int) -> dict[str,
         limits["sqlalchemy_orm_add_all"] = orm_rows
         spent, done, orm_turns = await _take_turns(paths, limits, count, batch)
     for name in paths:  # every path wrote what it was timed for
-        with sqlite3.connect(work / f"{name}.sqlite3") as conn:
-            stored_count = conn.execute("SELECT count(*) FROM market_data").fetchone()[0]
+        if name in pg_urls:
+            stored_count = stored_ticks(pg_urls[name])
+        else:
+            with sqlite3.connect(work / f"{name}.sqlite3") as conn:
+                stored_count = conn.execute("SELECT count(*) FROM market_data").fetchone()[0]
         if stored_count != done[name]:
             raise RuntimeError(f"{name}: timed {done[name]} ticks, stored {stored_count}")
     rates = {name: done[name] / spent[name] for name in paths}
@@ -106,7 +124,16 @@ async def ingest(work: Path, count: int, batch: int, orm_rows: int) -> dict[str,
     # The ORM ran in the first turns only: compare it with what the others did in those.
     orm = "sqlalchemy_orm_add_all"
     ratios[orm] = orm_turns[BASE] / orm_turns[orm]
-    return {
+    engines = {}
+    if pg_urls:
+        engines = {
+            "postgresql_vs_rawdb_sqlite": {
+                "bulk": round(rates[PG_BULK] / rates["rawdb_bulk_insert"], 3),
+                "streaming": round(rates[PG_STREAM] / rates["rawdb_streaming_writer"], 3),
+            },
+            "postgresql_urls": pg_urls,
+        }
+    return engines | {
         "rows": count,
         "orm_rows": done[orm],
         "batch": batch,

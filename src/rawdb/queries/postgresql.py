@@ -40,8 +40,11 @@ TICK_COLUMNS = (
     "timestamp", "instrument_id", "price", "volume", "bid", "ask", "bid_size", "ask_size",
     "open_price", "high_price", "low_price",
 )  # fmt: skip
+# The time goes as "timestamp" (a naive UTC datetime): in COPY's binary format it is the same
+# 8 bytes as timestamptz (microseconds since 2000-01-01, UTC for timestamptz), and making each
+# datetime aware cost 2 us a tick, a fifth of the whole write (measured).
 TICK_TYPES = (
-    "timestamptz", "int8", "float8", "int8", "float8", "float8", "int8", "int8",
+    "timestamp", "int8", "float8", "int8", "float8", "float8", "int8", "int8",
     "float8", "float8", "float8",
 )  # fmt: skip
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
@@ -55,6 +58,10 @@ def _pg(pool: Pool) -> PostgresPool:
 def _utc(text: str) -> datetime:
     """A checked row's stored UTC text as the aware datetime PostgreSQL's binary COPY takes."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+_naive = datetime.fromisoformat
+"""A checked row's stored UTC text as a naive datetime (see TICK_TYPES)."""
 
 
 def _aware(moment: datetime, name: str) -> datetime:
@@ -107,7 +114,7 @@ async def write_rows(conn: PgConnection, rows: list[tuple[Any, ...]]) -> int:
         "market_data",
         TICK_COLUMNS[:width],
         TICK_TYPES[:width],
-        ((_utc(row[0]), *row[1:]) for row in rows),
+        ((_naive(row[0]), *row[1:]) for row in rows),
         name="copy_ticks",
     )
     await conn.execute(SQL["mark_rollups_stale"].sql, name="mark_rollups_stale")
