@@ -34,6 +34,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("partition maintenance", {"rawdb.partitions"}),
     ("monitor", {"rawdb.monitor"}),
     ("trading", {"rawdb.trading"}),
+    ("engine moves", {"rawdb.transfer"}),
     ("faces", {"rawdb.cli", "rawdb.__main__", "rawdb.demo", "rawdb.web"}),
 ]
 

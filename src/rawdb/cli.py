@@ -4,6 +4,7 @@
     rawdb partitions ...   status, maintain, move, archive, restore, purge, merge
     rawdb monitor ...      the health report, once or watching
     rawdb demo ...         the main job on the demo's own database
+    rawdb copy ...         move the database from SQLite to PostgreSQL, verified
 
 Every command takes --db PATH, --json, --log-json, --wait SECONDS and --version, before or
 after its verb. 'rawdb COMMAND --help' shows a command's options; docs/cli.md has them all,
@@ -28,6 +29,7 @@ MODULES = {
     "partitions": "rawdb.partitions.cli",
     "monitor": "rawdb.monitor.cli",
     "demo": "rawdb.demo.__main__",
+    "copy": "rawdb.transfer.cli",
 }
 COMMANDS = tuple(MODULES)
 

@@ -4,7 +4,9 @@
 -- bucket is the bar's start (a UTC minute or hour), open_at/close_at the times of the ticks
 -- that opened and closed it and open_id/close_id their ids (ties broken by id, as on SQLite).
 -- rawdb_rollup_state says whether the rollups are whole; live_since is set by the backfill's
--- first run, so applying this file twice gives the same database.
+-- first run, so applying this file twice gives the same database. minutes_kept_from starts at
+-- the first instant a driver can read (year 1), where SQLite's text says year 0: both mean
+-- "every minute bar is kept".
 CREATE TABLE market_data_1m (
     instrument_id bigint NOT NULL REFERENCES instruments (id) ON DELETE RESTRICT,
     bucket timestamptz NOT NULL,
@@ -56,7 +58,7 @@ CREATE TABLE rawdb_rollup_state (
     family text NOT NULL PRIMARY KEY,
     live_since timestamptz,
     complete boolean NOT NULL,
-    minutes_kept_from timestamptz NOT NULL DEFAULT '-infinity'
+    minutes_kept_from timestamptz NOT NULL DEFAULT '0001-01-01 00:00:00+00'
 );
 
 CREATE TABLE rawdb_rollup_gaps (

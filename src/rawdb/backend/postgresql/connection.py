@@ -41,7 +41,7 @@ def redact(url: str) -> str:
 
 
 def session_options(
-    role: Role, *, lock_timeout_ms: int, statement_timeout_ms: int | None = None
+    role: Role, *, lock_timeout_ms: int = 5000, statement_timeout_ms: int | None = None
 ) -> dict[str, Any]:
     """Connection keywords for a role: autocommit, its name, its lock and statement limits
     (a reader's session cannot write)."""

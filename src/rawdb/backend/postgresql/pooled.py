@@ -47,6 +47,20 @@ class PgConnection:
         except Error as exc:
             raise errors.translate(exc, statement=name or None) from exc
 
+    async def stream(
+        self, sql: str, params: Params = None, *, name: str = "", chunk: int = 20_000
+    ) -> AsyncIterator[tuple[Any, ...]]:
+        """Rows as tuples, ``chunk`` at a time through a server-side cursor (memory stays flat;
+        inside a transaction of its own, or of the caller's)."""
+        try:
+            async with self.raw.transaction(), self.raw.cursor(name="rawdb_stream") as cursor:
+                await cursor.execute(sql, params)
+                while rows := await cursor.fetchmany(chunk):
+                    for row in rows:
+                        yield row
+        except Error as exc:
+            raise errors.translate(exc, statement=name or None) from exc
+
     async def fetchone(
         self, sql: str, params: Params = None, *, name: str = ""
     ) -> dict[str, Any] | None:

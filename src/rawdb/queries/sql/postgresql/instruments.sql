@@ -33,4 +33,4 @@ FROM instruments ORDER BY symbol;
 -- Which of an array of ids exist (used to name unknown instruments in a refused batch).
 -- params: ids
 -- returns: rows
-SELECT id FROM instruments WHERE id = ANY(:ids);
+SELECT id FROM instruments WHERE id = any(:ids);

@@ -56,7 +56,7 @@ CROSS JOIN LATERAL (
     ORDER BY l.timestamp DESC, l.id DESC
     LIMIT 1
 ) AS m
-WHERE :ids::bigint [] IS NULL OR i.id = ANY(:ids::bigint [])
+WHERE :ids::bigint [] IS NULL OR i.id = any(:ids::bigint [])
 ORDER BY m.instrument_id;
 
 -- name: tick_range
@@ -85,12 +85,12 @@ SELECT date_bin(make_interval(secs => :seconds), timestamp, timestamptz 'epoch')
 FROM market_data
 WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
     AND deleted_at IS NULL AND price IS NOT NULL
-GROUP BY 1
-ORDER BY 1;
+GROUP BY start
+ORDER BY start;
 
 -- name: lock_instruments
 -- The batch's instruments that exist, locked against deletion until the batch commits (what a
 -- foreign key's trigger does row by row, once a batch).
 -- params: ids
 -- returns: rows
-SELECT id FROM instruments WHERE id = ANY(:ids) FOR KEY SHARE;
+SELECT id FROM instruments WHERE id = any(:ids) FOR KEY SHARE;
