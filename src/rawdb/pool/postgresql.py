@@ -84,7 +84,7 @@ class PostgresPool(Pool):
             await self._pg_writer.close()
             raise connection.cannot_open(self.url, exc) from exc
         self._log.info(
-            "pool opened", database=connection.redact(self.url), readers=self.settings.readers
+            log.POOL_OPENED, database=connection.redact(self.url), readers=self.settings.readers
         )
         return self
 
@@ -188,7 +188,7 @@ class PostgresPool(Pool):
             if self._pg_writer is not None:
                 await self._pg_writer.close()
         await self._pg_readers.close()
-        self._log.info("pool closed", database=connection.redact(self.url))
+        self._log.info(log.POOL_CLOSED, database=connection.redact(self.url))
 
 
 POOL = PostgresPool
