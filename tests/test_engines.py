@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from rawdb import Pool, Settings
-from rawdb.errors import InvalidInput, UniqueViolation
+from rawdb.errors import (
+    CannotOpen,
+    InvalidInput,
+    PoolClosed,
+    SchemaOutOfDate,
+    UniqueViolation,
+)
 from rawdb.ingest.stream import StreamConfig, TickStream
 from rawdb.queries import instruments, ticks
 from rawdb.queries.rows import TickRow
@@ -132,3 +138,58 @@ async def test_the_streaming_writer_commits_every_tick_put(any_pool: Pool) -> No
     got = await ticks.tick_range(any_pool, es, start, NOW)
     assert len(got) == 2_000
     assert got[-1].timestamp == start + timedelta(milliseconds=100 * 1_999)
+
+
+async def test_a_failed_write_block_leaves_nothing_and_a_savepoint_only_its_part(
+    any_pool: Pool,
+) -> None:
+    class Boom(Exception):
+        pass
+
+    with pytest.raises(Boom):
+        async with any_pool.write():
+            await instruments.add_instrument(any_pool, {"symbol": "GONE", "name": "x"})
+            raise Boom
+    assert await instruments.get_instrument_by_symbol(any_pool, "GONE") is None
+    async with any_pool.write():
+        await instruments.add_instrument(any_pool, {"symbol": "KEPT", "name": "x"})
+        with pytest.raises(UniqueViolation):
+            async with any_pool.write():  # nested: a savepoint
+                await instruments.add_instrument(any_pool, {"symbol": "KEPT", "name": "again"})
+        # the typed reads inside the block see its own rows (read your writes)
+        assert await instruments.get_instrument_by_symbol(any_pool, "KEPT") is not None
+    assert [i.symbol for i in await instruments.list_instruments(any_pool)] == ["KEPT"]
+
+
+async def test_a_closed_pool_refuses_work(any_pool: Pool) -> None:
+    await any_pool.close()
+    assert any_pool.closed
+    with pytest.raises(PoolClosed):
+        async with any_pool.read():
+            pass
+    with pytest.raises(PoolClosed):
+        async with any_pool.write():
+            pass
+
+
+async def test_a_database_behind_its_migrations_is_refused_until_migrated(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    from rawdb.migrate import Migrator  # noqa: PLC0415
+    from rawdb.migrate.postgresql import PostgresMigrator  # noqa: PLC0415
+
+    lite, url = tmp_path / "old.sqlite3", request.getfixturevalue("pg_url")
+    Migrator(lite, settings=Settings(database=lite), backup=False).up(to=8)
+    PostgresMigrator(url).up(to=8)
+    for settings in (Settings(database=lite), Settings(database_url=url)):
+        with pytest.raises(SchemaOutOfDate, match="migrate"):
+            await Pool.open(settings)
+        async with Pool.open(settings, migrate=True) as pool:
+            assert await instruments.list_instruments(pool) == []
+
+
+async def test_an_unreachable_server_is_named_without_its_password() -> None:
+    settings = Settings(database_url="postgresql://app:s3cret@/db?host=/nonexistent")
+    with pytest.raises(CannotOpen, match="cannot connect to PostgreSQL") as caught:
+        await Pool.open(settings)
+    assert "s3cret" not in str(caught.value) and "***" in str(caught.value)

@@ -204,7 +204,7 @@ async def _unknown_instruments(
     from rawdb.queries.ticks import instrument_of  # noqa: PLC0415 -- shared with SQLite
 
     ids = sorted({int(instrument_of(t)) for t in ticks})
-    async with _pg(pool).read() as conn:
+    async with _pg(pool).read(own_writes=True) as conn:
         rows = await conn.fetchall(SQL["known_instrument_ids"].sql, {"ids": ids})
     known = {r["id"] for r in rows}
     for index, tick in enumerate(ticks):
@@ -225,7 +225,7 @@ def _horizon(pool: Pool) -> datetime:
 
 
 async def latest_tick(pool: Pool, instrument_id: int, *, timeout: ReadTimeout) -> Tick | None:
-    async with _pg(pool).read(timeout=timeout) as conn:
+    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
         row = await conn.fetchone(
             SQL["latest_tick"].sql,
             {"instrument_id": instrument_id, "horizon": _horizon(pool)},
@@ -238,7 +238,7 @@ async def latest_ticks(
     pool: Pool, instrument_ids: Sequence[int] | None, *, timeout: ReadTimeout
 ) -> list[Tick]:
     ids = None if instrument_ids is None else sorted({int(i) for i in instrument_ids})
-    async with _pg(pool).read(timeout=timeout) as conn:
+    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
         rows = await conn.fetchall(
             SQL["latest_ticks"].sql, {"horizon": _horizon(pool), "ids": ids}, name="latest_ticks"
         )
@@ -264,7 +264,7 @@ async def tick_range(
     }
     if end <= start:
         raise InvalidInput(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
-    async with _pg(pool).read(timeout=timeout) as conn:
+    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
         rows = await conn.fetchall(SQL["tick_range"].sql, params, name="tick_range")
     return dicts_to_models(Tick, rows)
 
@@ -288,7 +288,7 @@ async def ohlc_bars(
         "start": _aware(start, "start"),
         "end": _aware(end, "end"),
     }
-    async with _pg(pool).read(timeout=timeout) as conn:
+    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
         rows = await conn.fetchall(SQL["ohlc_bars"].sql, params, name="ohlc_bars")
     for row in rows:
         row["instrument_id"] = instrument_id
@@ -310,7 +310,7 @@ async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object
 async def get_instrument(
     pool: Pool, instrument_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
 ) -> Instrument | None:
-    async with _pg(pool).read(timeout=timeout) as conn:
+    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
         row = await conn.fetchone(SQL["get_instrument"].sql, {"id": instrument_id})
     return None if row is None else Instrument.model_validate(row)
 
@@ -318,12 +318,12 @@ async def get_instrument(
 async def get_instrument_by_symbol(
     pool: Pool, symbol: str, *, timeout: ReadTimeout = FROM_SETTINGS
 ) -> Instrument | None:
-    async with _pg(pool).read(timeout=timeout) as conn:
+    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
         row = await conn.fetchone(SQL["get_instrument_by_symbol"].sql, {"symbol": symbol})
     return None if row is None else Instrument.model_validate(row)
 
 
 async def list_instruments(pool: Pool, *, timeout: ReadTimeout = FROM_SETTINGS) -> list[Instrument]:
-    async with _pg(pool).read(timeout=timeout) as conn:
+    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
         rows = await conn.fetchall(SQL["list_instruments"].sql)
     return dicts_to_models(Instrument, rows)
