@@ -30,11 +30,11 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("pool", {"rawdb.pool", "rawdb.breaker"}),
     ("catalogue", {"rawdb.catalog"}),
     ("queries", {"rawdb.queries"}),
+    ("engine moves", {"rawdb.transfer"}),
     ("ingest and archive", {"rawdb.ingest", "rawdb.archive"}),
     ("partition maintenance", {"rawdb.partitions"}),
     ("monitor", {"rawdb.monitor"}),
     ("trading", {"rawdb.trading"}),
-    ("engine moves", {"rawdb.transfer"}),
     ("faces", {"rawdb.cli", "rawdb.__main__", "rawdb.demo", "rawdb.web"}),
 ]
 

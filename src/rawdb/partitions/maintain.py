@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,6 +43,10 @@ DAY = 86_400.0
 
 async def premake(pool: Pool, *, now: datetime | None = None) -> list[str]:
     """Create the missing tables from the current period to the policy's horizon."""
+    if pool.dialect != "sqlite":  # the engine's own lifecycle: rawdb.partitions.<dialect>
+        engine = importlib.import_module(f"rawdb.partitions.{pool.dialect}")
+        attached: list[str] = await engine.premake(pool, now=now)
+        return attached
     setup = current()
     moment = now or setup.clock()
     made: list[str] = []

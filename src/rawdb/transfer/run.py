@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -21,6 +20,7 @@ from rawdb.migrate.postgresql import PostgresMigrator
 from rawdb.queries.postgresql import ensure_partitions
 from rawdb.statements import Registry, load_package
 from rawdb.transfer import values
+from rawdb.transfer.digest import Column, Digest, columns_of
 
 SQL: Registry = load_package("rawdb.transfer", "postgresql")
 Report = Callable[[str], None]
@@ -53,15 +53,6 @@ BY_PERIOD: dict[str, tuple[Family, str, tuple[str, ...]]] = {
     "market_data_1h": ("market_data", "bucket", ("instrument_id", "bucket")),
 }  # the key columns say what a row is; the checksum needs no order
 PARTITIONED: dict[str, Family] = {"market_data": "market_data", "alert_logs": "alert_logs"}
-
-
-@dataclass(frozen=True)
-class Column:
-    name: str
-    data_type: str
-    convert: values.Convert
-    copy_type: str
-    canonical: Callable[[Any], str]
 
 
 @dataclass
@@ -111,26 +102,6 @@ class CopyReport:
             "copied_rows": sum(u.source_rows for u in self.units if u.copied),
             "skipped": self.skipped,
         }
-
-
-class Digest:
-    """A count and a checksum of rows in their canonical form, whatever their order: the sum
-    of each row's SHA-256 (its first 128 bits). The engines order text differently (SQLite
-    by bytes, PostgreSQL by collation), so no ORDER BY is needed, nor could be trusted."""
-
-    def __init__(self, columns: list[Column]) -> None:
-        self.rows = 0
-        self._sum = 0
-        self._canonical = [c.canonical for c in columns]
-
-    def add(self, row: tuple[Any, ...]) -> None:
-        self.rows += 1
-        line = "\x1f".join([write(v) for write, v in zip(self._canonical, row, strict=True)])
-        self._sum += int.from_bytes(hashlib.sha256(line.encode()).digest()[:16], "big")
-
-    @property
-    def hexdigest(self) -> str:
-        return f"{self._sum % (1 << 128):032x}"
 
 
 async def copy_database(source: Path, url: str, *, report: Report | None = None) -> CopyReport:
@@ -197,16 +168,6 @@ def _source_periods(
         for (month,) in lite.execute(sql):
             found.add(Period.of_text(family, str(month)))
     return sorted(found)
-
-
-async def _columns(target: PgConnection, table: str) -> list[Column]:
-    rows = await target.fetchall(SQL["table_columns"].sql, {"table": table}, name="table_columns")
-    out = []
-    for row in rows:
-        convert, copy_type = values.converter(row["data_type"], row["numeric_scale"])
-        canonical = values.canonical_for(row["data_type"])
-        out.append(Column(row["column_name"], row["data_type"], convert, copy_type, canonical))
-    return out
 
 
 def _source_tables(lite: SyncConnection, table: str, period: Period | None) -> list[str]:
@@ -280,7 +241,7 @@ async def _unit(
     lite: SyncConnection, target: PgConnection, table: str, period: Period | None
 ) -> UnitReport:
     started = time.perf_counter()
-    columns = await _columns(target, table)
+    columns = await columns_of(target, table)
     if not columns:
         raise UsageError(f"{table}: not in the PostgreSQL database; is it at the same version?")
     label = None if period is None else period.table.removeprefix(f"{period.family}_")

@@ -1,0 +1,209 @@
+"""The partition lifecycle on PostgreSQL: premake, and retention by archive.
+
+Premake attaches the months (quarters) from the current one to the policy's horizon, as on
+SQLite. Archive moves an expired period out of the database, each step ending in a state a
+rerun finishes from:
+
+1. ``archiving``: the registry marks it (the writer refuses rows for it from then on);
+2. ``ALTER TABLE … DETACH PARTITION … CONCURRENTLY``: the partition leaves ``market_data``
+   without blocking readers or writers of the other months (``lock_timeout`` bounds each of its
+   waits; an interrupted one is finished with ``DETACH … FINALIZE``);
+3. the detached table's rows are written into ``<archive folder>/<table>.sqlite3``, the same
+   file SQLite's archive makes (its month table, from the SQLite template);
+4. the file is read back and compared with the table (count and checksum of every row's
+   values, as rawdb copy compares them); only then is the table dropped and the period marked
+   ``archived`` with its file, row count and checksum, and audited.
+
+Restore from such a file is not built for PostgreSQL yet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from rawdb import log
+from rawdb.backend.postgresql.pooled import PgConnection, connect_async
+from rawdb.backend.sqlite.driver import open_plain
+from rawdb.catalog import templates
+from rawdb.catalog.periods import FAMILIES, Period
+from rawdb.catalog.policy import Policy, current
+from rawdb.errors import DatabaseRefused, UsageError
+from rawdb.models import to_db_time
+from rawdb.pool import Pool
+from rawdb.queries.postgresql import ensure_partitions
+from rawdb.statements import Registry, load_package
+from rawdb.transfer.digest import Digest, columns_of
+
+SQL: Registry = load_package("rawdb.partitions", "postgresql")
+
+
+@dataclass(frozen=True)
+class Archived:
+    """What archiving one period did."""
+
+    table: str
+    action: str  # archived, already archived
+    rows: int
+    checksum: str | None
+    archive_file: str
+
+
+def _writer(pool: Pool) -> Any:
+    return cast("Any", pool).write()
+
+
+async def premake(pool: Pool, *, now: datetime | None = None) -> list[str]:
+    """Attach the missing partitions from the current period to the policy's horizon."""
+    setup = current()
+    moment = now or setup.clock()
+    made: list[str] = []
+    async with _writer(pool) as conn:
+        for family in FAMILIES:
+            this = Period.of_time(family, moment)
+            months = {this.shifted(i).start_text[:7] for i in range(setup.policy.ahead(family) + 1)}
+            made += await ensure_partitions(conn, family, months, anywhere=True)
+    if made:
+        log.get_logger("partitions").info(log.PARTITIONS_CREATED, tables=made)
+    return made
+
+
+async def expired(
+    pool: Pool, *, policy: Policy | None = None, now: datetime | None = None
+) -> list[Period]:
+    """Periods still online (or half archived) that the policy no longer keeps, oldest first."""
+    setup = current()
+    chosen = policy or setup.policy
+    moment = now or setup.clock()
+    found: list[Period] = []
+    async with cast("Any", pool).read() as conn:
+        for family in FAMILIES:
+            limit = chosen.expired(family, moment)
+            rows = await conn.fetchall(SQL["partitions_online"].sql, {"family": family})
+            found += [p for p in (Period.from_name(r["name"]) for r in rows) if p < limit]
+    return sorted(found, key=lambda p: (p.family, p))
+
+
+async def apply_retention(
+    pool: Pool, *, policy: Policy | None = None, now: datetime | None = None
+) -> list[Archived]:
+    """Archive every expired period, one after the other."""
+    folder = (policy or current().policy).archive_dir
+    if folder is None:
+        raise UsageError(
+            "retention on PostgreSQL needs an archive folder: set RAWDB_PARTITIONS_ARCHIVE_DIR "
+            "(there is no database file to put it beside)"
+        )
+    return [
+        await archive_period(pool, period, folder=folder)
+        for period in await expired(pool, policy=policy, now=now)
+    ]
+
+
+async def archive_period(pool: Pool, period: Period, *, folder: Path) -> Archived:
+    """Move one period's partition into its archive file (see the module's steps)."""
+    path = folder / f"{period.table}.sqlite3"
+    async with _writer(pool) as conn:
+        info = await conn.fetchone(SQL["partition_state"].sql, {"name": period.table})
+        if info is None:
+            raise UsageError(f"{period.table}: no such partition in the registry")
+        if info["state"] == "archived":
+            return Archived(period.table, "already archived", info["row_count"] or 0,
+                            info["checksum"], str(info["archive_file"]))  # fmt: skip
+        await conn.execute(SQL["mark_archiving"].sql, {"name": period.table})
+    # Its own session: DETACH … CONCURRENTLY runs outside any transaction, and waiting for it
+    # must not hold this process's writer.
+    conn = await connect_async(
+        cast("Any", pool).url, "writer", lock_timeout_ms=pool.settings.busy_timeout_ms
+    )
+    try:
+        await _detach(conn, period)
+        folder.mkdir(parents=True, exist_ok=True)
+        columns = await columns_of(conn, period.table)
+        names = ", ".join(f'"{c.name}"' for c in columns)
+        table = Digest(columns)
+        rows: list[tuple[Any, ...]] = []
+        async for row in conn.stream(f'SELECT {names} FROM "{period.table}"'):
+            table.add(row)
+            rows.append(row)
+        _write_file(path, period, [c.name for c in columns], rows)
+        copy = _file_digest(path, period, columns)
+        if (copy.rows, copy.hexdigest) != (table.rows, table.hexdigest):
+            raise DatabaseRefused(
+                f"{period.table}: the archive file ({copy.rows} rows) differs from the table "
+                f"({table.rows} rows); nothing was dropped. Run the archive again: it copies "
+                "afresh"
+            )
+        async with conn.transaction():
+            await conn.execute(f'DROP TABLE "{period.table}"', name="drop_partition")
+            await conn.execute(
+                SQL["mark_archived"].sql,
+                {
+                    "name": period.table,
+                    "file": str(path),
+                    "rows": table.rows,
+                    "checksum": table.hexdigest,
+                },
+                name="mark_archived",
+            )
+    finally:
+        await conn.close()
+    log.get_logger("partitions").info(log.PARTITIONS_ARCHIVED, table=period.table, rows=table.rows)
+    return Archived(period.table, "archived", table.rows, table.hexdigest, str(path))
+
+
+async def _detach(conn: PgConnection, period: Period) -> None:
+    parent = await conn.fetchone(SQL["partition_parent"].sql, {"name": period.table})
+    pending = await conn.fetchone(SQL["detach_pending"].sql, {"name": period.table})
+    family = period.family
+    if pending and pending["pending"]:  # an earlier DETACH CONCURRENTLY was interrupted
+        await conn.execute(f'ALTER TABLE "{family}" DETACH PARTITION "{period.table}" FINALIZE')
+    elif parent is not None:
+        await conn.execute(
+            f'ALTER TABLE "{family}" DETACH PARTITION "{period.table}" CONCURRENTLY',
+            name="detach_partition",
+        )
+
+
+def _write_file(path: Path, period: Period, names: list[str], rows: list[tuple[Any, ...]]) -> None:
+    """The period's rows into a fresh SQLite archive file, as SQLite's archive writes it."""
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    lite = open_plain(str(path))
+    try:
+        lite.execute("PRAGMA synchronous = FULL")
+        lite.execute("BEGIN")
+        for statement in templates.table_ddl(period):
+            lite.execute(statement)
+        marks = ", ".join("?" for _ in names)
+        quoted = ", ".join(f'"{n}"' for n in names)
+        lite.executemany(
+            f'INSERT INTO "{period.table}" ({quoted}) VALUES ({marks})',
+            ([_stored(v) for v in row] for row in rows),
+        )
+        lite.execute("COMMIT")
+    finally:
+        lite.close()
+
+
+def _stored(value: Any) -> Any:
+    """A PostgreSQL value as SQLite stores it (times as rawdb's UTC text)."""
+    if isinstance(value, datetime):
+        return to_db_time(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return value
+
+
+def _file_digest(path: Path, period: Period, columns: list[Any]) -> Digest:
+    lite = open_plain(path)
+    try:
+        names = ", ".join(f'"{c.name}"' for c in columns)
+        digest = Digest(columns)
+        converts = [c.convert for c in columns]
+        for row in lite.execute(f'SELECT {names} FROM "{period.table}"'):
+            digest.add(tuple(f(v) for f, v in zip(converts, row, strict=True)))
+        return digest
+    finally:
+        lite.close()
