@@ -31,7 +31,10 @@ WITH marked AS (
     RETURNING name
 )
 INSERT INTO rawdb_partition_audit (action, table_name, row_count, checksum, archive_file)
-SELECT 'archive', m.name, :rows, :checksum, :file FROM marked AS m;
+SELECT
+    'archive' AS action, m.name AS table_name, :rows AS row_count, :checksum AS checksum,
+    :file AS archive_file
+FROM marked AS m;
 
 -- name: partition_parent
 -- The table a partition is attached to (no row once detached).
