@@ -30,6 +30,7 @@ WITH marked AS (
     WHERE name = :name
     RETURNING name
 )
+
 INSERT INTO rawdb_partition_audit (action, table_name, row_count, checksum, archive_file)
 SELECT
     'archive' AS action, m.name AS table_name, :rows AS row_count, :checksum AS checksum,
