@@ -26,6 +26,8 @@ from rawdb.monitor.figures import (
     collect,
 )
 from rawdb.monitor.metrics import RATE_WINDOWS, Metrics, StatementFigures
+from rawdb.monitor.server import ServerFigures
+from rawdb.monitor.server import collect as server_figures
 from rawdb.monitor.thresholds import Alert, AlertManager, Check, Status, Thresholds, worst
 from rawdb.pool import Pool, PoolStats
 
@@ -103,6 +105,8 @@ class HealthReport(BaseModel):
     writer: WriterFigures
     partitions: list[PartitionFigure] = Field(default_factory=list)
     alerts: list[Alert] = Field(default_factory=list)
+    server: ServerFigures | None = None
+    """A database server's figures (PostgreSQL), where ``file`` has a SQLite file's."""
 
 
 class Monitor:
@@ -141,7 +145,11 @@ class Monitor:
 
     async def report(self) -> HealthReport:
         """Collect figures, judge them, raise alerts for what fails; never raises for the db."""
-        files, problem = await self._files()
+        server: ServerFigures | None = None
+        if self.pool.dialect == "sqlite":
+            files, problem = await self._files()
+        else:  # a server: its catalogue's figures, there is no file to look at
+            files, (server, problem) = None, await self._server()
         problem_status: Status = "unhealthy"
         if problem.startswith(BUSY):
             problem_status = "degraded"
@@ -155,6 +163,7 @@ class Monitor:
             statements=statements,
             writer=writer,
             metrics=self.metrics,
+            server=server,
         )
         if problem:
             checks.insert(0, Check(name="database", status=problem_status, reason=problem))
@@ -167,8 +176,9 @@ class Monitor:
             file=files,
             statements=list(statements),
             writer=writer,
-            partitions=[] if files is None else files.partitions,
+            partitions=files.partitions if files else (server.partitions if server else []),
             alerts=self.alerts.active(),
+            server=server,
         )
 
     def writer_figures(self) -> WriterFigures:
@@ -229,6 +239,15 @@ class Monitor:
         needs nothing: reports start the scan in the background when the sizes are stale."""
         await self.survey.refresh()
 
+    async def _server(self) -> tuple[ServerFigures | None, str]:
+        try:
+            async with asyncio.timeout(self._figures_timeout):
+                return await server_figures(self.pool), ""
+        except TimeoutError:
+            return None, f"{BUSY} within {self._figures_timeout:g} s to read the server figures"
+        except RawdbError as exc:
+            return None, f"cannot read the database figures: {exc}"
+
     async def _files(self) -> tuple[FileFigures | None, str]:
         try:
             async with asyncio.timeout(self._figures_timeout):
@@ -248,6 +267,7 @@ def judge(
     statements: list[StatementFigures],
     writer: WriterFigures,
     metrics: Metrics,
+    server: ServerFigures | None = None,
 ) -> list[Check]:
     """Every check's verdict on the figures (pure: no I/O)."""
     checks = [_pool_check(limits, stats)]
@@ -291,6 +311,17 @@ def judge(
     )
     if files is not None:
         checks.extend(_file_checks(limits, files))
+    if server is not None:
+        size_mb = server.database_bytes / MB
+        checks.append(
+            Check(
+                name="database_size",
+                status="degraded" if size_mb > limits.database_mb else "healthy",
+                reason=f"database {size_mb:.1f} MB on the server (limit {limits.database_mb:g} MB)",
+                value=round(size_mb, 3),
+                limit=limits.database_mb,
+            )
+        )
     return checks
 
 

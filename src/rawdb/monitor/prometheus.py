@@ -27,6 +27,7 @@ from prometheus_client.core import (
 )
 
 from rawdb.backend.sqlite.driver import SQLITE_VERSION
+from rawdb.monitor.figures import PartitionFigure, TableSize
 from rawdb.monitor.health import HealthReport
 from rawdb.version import VERSION
 
@@ -117,6 +118,7 @@ class _Families:
         self.writer()
         self.pool()
         self.file()
+        self.server()
         self.gauge("rawdb_alerts_active", "Alerts currently raised.", _one(len(report.alerts)))
         return self.out
 
@@ -262,8 +264,42 @@ class _Families:
             "Unused pages inside the database file.",
             _one(f.freelist_pages),
         )
+        self.catalogue(f.partitions, f.schema_versions, f.tables)
+
+    def server(self) -> None:
+        """A database server's figures: the families a file has where they mean the same
+        (size, partitions, schema, table bytes), and the server's own."""
+        s = self.report.server
+        if s is None:
+            return
+        self.gauge("rawdb_database_bytes", "Database size.", _one(s.database_bytes))
+        self.catalogue(s.partitions, s.schema_versions, s.tables)
+        self.gauge("rawdb_server_sessions", "Sessions connected to the database.", _one(s.sessions))
+        self.gauge("rawdb_server_rawdb_sessions", "Of which rawdb's own.", _one(s.rawdb_sessions))
+        self.gauge(
+            "rawdb_server_waiting_locks", "Lock requests waiting right now.", _one(s.waiting_locks)
+        )
+        if s.oldest_transaction_s is not None:
+            self.gauge(
+                "rawdb_server_oldest_transaction_seconds",
+                "Age of the oldest open transaction of another session.",
+                _one(s.oldest_transaction_s),
+            )
+        if s.cache_hit_ratio is not None:
+            self.gauge(
+                "rawdb_server_cache_hit_ratio",
+                "Shared buffer hits over all block reads.",
+                _one(s.cache_hit_ratio),
+            )
+
+    def catalogue(
+        self,
+        partitions: list[PartitionFigure],
+        versions: dict[str, int],
+        tables: list[TableSize],
+    ) -> None:
         states: dict[tuple[str, str], int] = {}
-        for part in f.partitions:
+        for part in partitions:
             states[(part.base, part.state)] = states.get((part.base, part.state), 0) + 1
         self.gauge(
             "rawdb_partitions",
@@ -274,19 +310,19 @@ class _Families:
         self.gauge(
             "rawdb_partition_rows",
             "Rows of each partition table as the last ANALYZE counted them.",
-            [((p.name, p.base), p.rows) for p in f.partitions if p.rows is not None],
+            [((p.name, p.base), p.rows) for p in partitions if p.rows is not None],
             ("table", "family"),
         )
         self.gauge(
             "rawdb_schema_version",
             "The newest applied migration of each set.",
-            [((s,), v) for s, v in sorted(f.schema_versions.items())],
+            [((s,), v) for s, v in sorted(versions.items())],
             ("set",),
         )
-        if f.tables:
+        if tables:
             self.gauge(
                 "rawdb_table_bytes",
                 "Bytes per table or index (dbstat).",
-                [((t.name, t.table, t.kind), t.bytes) for t in f.tables],
+                [((t.name, t.table, t.kind), t.bytes) for t in tables],
                 ("name", "table", "kind"),
             )

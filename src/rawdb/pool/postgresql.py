@@ -19,6 +19,7 @@ from rawdb import log
 from rawdb.backend.postgresql import connection
 from rawdb.backend.postgresql.driver import Error
 from rawdb.backend.postgresql.pooled import (
+    Observer,
     PgConnection,
     ReaderWaitTimeout,
     connect_async,
@@ -58,6 +59,8 @@ class PostgresPool(Pool):
         self.settings = settings
         self.config = config or PoolConfig()
         self.url = connection.check_url(settings.database_url)
+        self.database_label = connection.redact(self.url)
+        """The database as logs and reports name it (the URL without its password)."""
         self._log = log.get_logger("pool")
         self._pg_writer: PgConnection | None = None
         self._write_lock = asyncio.Lock()
@@ -71,6 +74,7 @@ class PostgresPool(Pool):
         )
         self._acquisitions = self._timeouts = 0
         self._is_closed = False
+        self._pg_observer: Observer | None = None
 
     async def _start(self, *, migrate: bool, migrations_dir: Path | None) -> Pool:
         migrator = PostgresMigrator(self.url, migrations_dir, settings=self.settings)
@@ -78,6 +82,7 @@ class PostgresPool(Pool):
         self._pg_writer = await connect_async(
             self.url, "writer", **_limits(self.settings, reader=False)
         )
+        self._pg_writer.observer = self._pg_observer
         try:
             await self._pg_readers.open(wait=True, timeout=self.config.acquire_timeout)
         except (Error, ReaderWaitTimeout) as exc:
@@ -122,6 +127,7 @@ class PostgresPool(Pool):
             async with self._pg_readers.connection() as raw:
                 self._acquisitions += 1
                 lease = PgConnection(raw)
+                lease.observer = self._pg_observer
                 if snapshot:
                     async with lease.transaction(snapshot=True):
                         yield lease
@@ -174,6 +180,18 @@ class PostgresPool(Pool):
             consecutive_failures=0,
             closed=self._is_closed,
         )
+
+    @property
+    def observer(self) -> Observer | None:
+        """Called after every named statement with ``(name, seconds, rows, error, params)``
+        (a :class:`rawdb.monitor.Metrics`), on the writer and every reader."""
+        return self._pg_observer
+
+    @observer.setter
+    def observer(self, observer: Observer | None) -> None:
+        self._pg_observer = observer
+        if self._pg_writer is not None:
+            self._pg_writer.observer = observer
 
     @property
     def closed(self) -> bool:

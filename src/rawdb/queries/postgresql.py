@@ -115,7 +115,7 @@ async def write_rows(conn: PgConnection, rows: list[tuple[Any, ...]]) -> int:
         TICK_COLUMNS[:width],
         TICK_TYPES[:width],
         ((_naive(row[0]), *row[1:]) for row in rows),
-        name="copy_ticks",
+        name="insert_ticks",
     )
     await conn.execute(SQL["mark_rollups_stale"].sql, name="mark_rollups_stale")
     return int(written)

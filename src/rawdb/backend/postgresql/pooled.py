@@ -3,7 +3,8 @@ dicts, binary COPY, and every driver error turned into rawdb's."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -19,6 +20,7 @@ from rawdb.errors import UsageError
 __all__ = ["PgConnection", "ReaderWaitTimeout", "connect_async", "reader_pool"]
 
 Params = Sequence[Any] | Mapping[str, Any] | None
+Observer = Callable[[str, float, int | None, BaseException | None, object], None]
 
 
 class PgConnection:
@@ -28,6 +30,19 @@ class PgConnection:
 
     def __init__(self, raw: AsyncConnection[Any]) -> None:
         self.raw = raw
+        self.observer: Observer | None = None
+        """Told of every named statement, as the SQLite pool's connections tell theirs."""
+
+    def _observed(
+        self,
+        name: str,
+        started: float,
+        rows: int | None,
+        error: BaseException | None,
+        params: Params,
+    ) -> None:
+        if self.observer is not None and name:
+            self.observer(name, time.perf_counter() - started, rows, error, params or ())
 
     def __getattr__(self, name: str) -> Any:
         # A rawdb function written for SQLite's connection only, called on PostgreSQL: say so
@@ -40,12 +55,17 @@ class PgConnection:
     async def fetchall(
         self, sql: str, params: Params = None, *, name: str = ""
     ) -> list[dict[str, Any]]:
+        started = time.perf_counter()
         try:
             cursor = self.raw.cursor(row_factory=dict_row)
             await cursor.execute(sql, params)  # statements are literals
-            return await cursor.fetchall()
+            rows = await cursor.fetchall()
         except Error as exc:
-            raise errors.translate(exc, statement=name or None) from exc
+            refused = errors.translate(exc, statement=name or None)
+            self._observed(name, started, None, refused, params)
+            raise refused from exc
+        self._observed(name, started, len(rows), None, params)
+        return rows
 
     async def stream(
         self, sql: str, params: Params = None, *, name: str = "", chunk: int = 20_000
@@ -69,11 +89,15 @@ class PgConnection:
 
     async def execute(self, sql: str, params: Params = None, *, name: str = "") -> int:
         """Run one statement; the rows it changed."""
+        started = time.perf_counter()
         try:
             cursor = await self.raw.execute(sql, params)
-            return cursor.rowcount
         except Error as exc:
-            raise errors.translate(exc, statement=name or None) from exc
+            refused = errors.translate(exc, statement=name or None)
+            self._observed(name, started, None, refused, params)
+            raise refused from exc
+        self._observed(name, started, cursor.rowcount, None, params)
+        return cursor.rowcount
 
     async def copy_rows(
         self,
@@ -89,6 +113,7 @@ class PgConnection:
             pg_sql.Identifier(table), pg_sql.SQL(", ").join(map(pg_sql.Identifier, columns))
         )
         written = 0
+        started = time.perf_counter()
         try:
             async with self.raw.cursor().copy(statement) as copy:
                 copy.set_types(list(types))
@@ -96,7 +121,10 @@ class PgConnection:
                     await copy.write_row(row)
                     written += 1
         except Error as exc:
-            raise errors.translate(exc, statement=name or f"copy into {table}") from exc
+            refused = errors.translate(exc, statement=name or f"copy into {table}")
+            self._observed(name, started, None, refused, None)
+            raise refused from exc
+        self._observed(name, started, written, None, None)
         return written
 
     @asynccontextmanager
