@@ -16,13 +16,14 @@ import pytest
 from rawdb import Pool, Settings
 from rawdb.errors import (
     CannotOpen,
+    ForeignKeyViolation,
     InvalidInput,
     PoolClosed,
     SchemaOutOfDate,
     UniqueViolation,
 )
 from rawdb.ingest.stream import StreamConfig, TickStream
-from rawdb.queries import instruments, ticks
+from rawdb.queries import alerts, instruments, ticks
 from rawdb.queries.rows import TickRow
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -193,3 +194,68 @@ async def test_an_unreachable_server_is_named_without_its_password() -> None:
     with pytest.raises(CannotOpen, match="cannot connect to PostgreSQL") as caught:
         await Pool.open(settings)
     assert "s3cret" not in str(caught.value) and "***" in str(caught.value)
+
+
+async def test_soft_delete_hides_a_tick_restore_brings_it_back_purge_removes_it(
+    any_pool: Pool,
+) -> None:
+    es = await _instrument(any_pool)
+    rows = [TickRow(es, NOW - timedelta(seconds=10 - i), 100.0 + i) for i in range(10)]
+    await ticks.insert_ticks(any_pool, rows)
+    newest = await ticks.latest_tick(any_pool, es)
+    assert newest is not None and newest.price == 109.0
+    assert await ticks.soft_delete_tick(any_pool, newest.id)
+    assert not await ticks.soft_delete_tick(any_pool, newest.id)  # once
+    after = await ticks.latest_tick(any_pool, es)
+    assert after is not None and after.price == 108.0
+    span = await ticks.price_range(any_pool, es, NOW - timedelta(minutes=1))
+    assert (span.low, span.high, span.ticks) == (100.0, 108.0, 9)
+    assert span.average == pytest.approx(sum(100.0 + i for i in range(9)) / 9)
+    assert await ticks.restore_tick(any_pool, newest.id)
+    assert not await ticks.restore_tick(any_pool, newest.id)
+    assert (await ticks.latest_tick(any_pool, es)) == newest
+    await ticks.soft_delete_tick(any_pool, newest.id, at=NOW - timedelta(days=2))
+    assert await ticks.purge_deleted_ticks(any_pool, NOW - timedelta(days=1)) == 1
+    window = await ticks.tick_range(
+        any_pool, es, NOW - timedelta(minutes=1), NOW + timedelta(seconds=1), include_deleted=True
+    )
+    assert len(window) == 9
+
+
+async def test_alert_rules_and_logs_are_written_found_and_updated(any_pool: Pool) -> None:
+    es = await _instrument(any_pool)
+    rule = await alerts.add_alert_rule(
+        any_pool,
+        {"instrument_id": es, "condition": "above", "threshold": 101.5, "cooldown_seconds": 60},
+    )
+    assert rule.active and rule.threshold == 101.5
+    assert await alerts.get_alert_rule(any_pool, rule.id) == rule
+    assert [r.id for r in await alerts.active_alert_rules(any_pool)] == [rule.id]
+    assert await alerts.active_alert_rules(any_pool, es + 1) == []
+    assert await alerts.mark_rule_triggered(any_pool, rule.id, NOW)
+    fired = await alerts.get_alert_rule(any_pool, rule.id)
+    assert fired is not None and fired.last_triggered == NOW
+    logs = [
+        {"timestamp": NOW - timedelta(days=d), "rule_id": rule.id, "instrument_id": es,
+         "trigger_value": 102.0 + d, "threshold_value": 101.5, "fired_status": "fired",
+         "delivery_status": "pending", "rule_condition": "above"}
+        for d in (0, 1, 100)  # two quarters
+    ]  # fmt: skip
+    assert await alerts.write_alert_logs(any_pool, logs) == 3
+    by_rule = await alerts.alert_logs_by_rule(any_pool, rule.id)
+    assert [log.trigger_value for log in by_rule] == [102.0, 103.0, 202.0]  # newest first
+    recent = await alerts.alert_logs_by_instrument(any_pool, es, NOW - timedelta(days=2))
+    assert len(recent) == 2
+    pending = await alerts.alert_logs_by_status(any_pool, "fired", "pending")
+    assert [log.trigger_value for log in pending] == [202.0, 103.0, 102.0]  # oldest first
+    assert await alerts.set_delivery_status(
+        any_pool, pending[0].id, "delivered", attempted_at=NOW, completed_at=NOW
+    )
+    assert len(await alerts.alert_logs_by_status(any_pool, "fired", "pending")) == 2
+    with pytest.raises(ForeignKeyViolation, match="still has alert logs"):
+        await alerts.delete_alert_rule(any_pool, rule.id)
+    with pytest.raises(ForeignKeyViolation):
+        await alerts.add_alert_rule(
+            any_pool,
+            {"instrument_id": es + 50, "condition": "below", "threshold": 1, "cooldown_seconds": 0},
+        )

@@ -13,6 +13,7 @@ ALTER TABLE market_data RENAME TO market_data_partitioned;
 ALTER TABLE alert_logs RENAME TO alert_logs_partitioned;
 ALTER INDEX ix_market_data_instrument_timestamp RENAME TO ix_market_data_partitioned_it;
 ALTER INDEX ix_market_data_deleted_at RENAME TO ix_market_data_partitioned_deleted;
+ALTER INDEX ix_market_data_id RENAME TO ix_market_data_partitioned_id;
 ALTER INDEX ix_alert_logs_timestamp RENAME TO ix_alert_logs_partitioned_t;
 ALTER INDEX ix_alert_logs_rule_timestamp RENAME TO ix_alert_logs_partitioned_rt;
 ALTER INDEX ix_alert_logs_instrument RENAME TO ix_alert_logs_partitioned_i;

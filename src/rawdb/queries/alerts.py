@@ -27,7 +27,15 @@ from rawdb.models import (
 )
 from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS
-from rawdb.queries.run import execute, fetch_all, fetch_one, reading, to_model, to_models
+from rawdb.queries.run import (
+    engine_api,
+    execute,
+    fetch_all,
+    fetch_one,
+    reading,
+    to_model,
+    to_models,
+)
 
 FAMILY: Family = "alert_logs"
 INSERTS = routing.Inserts(
@@ -42,6 +50,8 @@ FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 async def add_alert_rule(pool: Pool, rule: AlertRuleIn | dict[str, Any]) -> AlertRule:
     """Register a rule; an unknown instrument raises :class:`~rawdb.errors.ForeignKeyViolation`."""
+    if (api := engine_api(pool)) is not None:
+        return await api.add_alert_rule(pool, rule)  # type: ignore[no-any-return]
     item = validate_one(AlertRuleIn, rule, "alert rule")
     params = {**item.model_dump(), "active": int(item.active), "now": _now()}
     async with pool.write() as conn:
@@ -56,6 +66,8 @@ async def get_alert_rule(
     pool: Pool, rule_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
 ) -> AlertRule | None:
     """One rule by id, or None."""
+    if (api := engine_api(pool)) is not None:
+        return await api.get_alert_rule(pool, rule_id, timeout=timeout)  # type: ignore[no-any-return]
     async with reading(pool, timeout) as conn:
         return to_model(AlertRule, await fetch_one(conn, "get_alert_rule", (rule_id,)))
 
@@ -64,12 +76,16 @@ async def active_alert_rules(
     pool: Pool, instrument_id: int | None = None, *, timeout: ReadTimeout = FROM_SETTINGS
 ) -> list[AlertRule]:
     """Active rules of one instrument, or of all when ``instrument_id`` is None."""
+    if (api := engine_api(pool)) is not None:
+        return await api.active_alert_rules(pool, instrument_id, timeout=timeout)  # type: ignore[no-any-return]
     async with reading(pool, timeout) as conn:
         return to_models(AlertRule, await fetch_all(conn, "active_alert_rules", (instrument_id,)))
 
 
 async def mark_rule_triggered(pool: Pool, rule_id: int, at: datetime) -> bool:
     """Record that a rule fired at ``at`` (its cooldown counts from here)."""
+    if (api := engine_api(pool)) is not None:
+        return await api.mark_rule_triggered(pool, rule_id, at)  # type: ignore[no-any-return]
     async with pool.write() as conn:
         result = await execute(conn, "mark_rule_triggered", (db_time(at, "at"), _now(), rule_id))
     return result.rowcount == 1
@@ -78,6 +94,8 @@ async def mark_rule_triggered(pool: Pool, rule_id: int, at: datetime) -> bool:
 async def delete_alert_rule(pool: Pool, rule_id: int) -> bool:
     """Delete a rule without logs; :class:`~rawdb.errors.ForeignKeyViolation` while logs exist."""
     try:
+        if (api := engine_api(pool)) is not None:
+            return await api.delete_alert_rule(pool, rule_id)  # type: ignore[no-any-return]
         async with pool.write() as conn:
             return (await execute(conn, "delete_alert_rule", (rule_id,))).rowcount == 1
     except ForeignKeyViolation as exc:
@@ -91,6 +109,8 @@ async def delete_alert_rule(pool: Pool, rule_id: int) -> bool:
 async def write_alert_logs(pool: Pool, logs: Iterable[AlertLogIn | dict[str, Any]]) -> int:
     """Record evaluations (a list or any iterable) in one transaction; a bad entry refuses the
     whole batch."""
+    if (api := engine_api(pool)) is not None:
+        return await api.write_alert_logs(pool, logs)  # type: ignore[no-any-return]
     items = validate_batch(AlertLogIn, logs, "alert logs")
     rows = [
         (
@@ -163,6 +183,11 @@ async def alert_logs_by_status(
     :data:`~rawdb.models.DELIVERY_STATUSES` is refused (it could only ever find nothing)."""
     _check_one_of("fired_status", fired_status, FIRED_STATUSES)
     _check_one_of("delivery_status", delivery_status, DELIVERY_STATUSES)
+    if (api := engine_api(pool)) is not None:
+        found: list[AlertLog] = await api.alert_logs_by_status(
+            pool, fired_status, delivery_status, limit=limit, timeout=timeout
+        )
+        return found
     params = {"fired_status": fired_status, "delivery_status": delivery_status}
     async with reading(pool, timeout) as conn:
         rows = await reads.over_range(
@@ -182,6 +207,11 @@ async def set_delivery_status(
     """Record a delivery attempt's outcome for one log; ``status`` is one of
     :data:`~rawdb.models.DELIVERY_STATUSES`."""
     _check_one_of("status", status, DELIVERY_STATUSES)
+    if (api := engine_api(pool)) is not None:
+        updated: bool = await api.set_delivery_status(
+            pool, log_id, status, attempted_at=attempted_at, completed_at=completed_at
+        )
+        return updated
     done = db_time(completed_at, "completed_at") if completed_at is not None else None
     params = (status, db_time(attempted_at, "attempted_at"), done)
     async with pool.write() as conn:
@@ -200,6 +230,11 @@ async def _logs(
     timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[AlertLog]:
     """Live logs in ``[start, end)`` newest first, from the quarters overlapping the range."""
+    if (api := engine_api(pool)) is not None:
+        found: list[AlertLog] = await getattr(api, name)(
+            pool, *params.values(), start, end, limit=limit, timeout=timeout
+        )
+        return found
     low, high = db_time(start, "start"), db_time(end, "end")
     async with reading(pool, timeout) as conn:
         rows = await reads.over_range(

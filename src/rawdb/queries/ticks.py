@@ -307,6 +307,8 @@ async def price_range(
 ) -> PriceRange:
     """Low, high and average live price of one instrument since ``since`` (up to the wall
     clock plus the future tolerance: a far-future bad print would skew every evaluation)."""
+    if (api := engine_api(pool)) is not None:
+        return await api.price_range(pool, instrument_id, since, timeout=timeout)  # type: ignore[no-any-return]
     params = {"instrument_id": instrument_id}
     low, high = db_time(since, "since"), _horizon(pool)
     async with reading(pool, timeout) as conn:
@@ -325,6 +327,8 @@ async def price_range(
 
 async def soft_delete_tick(pool: Pool, tick_id: int, *, at: datetime | None = None) -> bool:
     """Hide a bad tick from reads (kept until purged); True if it was live."""
+    if (api := engine_api(pool)) is not None:
+        return await api.soft_delete_tick(pool, tick_id, at=at)  # type: ignore[no-any-return]
     moment = db_time(at or datetime.now(UTC), "at")
     async with pool.write() as conn:
         done = await reads.by_id(conn, FAMILY, STATEMENTS["soft_delete_tick"], tick_id, (moment,))
@@ -335,6 +339,8 @@ async def soft_delete_tick(pool: Pool, tick_id: int, *, at: datetime | None = No
 
 async def restore_tick(pool: Pool, tick_id: int) -> bool:
     """Bring a soft-deleted tick back; True if it was deleted."""
+    if (api := engine_api(pool)) is not None:
+        return await api.restore_tick(pool, tick_id)  # type: ignore[no-any-return]
     async with pool.write() as conn:
         done = await reads.by_id(conn, FAMILY, STATEMENTS["restore_tick"], tick_id, ())
         if done is not None:
@@ -358,6 +364,8 @@ async def purge_deleted_ticks(pool: Pool, older_than: datetime) -> int:
     rows); archived months are not touched. ``rawdb.archive.purge`` does the same with an
     audit row per table.
     """
+    if (api := engine_api(pool)) is not None:
+        return await api.purge_deleted_ticks(pool, older_than)  # type: ignore[no-any-return]
     cutoff = (db_time(older_than, "older_than"),)
     async with pool.write() as conn:
         changed = await reads.every_table(conn, FAMILY, STATEMENTS["purge_deleted_ticks"], cutoff)

@@ -94,3 +94,34 @@ ORDER BY start;
 -- params: ids
 -- returns: rows
 SELECT id FROM instruments WHERE id = any(:ids) FOR KEY SHARE;
+
+-- name: price_range
+-- Low, high, sum and count of live prices of one instrument in [start, end), for alert evaluation.
+-- params: instrument_id, start, end
+-- returns: row
+SELECT min(price) AS low, max(price) AS high, coalesce(sum(price), 0) AS total,
+    count(price) AS ticks
+FROM market_data
+WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :end
+    AND deleted_at IS NULL;
+
+-- name: soft_delete_tick
+-- Mark a tick deleted (kept until purged); a second call changes nothing. The BRIN index on id
+-- finds its block range in whichever month holds it.
+-- params: deleted_at, id
+-- returns: row
+UPDATE market_data SET deleted_at = :deleted_at WHERE id = :id AND deleted_at IS NULL
+RETURNING id;
+
+-- name: restore_tick
+-- Undo a soft delete.
+-- params: id
+-- returns: row
+UPDATE market_data SET deleted_at = NULL WHERE id = :id AND deleted_at IS NOT NULL
+RETURNING id;
+
+-- name: purge_deleted_ticks
+-- Remove ticks soft-deleted before a cutoff, for good (the partial deleted_at index finds them).
+-- params: deleted_at
+-- returns: nothing
+DELETE FROM market_data WHERE deleted_at IS NOT NULL AND deleted_at < :deleted_at;

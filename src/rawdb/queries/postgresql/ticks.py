@@ -1,40 +1,24 @@
-"""The data API on PostgreSQL: what :mod:`rawdb.queries.ticks` and
-:mod:`rawdb.queries.instruments` do, for a pool whose ``dialect`` is ``postgresql``.
-
-The public functions of those modules hand over to the functions here (same names, same
-arguments, same results), so an application calls one API on either engine. What differs:
-
-- A batch's instruments are checked and locked once (``market_data`` has no foreign key: see
-  sql/postgresql/migrations/0009).
-- Ticks go in by binary COPY into ``market_data``; PostgreSQL routes each row to its month's
-  partition. A month without one gets it inside the transaction (CREATE TABLE, its CHECK, then
-  ATTACH PARTITION: that does not wait behind readers of ``market_data`` as ``CREATE TABLE …
-  PARTITION OF`` does) when the partition window allows; a row outside the window is
-  refused with the batch (there is no DEFAULT partition).
-- Bars are computed from the ticks (``date_bin``); bars kept as ticks are written
-  (``Settings.rollups``) are SQLite-only so far, and the writer marks them stale.
-"""
+"""Ticks on PostgreSQL: what :mod:`rawdb.queries.ticks` does, for a pool whose ``dialect`` is
+``postgresql`` (see :mod:`rawdb.queries.postgresql`)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any
 
 from rawdb.backend.postgresql.pooled import PgConnection
 from rawdb.catalog import policy
 from rawdb.catalog.periods import Family, Period
-from rawdb.config import FROM_SETTINGS, ReadTimeout
+from rawdb.config import ReadTimeout
 from rawdb.errors import ForeignKeyViolation, InvalidInput, PeriodNotWritable, UsageError
-from rawdb.models import Bar, Instrument, InstrumentIn, Tick, as_rows, validate_one
+from rawdb.models import Bar, PriceRange, Tick, as_rows
 from rawdb.pool import Pool
-from rawdb.pool.postgresql import PostgresPool
+from rawdb.queries.postgresql.common import SQL, aware, pg, utc
 from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon
 from rawdb.queries.rows import Tick as TickInput
 from rawdb.queries.run import dicts_to_models
-from rawdb.statements import Registry, load_package
 
-SQL: Registry = load_package("rawdb.queries", "postgresql")
 FAMILY: Family = "market_data"
 TICK_COLUMNS = (
     "timestamp", "instrument_id", "price", "volume", "bid", "ask", "bid_size", "ask_size",
@@ -50,24 +34,8 @@ TICK_TYPES = (
 INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 
 
-def _pg(pool: Pool) -> PostgresPool:
-    """The pool as what it is (the public functions type it as the SQLite one's base)."""
-    return cast("PostgresPool", pool)
-
-
-def _utc(text: str) -> datetime:
-    """A checked row's stored UTC text as the aware datetime PostgreSQL's binary COPY takes."""
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
 _naive = datetime.fromisoformat
 """A checked row's stored UTC text as a naive datetime (see TICK_TYPES)."""
-
-
-def _aware(moment: datetime, name: str) -> datetime:
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise InvalidInput(f"{name} must be a timezone-aware datetime, got {moment!r}")
-    return moment
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -84,7 +52,7 @@ async def insert_ticks(pool: Pool, ticks: Iterable[TickInput], *, chunk: int) ->
         return 0
     horizon = Horizon.now(pool.settings.future_tolerance_s)
     try:
-        async with _pg(pool).write() as conn:
+        async with pg(pool).write() as conn:
             written = 0
             for rows in prepared_chunks(batch, chunk, horizon):
                 written += await write_rows(conn, rows)
@@ -169,7 +137,7 @@ async def _attach(conn: PgConnection, family: Family, period: Period) -> None:
     )
     if exists:
         return
-    start, end = _utc(period.start_text), _utc(period.end_text)
+    start, end = utc(period.start_text), utc(period.end_text)
     # DDL takes no parameters: the names and bounds come from the period's integers only.
     table, low, high = period.table, f"'{period.start_text}+00'", f"'{period.end_text}+00'"
     await conn.execute(
@@ -204,7 +172,7 @@ async def _unknown_instruments(
     from rawdb.queries.ticks import instrument_of  # noqa: PLC0415 -- shared with SQLite
 
     ids = sorted({int(instrument_of(t)) for t in ticks})
-    async with _pg(pool).read(own_writes=True) as conn:
+    async with pg(pool).read(own_writes=True) as conn:
         rows = await conn.fetchall(SQL["known_instrument_ids"].sql, {"ids": ids})
     known = {r["id"] for r in rows}
     for index, tick in enumerate(ticks):
@@ -221,11 +189,11 @@ async def _unknown_instruments(
 
 
 def _horizon(pool: Pool) -> datetime:
-    return _utc(Horizon.now(pool.settings.future_tolerance_s).refused_from)
+    return utc(Horizon.now(pool.settings.future_tolerance_s).refused_from)
 
 
 async def latest_tick(pool: Pool, instrument_id: int, *, timeout: ReadTimeout) -> Tick | None:
-    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
+    async with pg(pool).read(own_writes=True, timeout=timeout) as conn:
         row = await conn.fetchone(
             SQL["latest_tick"].sql,
             {"instrument_id": instrument_id, "horizon": _horizon(pool)},
@@ -238,7 +206,7 @@ async def latest_ticks(
     pool: Pool, instrument_ids: Sequence[int] | None, *, timeout: ReadTimeout
 ) -> list[Tick]:
     ids = None if instrument_ids is None else sorted({int(i) for i in instrument_ids})
-    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
+    async with pg(pool).read(own_writes=True, timeout=timeout) as conn:
         rows = await conn.fetchall(
             SQL["latest_ticks"].sql, {"horizon": _horizon(pool), "ids": ids}, name="latest_ticks"
         )
@@ -257,14 +225,14 @@ async def tick_range(
 ) -> list[Tick]:
     params = {
         "instrument_id": instrument_id,
-        "start": _aware(start, "start"),
-        "end": _aware(end, "end"),
+        "start": aware(start, "start"),
+        "end": aware(end, "end"),
         "include_deleted": include_deleted,
         "limit": limit,
     }
     if end <= start:
         raise InvalidInput(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
-    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
+    async with pg(pool).read(own_writes=True, timeout=timeout) as conn:
         rows = await conn.fetchall(SQL["tick_range"].sql, params, name="tick_range")
     return dicts_to_models(Tick, rows)
 
@@ -285,45 +253,57 @@ async def ohlc_bars(
     params = {
         "seconds": INTERVALS[interval],
         "instrument_id": instrument_id,
-        "start": _aware(start, "start"),
-        "end": _aware(end, "end"),
+        "start": aware(start, "start"),
+        "end": aware(end, "end"),
     }
-    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
+    async with pg(pool).read(own_writes=True, timeout=timeout) as conn:
         rows = await conn.fetchall(SQL["ohlc_bars"].sql, params, name="ohlc_bars")
     for row in rows:
         row["instrument_id"] = instrument_id
     return dicts_to_models(Bar, rows)
 
 
-# --- instruments --------------------------------------------------------------------------
+async def price_range(
+    pool: Pool, instrument_id: int, since: datetime, *, timeout: ReadTimeout
+) -> PriceRange:
+    params = {
+        "instrument_id": instrument_id,
+        "start": aware(since, "since"),
+        "end": _horizon(pool),
+    }
+    async with pg(pool).read(own_writes=True, timeout=timeout) as conn:
+        row = await conn.fetchone(SQL["price_range"].sql, params, name="price_range")
+    assert row is not None  # an aggregate: one row
+    count = int(row["ticks"])
+    return PriceRange(
+        instrument_id=instrument_id,
+        low=row["low"],
+        high=row["high"],
+        average=row["total"] / count if count else None,
+        ticks=count,
+    )
 
 
-async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object]) -> Instrument:
-    item = validate_one(InstrumentIn, instrument, "instrument")
-    async with _pg(pool).write() as conn:
-        row = await conn.fetchone(
-            SQL["insert_instrument"].sql, item.model_dump(), name="insert_instrument"
+async def soft_delete_tick(pool: Pool, tick_id: int, *, at: datetime | None) -> bool:
+    moment = aware(at or datetime.now(UTC), "at")
+    async with pg(pool).write() as conn:
+        done = await conn.fetchone(
+            SQL["soft_delete_tick"].sql, {"deleted_at": moment, "id": tick_id},
+            name="soft_delete_tick",
+        )  # fmt: skip
+    return done is not None
+
+
+async def restore_tick(pool: Pool, tick_id: int) -> bool:
+    async with pg(pool).write() as conn:
+        done = await conn.fetchone(SQL["restore_tick"].sql, {"id": tick_id}, name="restore_tick")
+    return done is not None
+
+
+async def purge_deleted_ticks(pool: Pool, older_than: datetime) -> int:
+    async with pg(pool).write() as conn:
+        return await conn.execute(
+            SQL["purge_deleted_ticks"].sql,
+            {"deleted_at": aware(older_than, "older_than")},
+            name="purge_deleted_ticks",
         )
-    return Instrument.model_validate(row)
-
-
-async def get_instrument(
-    pool: Pool, instrument_id: int, *, timeout: ReadTimeout = FROM_SETTINGS
-) -> Instrument | None:
-    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
-        row = await conn.fetchone(SQL["get_instrument"].sql, {"id": instrument_id})
-    return None if row is None else Instrument.model_validate(row)
-
-
-async def get_instrument_by_symbol(
-    pool: Pool, symbol: str, *, timeout: ReadTimeout = FROM_SETTINGS
-) -> Instrument | None:
-    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
-        row = await conn.fetchone(SQL["get_instrument_by_symbol"].sql, {"symbol": symbol})
-    return None if row is None else Instrument.model_validate(row)
-
-
-async def list_instruments(pool: Pool, *, timeout: ReadTimeout = FROM_SETTINGS) -> list[Instrument]:
-    async with _pg(pool).read(own_writes=True, timeout=timeout) as conn:
-        rows = await conn.fetchall(SQL["list_instruments"].sql)
-    return dicts_to_models(Instrument, rows)
