@@ -30,8 +30,8 @@ from rawdb.migrate.runner import (
     MAX_WAIT_SECONDS,
     Report,
     RunResult,
-    SetStatus,
     Status,
+    set_statuses,
 )
 from rawdb.migrate.sets import BySet, Stack
 from rawdb.migrate.splitter import Statement, first_words
@@ -183,22 +183,9 @@ class PostgresMigrator:
 
     def status(self) -> Status:
         done = self.applied_by_set()
-        found = [
-            SetStatus(
-                name=s.name,
-                folder=s.root,
-                applied=list(done.get(s.name, {}).values()),
-                pending=self._pending(done, s.name),
-                newest=s.newest,
-            )
-            for s in self.stack.sets
-        ]
-        found += [
-            SetStatus(name, None, list(rows.values()), [], max(rows, default=0))
-            for name, rows in sorted(done.items())
-            if name not in self.stack.names
-        ]
-        return Status(sets=found, problems=self.problems(done), backup=None)
+        return Status(
+            sets=set_statuses(self.stack, done), problems=self.problems(done), backup=None
+        )
 
     # --- changing ---------------------------------------------------------------------------
 

@@ -293,23 +293,8 @@ class Migrator:
     def status(self) -> Status:
         done = self.applied_by_set()
         last_backup = self._read(history.last_backup)
-        found = [
-            SetStatus(
-                name=migration_set.name,
-                folder=migration_set.root,
-                applied=list(done.get(migration_set.name, {}).values()),
-                pending=self._pending_all(done, migration_set.name),
-                newest=migration_set.newest,
-            )
-            for migration_set in self.stack.sets
-        ]
-        found += [
-            SetStatus(name, None, list(rows.values()), [], max(rows, default=0))
-            for name, rows in sorted(done.items())
-            if name not in self.stack.names
-        ]
         return Status(
-            sets=found,
+            sets=set_statuses(self.stack, done),
             problems=self.problems(done),
             backup=last_backup if isinstance(last_backup, str) else None,
         )
@@ -773,6 +758,31 @@ class Migrator:
 
 
 MARGIN_BYTES = 1 << 20
+
+
+def set_statuses(stack: Stack, done: BySet) -> list[SetStatus]:
+    """Where a database stands against each configured set, then the sets it records that are
+    not configured here (whichever engine it is on)."""
+    found = [
+        SetStatus(
+            name=migration_set.name,
+            folder=migration_set.root,
+            applied=list(done.get(migration_set.name, {}).values()),
+            pending=[
+                m
+                for m in migration_set.migrations
+                if m.version not in done.get(migration_set.name, {})
+            ],
+            newest=migration_set.newest,
+        )
+        for migration_set in stack.sets
+    ]
+    found += [
+        SetStatus(name, None, list(rows.values()), [], max(rows, default=0))
+        for name, rows in sorted(done.items())
+        if name not in stack.names
+    ]
+    return found
 
 
 def _file_bytes(database: Path) -> int:

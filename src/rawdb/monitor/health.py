@@ -312,17 +312,18 @@ def judge(
     if files is not None:
         checks.extend(_file_checks(limits, files))
     if server is not None:
-        size_mb = server.database_bytes / MB
-        checks.append(
-            Check(
-                name="database_size",
-                status="degraded" if size_mb > limits.database_mb else "healthy",
-                reason=f"database {size_mb:.1f} MB on the server (limit {limits.database_mb:g} MB)",
-                value=round(size_mb, 3),
-                limit=limits.database_mb,
-            )
-        )
+        checks.append(_size_check(limits, server.database_bytes / MB, "database on the server"))
     return checks
+
+
+def _size_check(limits: Thresholds, size_mb: float, what: str) -> Check:
+    return Check(
+        name="database_size",
+        status="degraded" if size_mb > limits.database_mb else "healthy",
+        reason=f"{what} {size_mb:.1f} MB (limit {limits.database_mb:g} MB)",
+        value=round(size_mb, 3),
+        limit=limits.database_mb,
+    )
 
 
 def _latency_check(
@@ -366,13 +367,7 @@ def _pool_check(limits: Thresholds, stats: PoolStats) -> Check:
 def _file_checks(limits: Thresholds, files: FileFigures) -> list[Check]:
     size_mb, wal_mb = files.database_bytes / MB, files.wal_bytes / MB
     return [
-        Check(
-            name="database_size",
-            status="degraded" if size_mb > limits.database_mb else "healthy",
-            reason=f"database file {size_mb:.1f} MB (limit {limits.database_mb:g} MB)",
-            value=round(size_mb, 3),
-            limit=limits.database_mb,
-        ),
+        _size_check(limits, size_mb, "database file"),
         Check(
             name="wal_size",
             status="degraded" if wal_mb > limits.wal_mb else "healthy",

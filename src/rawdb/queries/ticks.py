@@ -128,7 +128,11 @@ async def _unknown_instruments(
     ids = sorted({instrument_of(t) for t in ticks})
     async with reading(pool) as conn:
         rows = await fetch_all(conn, "known_instrument_ids", (json.dumps(ids),))
-    known = {r[0] for r in rows}
+    return first_unknown(ticks, {r[0] for r in rows}) or exc
+
+
+def first_unknown(ticks: Sequence[TickInput], known: set[int]) -> InvalidInput | None:
+    """The refusal naming the first tick whose instrument is not in ``known`` (None: none)."""
     for index, tick in enumerate(ticks):
         if instrument_of(tick) not in known:
             return InvalidInput(
@@ -136,7 +140,7 @@ async def _unknown_instruments(
                 f"field 'instrument_id': unknown instrument {instrument_of(tick)}; "
                 "register it with add_instrument first"
             )
-    return exc
+    return None
 
 
 def instrument_of(tick: TickInput) -> Any:

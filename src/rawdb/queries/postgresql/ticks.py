@@ -169,20 +169,12 @@ async def _attach(conn: PgConnection, family: Family, period: Period) -> None:
 async def _unknown_instruments(
     pool: Pool, ticks: Sequence[TickInput], exc: ForeignKeyViolation
 ) -> Exception:
-    from rawdb.queries.ticks import instrument_of  # noqa: PLC0415 -- shared with SQLite
+    from rawdb.queries.ticks import first_unknown, instrument_of  # noqa: PLC0415 -- shared
 
     ids = sorted({int(instrument_of(t)) for t in ticks})
     async with pg(pool).read(own_writes=True) as conn:
         rows = await conn.fetchall(SQL["known_instrument_ids"].sql, {"ids": ids})
-    known = {r["id"] for r in rows}
-    for index, tick in enumerate(ticks):
-        if instrument_of(tick) not in known:
-            return InvalidInput(
-                f"ticks: batch of {len(ticks)} refused whole, nothing written: row {index}, "
-                f"field 'instrument_id': unknown instrument {instrument_of(tick)}; "
-                "register it with add_instrument first"
-            )
-    return exc
+    return first_unknown(ticks, {r["id"] for r in rows}) or exc
 
 
 # --- reading ------------------------------------------------------------------------------
