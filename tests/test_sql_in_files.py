@@ -23,6 +23,7 @@ SEAM = {
     "backend/": "the backend seam: connection tuning, the write probe, transaction control",
     "monitor/advisor.py": "an index suggested to a person as DDL text, never run",
     "migrate/splitter.py": "reads users' migration files: keywords it recognises, runs nothing",
+    "migrate/pg_splitter.py": "reads users' PostgreSQL migration files: keywords it recognises",
     "migrate/rewrite.py": "rewrites other tools' migration files: keywords it recognises",
     "catalog/templates.py": "partition DDL: the view over a family's tables, their union reads",
 }

@@ -125,44 +125,57 @@ CREATE TABLE alert_logs (
 ) PARTITION BY RANGE (timestamp);
 ALTER SEQUENCE alert_logs_id_seq_partitioned OWNED BY alert_logs.id;
 
--- A partition for each UTC month (quarter) that existing rows fall in, registered.
-DO $$
-DECLARE
-    start_at timestamptz;
-    end_at timestamptz;
-    table_name text;
+-- Making a period's partition, registered and audited, once however many writers ask at once
+-- (rawdb's writer calls it for a month a batch needs; premake for the months ahead). CREATE
+-- TABLE, its CHECK, then ATTACH: unlike CREATE TABLE ... PARTITION OF, the ATTACH does not
+-- wait behind readers of the parent, and the CHECK spares it a scan. Returns whether it made it.
+CREATE FUNCTION rawdb_attach_partition(
+    p_family text, p_partition text, p_start timestamptz, p_end timestamptz, p_detail text
+) RETURNS boolean
+LANGUAGE plpgsql AS $$
 BEGIN
-    FOR start_at IN
-        SELECT DISTINCT date_trunc('month', m.timestamp, 'UTC') FROM market_data_unpartitioned AS m
-    LOOP
-        end_at := start_at + interval '1 month';
-        table_name := 'market_data_' || to_char(start_at AT TIME ZONE 'UTC', 'YYYY_MM');
-        EXECUTE format(
-            'CREATE TABLE %I PARTITION OF market_data FOR VALUES FROM (%L) TO (%L)',
-            table_name, start_at, end_at
-        );
-        INSERT INTO rawdb_partitions (name, family, period_start, period_end, state)
-        VALUES (table_name, 'market_data', start_at, end_at, 'active');
-        INSERT INTO rawdb_partition_audit (action, table_name, detail)
-        VALUES ('create', table_name, 'migration 0009: rows already stored');
-    END LOOP;
-    FOR start_at IN
-        SELECT DISTINCT date_trunc('quarter', a.timestamp, 'UTC') FROM alert_logs_unpartitioned AS a
-    LOOP
-        end_at := start_at + interval '3 months';
-        table_name := 'alert_logs_' || to_char(start_at AT TIME ZONE 'UTC', 'YYYY') || '_q'
-            || to_char(start_at AT TIME ZONE 'UTC', 'Q');
-        EXECUTE format(
-            'CREATE TABLE %I PARTITION OF alert_logs FOR VALUES FROM (%L) TO (%L)',
-            table_name, start_at, end_at
-        );
-        INSERT INTO rawdb_partitions (name, family, period_start, period_end, state)
-        VALUES (table_name, 'alert_logs', start_at, end_at, 'active');
-        INSERT INTO rawdb_partition_audit (action, table_name, detail)
-        VALUES ('create', table_name, 'migration 0009: rows already stored');
-    END LOOP;
+    PERFORM pg_advisory_xact_lock(hashtext(p_partition));
+    IF EXISTS (SELECT 1 FROM rawdb_partitions WHERE name = p_partition) THEN
+        RETURN false;
+    END IF;
+    EXECUTE format(
+        'CREATE TABLE %I (LIKE %I INCLUDING DEFAULTS INCLUDING CONSTRAINTS)', p_partition, p_family
+    );
+    EXECUTE format(
+        'ALTER TABLE %I ADD CONSTRAINT %I CHECK (timestamp >= %L AND timestamp < %L)',
+        p_partition, 'ck_' || p_partition || '_period', p_start, p_end
+    );
+    EXECUTE format(
+        'ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+        p_family, p_partition, p_start, p_end
+    );
+    INSERT INTO rawdb_partitions (name, family, period_start, period_end, state)
+    VALUES (p_partition, p_family, p_start, p_end, 'active');
+    INSERT INTO rawdb_partition_audit (action, table_name, detail)
+    VALUES ('create', p_partition, p_detail);
+    RETURN true;
 END
 $$;
+
+-- A partition for each UTC month (quarter) that existing rows fall in.
+SELECT rawdb_attach_partition(
+    'market_data', 'market_data_' || to_char(m.start_at AT TIME ZONE 'UTC', 'YYYY_MM'),
+    m.start_at, m.start_at + interval '1 month', 'migration 0009: rows already stored'
+)
+FROM (
+    SELECT DISTINCT date_trunc('month', u.timestamp, 'UTC') AS start_at
+    FROM market_data_unpartitioned AS u
+) AS m;
+SELECT rawdb_attach_partition(
+    'alert_logs',
+    'alert_logs_' || to_char(q.start_at AT TIME ZONE 'UTC', 'YYYY') || '_q'
+    || to_char(q.start_at AT TIME ZONE 'UTC', 'Q'),
+    q.start_at, q.start_at + interval '3 months', 'migration 0009: rows already stored'
+)
+FROM (
+    SELECT DISTINCT date_trunc('quarter', u.timestamp, 'UTC') AS start_at
+    FROM alert_logs_unpartitioned AS u
+) AS q;
 
 INSERT INTO market_data (
     id, timestamp, instrument_id, price, volume, bid, ask, bid_size, ask_size, open_price,

@@ -83,6 +83,7 @@ DROP TRIGGER rawdb_instruments_keep_ticks ON instruments;
 DROP FUNCTION rawdb_instruments_keep_ticks();
 DROP TABLE market_data_partitioned;
 DROP TABLE alert_logs_partitioned;
+DROP FUNCTION rawdb_attach_partition(text, text, timestamptz, timestamptz, text);
 DROP TABLE rawdb_partition_audit;
 DROP TABLE rawdb_partitions;
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 
 from rawdb.errors import MigrationFileError
-from rawdb.migrate.splitter import Statement
+from rawdb.migrate.files import SqlFile
+from rawdb.migrate.splitter import Statement, first_words
 
 _DOLLAR = re.compile(r"\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$")
 _NOISE = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*", re.DOTALL)
@@ -90,3 +91,21 @@ def _append(statements: list[Statement], text: str, start: int, end: int) -> Non
         return
     at = start + lead
     statements.append(Statement(body, text.count("\n", 0, at) + 1, at, at + len(body)))
+
+
+# The migrator owns each file's transaction; a file's own would end it half-way.
+_TRANSACTION_WORDS = {"BEGIN", "COMMIT", "END", "ROLLBACK", "START", "SAVEPOINT", "RELEASE"}
+
+
+def statements_of(sql_file: SqlFile) -> list[Statement]:
+    """The file's statements, refusing (before anything runs) one that ends or starts a
+    transaction."""
+    found = split(sql_file.text, str(sql_file.path))
+    for stmt in found:
+        if first_words(stmt.sql)[0].upper() in _TRANSACTION_WORDS:
+            raise MigrationFileError(
+                f"{sql_file.path}:{stmt.line}: {first_words(stmt.sql)[0]} - the migrator runs "
+                "each file in its own transaction; remove the file's transaction control "
+                "(or mark it '-- rawdb: transaction=off' to run each statement on its own)"
+            )
+    return found

@@ -21,10 +21,10 @@ from rawdb import log
 from rawdb.backend.postgresql import connection, errors, migrator_lock
 from rawdb.backend.postgresql.driver import Error, SyncConnection
 from rawdb.config import SHIPPED_SET, MigrationSource, Settings
-from rawdb.errors import MigrationFailed, MigrationFileError, MigrationStateError, UsageError
+from rawdb.errors import MigrationFailed, MigrationStateError, UsageError
 from rawdb.migrate import checks, history
 from rawdb.migrate.files import Migration, MigrationSet, SqlFile, discover, shipped_root
-from rawdb.migrate.pg_splitter import split
+from rawdb.migrate.pg_splitter import statements_of
 from rawdb.migrate.runner import (
     DEFAULT_WAIT_SECONDS,
     MAX_WAIT_SECONDS,
@@ -34,27 +34,11 @@ from rawdb.migrate.runner import (
     set_statuses,
 )
 from rawdb.migrate.sets import BySet, Stack
-from rawdb.migrate.splitter import Statement, first_words
+from rawdb.migrate.splitter import Statement
 from rawdb.statements import Registry, load_package
 
 DIALECT = "postgresql"
 SQL: Registry = load_package("rawdb.migrate", DIALECT)
-# The migrator owns each file's transaction; a file's own would end it half-way.
-_TRANSACTION_WORDS = {"BEGIN", "COMMIT", "END", "ROLLBACK", "START", "SAVEPOINT", "RELEASE"}
-
-
-def statements_of(sql_file: SqlFile) -> list[Statement]:
-    """The file's statements, refusing (before anything runs) one that ends or starts a
-    transaction."""
-    found = split(sql_file.text, str(sql_file.path))
-    for stmt in found:
-        if first_words(stmt.sql)[0].upper() in _TRANSACTION_WORDS:
-            raise MigrationFileError(
-                f"{sql_file.path}:{stmt.line}: {first_words(stmt.sql)[0]} - the migrator runs "
-                "each file in its own transaction; remove the file's transaction control "
-                "(or mark it '-- rawdb: transaction=off' to run each statement on its own)"
-            )
-    return found
 
 
 def dialect_folder(root: Path) -> Path:

@@ -28,6 +28,7 @@ from typing import Any, cast
 from rawdb import log
 from rawdb.backend.postgresql.pooled import PgConnection, connect_async
 from rawdb.backend.sqlite.driver import open_plain
+from rawdb.backend.sqlite.tenant import SQLITE
 from rawdb.catalog import templates
 from rawdb.catalog.periods import FAMILIES, Period
 from rawdb.catalog.policy import Policy, current
@@ -39,6 +40,7 @@ from rawdb.statements import Registry, load_package
 from rawdb.transfer.digest import Digest, columns_of
 
 SQL: Registry = load_package("rawdb.partitions", "postgresql")
+FILE_SQL: Registry = load_package("rawdb.partitions")
 
 
 @dataclass(frozen=True)
@@ -123,10 +125,11 @@ async def archive_period(pool: Pool, period: Period, *, folder: Path) -> Archive
         await _detach(conn, period)
         folder.mkdir(parents=True, exist_ok=True)
         columns = await columns_of(conn, period.table)
-        names = ", ".join(f'"{c.name}"' for c in columns)
+        names = tuple(c.name for c in columns)
         table = Digest(columns)
         rows: list[tuple[Any, ...]] = []
-        async for row in conn.stream(f'SELECT {names} FROM "{period.table}"'):
+        select = SQL["partition_rows"].render(columns=names, table=period.table)
+        async for row in conn.stream(select, name="partition_rows"):
             table.add(row)
             rows.append(row)
         _write_file(path, period, [c.name for c in columns], rows)
@@ -138,7 +141,10 @@ async def archive_period(pool: Pool, period: Period, *, folder: Path) -> Archive
                 "afresh"
             )
         async with conn.transaction():
-            await conn.execute(f'DROP TABLE "{period.table}"', name="drop_partition")
+            await conn.execute(
+                SQL["partitions_drop_archived"].render(table=period.table),
+                name="partitions_drop_archived",
+            )
             await conn.execute(
                 SQL["mark_archived"].sql,
                 {
@@ -158,33 +164,32 @@ async def archive_period(pool: Pool, period: Period, *, folder: Path) -> Archive
 async def _detach(conn: PgConnection, period: Period) -> None:
     parent = await conn.fetchone(SQL["partition_parent"].sql, {"name": period.table})
     pending = await conn.fetchone(SQL["detach_pending"].sql, {"name": period.table})
-    family = period.family
+    names = {"family": period.family, "table": period.table}
     if pending and pending["pending"]:  # an earlier DETACH CONCURRENTLY was interrupted
-        await conn.execute(f'ALTER TABLE "{family}" DETACH PARTITION "{period.table}" FINALIZE')
+        finish = SQL["partitions_detach_finalize"]
+        await conn.execute(finish.render(**names), name=finish.name)
     elif parent is not None:
-        await conn.execute(
-            f'ALTER TABLE "{family}" DETACH PARTITION "{period.table}" CONCURRENTLY',
-            name="detach_partition",
-        )
+        detach = SQL["partitions_detach"]
+        await conn.execute(detach.render(**names), name=detach.name)
 
 
 def _write_file(path: Path, period: Period, names: list[str], rows: list[tuple[Any, ...]]) -> None:
     """The period's rows into a fresh SQLite archive file, as SQLite's archive writes it."""
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
-    lite = open_plain(str(path))
+    lite = open_plain(path)
+    position = {name: i for i, name in enumerate(names)}
+    insert = FILE_SQL[f"archive_file_{period.family}"]
+    order = [position[column] for column in insert.params]
     try:
-        lite.execute("PRAGMA synchronous = FULL")
-        lite.execute("BEGIN")
-        for statement in templates.table_ddl(period):
-            lite.execute(statement)
-        marks = ", ".join("?" for _ in names)
-        quoted = ", ".join(f'"{n}"' for n in names)
-        lite.executemany(
-            f'INSERT INTO "{period.table}" ({quoted}) VALUES ({marks})',
-            ([_stored(v) for v in row] for row in rows),
-        )
-        lite.execute("COMMIT")
+        lite.execute(FILE_SQL["archive_file_durable"].sql)
+        with SQLITE.transaction(lite, f"archive {period.table}: writing its file"):
+            for statement in templates.table_ddl(period):
+                lite.execute(statement)
+            lite.executemany(
+                insert.render(table=period.table),
+                ([_stored(row[i]) for i in order] for row in rows),
+            )
     finally:
         lite.close()
 
@@ -199,10 +204,12 @@ def _stored(value: Any) -> Any:
 def _file_digest(path: Path, period: Period, columns: list[Any]) -> Digest:
     lite = open_plain(path)
     try:
-        names = ", ".join(f'"{c.name}"' for c in columns)
         digest = Digest(columns)
         converts = [c.convert for c in columns]
-        for row in lite.execute(f'SELECT {names} FROM "{period.table}"'):
+        select = FILE_SQL["archive_file_rows"].render(
+            columns=tuple(c.name for c in columns), table=period.table
+        )
+        for row in lite.execute(select):
             digest.add(tuple(f(v) for f, v in zip(converts, row, strict=True)))
         return digest
     finally:

@@ -23,6 +23,7 @@ from rawdb.transfer import values
 from rawdb.transfer.digest import Column, Digest, columns_of
 
 SQL: Registry = load_package("rawdb.transfer", "postgresql")
+SOURCE_SQL: Registry = load_package("rawdb.transfer")
 Report = Callable[[str], None]
 CHUNK = 20_000
 """Rows read from SQLite and handed to COPY at a time."""
@@ -164,7 +165,7 @@ def _source_periods(
     else:
         sources = [table]
     for name in sources:
-        sql = f'SELECT DISTINCT substr("{column}", 1, 7) FROM "{name}"'
+        sql = SOURCE_SQL["source_months"].render(column=column, table=name)
         for (month,) in lite.execute(sql):
             found.add(Period.of_text(family, str(month)))
     return sorted(found)
@@ -182,31 +183,29 @@ def _source_rows(
     lite: SyncConnection, table: str, period: Period | None, columns: list[Column]
 ) -> Iterator[tuple[Any, ...]]:
     """The unit's rows from SQLite, converted, in key order (one read transaction)."""
-    names = ", ".join(f'"{c.name}"' for c in columns)
+    names = tuple(c.name for c in columns)
     if period is None:
-        selects = [f'SELECT {names} FROM "{table}"']
+        selects = [SOURCE_SQL["source_rows"].render(columns=names, table=table)]
         params: tuple[Any, ...] = ()
     else:
         _, column, _ = BY_PERIOD[table]
-        where = f'WHERE "{column}" >= ? AND "{column}" < ?'
+        each = SOURCE_SQL["source_period_rows"]
         selects = [
-            f'SELECT {names} FROM "{t}" {where}' for t in _source_tables(lite, table, period)
+            each.render(columns=names, table=t, column=column)
+            for t in _source_tables(lite, table, period)
         ]
         bounds = (period.start_text, period.end_text)
         if table.startswith("market_data_1"):  # buckets are 'YYYY-MM-DD HH:MM'
             bounds = (period.start_text[:16], period.end_text[:16])
         params = bounds * len(selects)
-    sql = " UNION ALL ".join(selects)
+    sql = " UNION ALL ".join(selects)  # a month's rows may be in its table and the default one
     converts = [c.convert for c in columns]
     try:
-        lite.execute("BEGIN")
-        try:
+        with SQLITE.transaction(lite, f"copy: reading {table}", write=False):
             cursor = lite.execute(sql, params)
             while batch := cursor.fetchmany(CHUNK):
                 for row in batch:
                     yield tuple(convert(v) for convert, v in zip(converts, row, strict=True))
-        finally:
-            lite.execute("COMMIT")
     except DriverError as exc:
         raise SQLITE.translate(exc, where=f"reading {table} from the SQLite database") from exc
 
@@ -214,16 +213,14 @@ def _source_rows(
 async def _target_digest(
     target: PgConnection, table: str, period: Period | None, columns: list[Column]
 ) -> Digest:
-    names = ", ".join(f'"{c.name}"' for c in columns)
+    names = tuple(c.name for c in columns)
     digest = Digest(columns)
     if period is None:
-        sql = f'SELECT {names} FROM "{table}"'
+        sql = SQL["target_rows"].render(columns=names, table=table)
         params: dict[str, Any] = {}
     else:
-        _, column, _ = BY_PERIOD[table]
-        sql = (
-            f'SELECT {names} FROM "{table}" WHERE "{column}" >= %(start)s AND "{column}" < %(end)s'
-        )
+        column = BY_PERIOD[table][1]
+        sql = SQL["target_period_rows"].render(columns=names, table=table, column=column)
         params = _bounds(period)
     async for row in target.stream(sql, params):
         digest.add(row)
@@ -297,47 +294,24 @@ async def _replace(
     """The unit's rows in the target become ``rows``: a period's are deleted and copied; a
     whole table is staged and merged (its rows may be referenced: they are updated in place,
     and only rows gone from the source are deleted)."""
-    names = [c.name for c in columns]
+    names = tuple(c.name for c in columns)
     types = [c.copy_type for c in columns]
     if period is not None:
-        _, column, _ = BY_PERIOD[table]
-        await target.execute(
-            f'DELETE FROM "{table}" WHERE "{column}" >= %(start)s AND "{column}" < %(end)s',
-            _bounds(period),
-            name="clear_period",
-        )
+        clear = SQL["clear_period"].render(table=table, column=BY_PERIOD[table][1])
+        await target.execute(clear, _bounds(period), name="clear_period")
         await target.copy_rows(table, names, types, rows, name=f"copy {table}")
         return
-    keys = [
-        r["column_name"] for r in await target.fetchall(SQL["primary_key"].sql, {"table": table})
-    ]
-    quoted = ", ".join(f'"{n}"' for n in names)
-    key_list = ", ".join(f'"{k}"' for k in keys)
-    updates = ", ".join(f'"{n}" = excluded."{n}"' for n in names if n not in keys)
-    on_conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-    await target.execute(
-        f'CREATE TEMP TABLE rawdb_copy_stage (LIKE "{table}") ON COMMIT DROP', name="stage"
-    )
+    found = await target.fetchall(SQL["primary_key"].sql, {"table": table}, name="primary_key")
+    keys = tuple(r["column_name"] for r in found)
+    await target.execute(SQL["create_stage"].render(table=table), name="create_stage")
     await target.copy_rows("rawdb_copy_stage", names, types, rows, name=f"copy {table}")
-    await target.execute(
-        f'INSERT INTO "{table}" ({quoted}) SELECT {quoted} FROM rawdb_copy_stage '
-        f"ON CONFLICT ({key_list}) {on_conflict}",
-        name="merge_stage",
-    )
-    match = " AND ".join(f't."{k}" = s."{k}"' for k in keys)
-    await target.execute(
-        f'DELETE FROM "{table}" AS t WHERE NOT EXISTS '
-        f"(SELECT 1 FROM rawdb_copy_stage AS s WHERE {match})",
-        name="delete_gone",
-    )
+    merge = SQL["merge_stage"].render(table=table, columns=names, keys=keys)
+    await target.execute(merge, name="merge_stage")
+    await target.execute(SQL["delete_gone"].render(table=table, keys=keys), name="delete_gone")
 
 
 async def _advance_sequences(target: PgConnection) -> None:
     """Ids the target hands out next follow the copied ones."""
     for row in await target.fetchall(SQL["id_sequences"].sql, name="id_sequences"):
-        largest = f'(SELECT max("id") FROM "{row["table_name"]}")'
-        await target.execute(
-            f"SELECT setval(%(sequence)s, coalesce({largest}, 0) + 1, false)",
-            {"sequence": row["sequence"]},
-            name="advance_sequence",
-        )
+        advance = SQL["advance_sequence"].render(table=row["table_name"])
+        await target.execute(advance, {"sequence": row["sequence"]}, name="advance_sequence")

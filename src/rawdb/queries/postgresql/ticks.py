@@ -128,41 +128,16 @@ async def ensure_partitions(
 
 
 async def _attach(conn: PgConnection, family: Family, period: Period) -> None:
-    # The lock makes concurrent writers (other processes) create a month once.
-    await conn.execute(
-        "SELECT pg_advisory_xact_lock(hashtext(%(name)s))", {"name": period.table}, name="lock"
-    )
-    exists = await conn.fetchone(
-        "SELECT 1 AS found FROM rawdb_partitions WHERE name = %(name)s", {"name": period.table}
-    )
-    if exists:
-        return
-    start, end = utc(period.start_text), utc(period.end_text)
-    # DDL takes no parameters: the names and bounds come from the period's integers only.
-    table, low, high = period.table, f"'{period.start_text}+00'", f"'{period.end_text}+00'"
-    await conn.execute(
-        f"CREATE TABLE {table} (LIKE {family} INCLUDING DEFAULTS INCLUDING CONSTRAINTS)",
-        name="create_partition",
-    )
-    # The CHECK lets ATTACH skip scanning the table for rows outside the bounds.
-    await conn.execute(
-        f"ALTER TABLE {table} ADD CONSTRAINT ck_{table}_period CHECK "
-        f"(timestamp >= {low} AND timestamp < {high})",
-        name="bound_partition",
-    )
-    await conn.execute(
-        f"ALTER TABLE {family} ATTACH PARTITION {table} FOR VALUES FROM ({low}) TO ({high})",
-        name="attach_partition",
-    )
-    await conn.execute(
-        SQL["register_partition"].sql,
-        {"name": period.table, "family": family, "period_start": start, "period_end": end},
-        name="register_partition",
-    )
-    await conn.execute(
-        SQL["audit_partition"].sql,
-        {"table_name": period.table, "detail": "made on demand by a write"},
-        name="audit_partition",
+    await conn.fetchone(
+        SQL["attach_partition"].sql,
+        {
+            "family": family,
+            "name": period.table,
+            "start": utc(period.start_text),
+            "end": utc(period.end_text),
+            "detail": "made on demand by a write",
+        },
+        name="partitions_create",
     )
 
 

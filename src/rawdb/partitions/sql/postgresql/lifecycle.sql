@@ -50,3 +50,27 @@ FROM pg_inherits AS i WHERE i.inhrelid = to_regclass(:name);
 -- returns: row
 SELECT i.inhdetachpending AS pending
 FROM pg_inherits AS i WHERE i.inhrelid = to_regclass(:name);
+
+-- name: partition_rows
+-- Every row of a (detached) partition, to write into its archive file.
+-- params: none
+-- returns: rows
+SELECT __columns__ FROM __table__;
+
+-- name: partitions_detach
+-- Take a partition out of its family's table without blocking readers or writers of the rest.
+-- params: none
+-- returns: nothing
+ALTER TABLE __family__ DETACH PARTITION __table__ CONCURRENTLY;
+
+-- name: partitions_detach_finalize
+-- Finish a DETACH ... CONCURRENTLY that was interrupted half-way.
+-- params: none
+-- returns: nothing
+ALTER TABLE __family__ DETACH PARTITION __table__ FINALIZE;
+
+-- name: partitions_drop_archived
+-- Drop a detached partition whose rows are in their verified archive file.
+-- params: none
+-- returns: nothing
+DROP TABLE __table__;

@@ -9,19 +9,11 @@
 -- returns: rows
 SELECT name, period_start, period_end, state FROM rawdb_partitions WHERE family = :family;
 
--- name: register_partition
--- Record a partition just attached.
--- params: name, family, period_start, period_end
--- returns: nothing
-INSERT INTO rawdb_partitions (name, family, period_start, period_end, state)
-VALUES (:name, :family, :period_start, :period_end, 'active');
-
--- name: audit_partition
--- Record a partition's creation in the audit trail.
--- params: table_name, detail
--- returns: nothing
-INSERT INTO rawdb_partition_audit (action, table_name, detail)
-VALUES ('create', :table_name, :detail);
+-- name: attach_partition
+-- Make a period's partition (once, whoever asks): the function of migration 0009.
+-- params: family, name, start, end, detail
+-- returns: value
+SELECT rawdb_attach_partition(:family, :name, :start, :end, :detail) AS made;
 
 -- name: mark_rollups_stale
 -- Ticks written without folding them into bars: the bars are not whole any more.

@@ -56,3 +56,48 @@ INNER JOIN pg_attribute AS a ON t.oid = a.attrelid AND d.refobjsubid = a.attnum
 WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass
     AND d.deptype IN ('a', 'i') AND a.attname = 'id'
     AND t.relnamespace = current_schema()::regnamespace AND NOT t.relispartition;
+
+-- name: target_rows
+-- Every row of a table, to check against the source.
+-- params: none
+-- returns: rows
+SELECT __columns__ FROM __table__;
+
+-- name: target_period_rows
+-- A table's rows in [start, end) by its time column.
+-- params: start, end
+-- returns: rows
+SELECT __columns__ FROM __table__ WHERE __column__ >= :start AND __column__ < :end;
+
+-- name: clear_period
+-- Remove a period's rows before copying them again.
+-- params: start, end
+-- returns: nothing
+DELETE FROM __table__ WHERE __column__ >= :start AND __column__ < :end;
+
+-- name: create_stage
+-- A temporary table shaped like the table, where a whole table's rows are copied first.
+-- params: none
+-- returns: nothing
+CREATE TEMP TABLE rawdb_copy_stage (LIKE __table__) ON COMMIT DROP;
+
+-- name: merge_stage
+-- The staged rows into the table: new keys inserted, existing ones updated in place (every
+-- column, in the table's order, so rows others refer to keep their ids).
+-- params: none
+-- returns: nothing
+INSERT INTO __table__ (__columns__)
+SELECT __columns__ FROM rawdb_copy_stage
+ON CONFLICT (__keys__) DO UPDATE SET (__columns__) = ROW(excluded.*);
+
+-- name: delete_gone
+-- Rows whose key is no longer in the source.
+-- params: none
+-- returns: nothing
+DELETE FROM __table__ WHERE (__keys__) NOT IN (SELECT __keys__ FROM rawdb_copy_stage);
+
+-- name: advance_sequence
+-- A sequence's next value after the largest id copied into its table.
+-- params: sequence
+-- returns: value
+SELECT setval(:sequence, coalesce((SELECT max(id) FROM __table__), 0) + 1, FALSE);
