@@ -23,15 +23,16 @@ from rawdb.backend.postgresql.driver import Error, SyncConnection
 from rawdb.config import SHIPPED_SET, MigrationSource, Settings
 from rawdb.errors import MigrationFailed, MigrationStateError, UsageError
 from rawdb.migrate import checks, history
-from rawdb.migrate.files import Migration, MigrationSet, SqlFile, discover, shipped_root
+from rawdb.migrate.files import Migration, MigrationSet, SqlFile, shipped_root
 from rawdb.migrate.pg_splitter import statements_of
 from rawdb.migrate.runner import (
     DEFAULT_WAIT_SECONDS,
-    MAX_WAIT_SECONDS,
     Report,
     RunResult,
     Status,
+    check_wait,
     set_statuses,
+    stack_of,
 )
 from rawdb.migrate.sets import BySet, Stack
 from rawdb.migrate.splitter import Statement
@@ -68,11 +69,7 @@ class PostgresMigrator:
         wait_seconds: float | None = None,
         report: Report | None = None,
     ) -> None:
-        if wait_seconds is not None and not 0 <= wait_seconds <= MAX_WAIT_SECONDS:  # NaN too
-            raise UsageError(
-                f"wait_seconds must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}, "
-                f"got {wait_seconds}"
-            )
+        check_wait(wait_seconds)
         self.url = connection.check_url(url)
         root = Path(migrations_dir) if migrations_dir is not None else shipped_root()
         self.root = dialect_folder(root)
@@ -91,11 +88,7 @@ class PostgresMigrator:
     def stack(self) -> Stack:
         """Every configured set, discovered once, in the order they apply."""
         if self._stack is None:
-            found = [discover(self.root, SHIPPED_SET)]
-            found += [
-                discover(dialect_folder(source.folder), source.name) for source in self.sources
-            ]
-            self._stack = Stack(tuple(found))
+            self._stack = stack_of(self.root, self.sources, dialect_folder)
         return self._stack
 
     @property

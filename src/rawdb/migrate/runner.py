@@ -170,11 +170,7 @@ class Migrator:
         wait_seconds: float | None = None,
         report: Report | None = None,
     ) -> None:
-        if wait_seconds is not None and not 0 <= wait_seconds <= MAX_WAIT_SECONDS:  # NaN too
-            raise UsageError(
-                f"wait_seconds must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}, "
-                f"got {wait_seconds}"
-            )
+        check_wait(wait_seconds)
         self.database = Path(database)
         self.root = Path(migrations_dir) if migrations_dir is not None else shipped_root()
         self.backup = backup
@@ -200,9 +196,7 @@ class Migrator:
     def stack(self) -> Stack:
         """Every configured set, discovered once, in the order they apply."""
         if self._stack is None:
-            found = [discover(self.root, SHIPPED_SET)]
-            found += [discover(source.folder, source.name) for source in self.sources]
-            self._stack = Stack(tuple(found))
+            self._stack = stack_of(self.root, self.sources)
         return self._stack
 
     @property
@@ -758,6 +752,27 @@ class Migrator:
 
 
 MARGIN_BYTES = 1 << 20
+
+
+def check_wait(wait_seconds: float | None) -> None:
+    """Refuse a wait for another migrator outside 0 to MAX_WAIT_SECONDS (NaN too)."""
+    if wait_seconds is not None and not 0 <= wait_seconds <= MAX_WAIT_SECONDS:
+        raise UsageError(
+            f"wait_seconds must be a number of seconds from 0 to {MAX_WAIT_SECONDS:g}, "
+            f"got {wait_seconds}"
+        )
+
+
+def stack_of(
+    root: Path,
+    sources: Sequence[MigrationSource],
+    folder_of: Callable[[Path], Path] = lambda folder: folder,
+) -> Stack:
+    """rawdb's set at ``root`` then the application's sets, each discovered in the folder
+    ``folder_of`` picks in it (an engine's own subfolder)."""
+    found = [discover(root, SHIPPED_SET)]
+    found += [discover(folder_of(source.folder), source.name) for source in sources]
+    return Stack(tuple(found))
 
 
 def set_statuses(stack: Stack, done: BySet) -> list[SetStatus]:

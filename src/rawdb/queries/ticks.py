@@ -61,8 +61,6 @@ async def insert_ticks(
     while SQLite writes the last does not pay, because sqlite3 takes the GIL back between rows
     and waits for it (measured 10% slower).
     """
-    if (api := engine_api(pool)) is not None:
-        return await api.insert_ticks(pool, ticks, chunk=chunk)  # type: ignore[no-any-return]
     if chunk < 1:
         raise UsageError(f"chunk must be >= 1, got {chunk}")
     batch = as_rows(ticks, "ticks")
@@ -125,6 +123,8 @@ async def write_rows(conn: Connection, rows: list[tuple[Any, ...]], *, fold_bars
 async def _unknown_instruments(
     pool: Pool, ticks: Sequence[TickInput], exc: ForeignKeyViolation
 ) -> Exception:
+    if (api := engine_api(pool)) is not None:
+        return await api.unknown_instruments(pool, ticks, exc)  # type: ignore[no-any-return]
     ids = sorted({instrument_of(t) for t in ticks})
     async with reading(pool) as conn:
         rows = await fetch_all(conn, "known_instrument_ids", (json.dumps(ids),))

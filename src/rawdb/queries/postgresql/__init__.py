@@ -36,7 +36,6 @@ from rawdb.queries.postgresql.instruments import (
 )
 from rawdb.queries.postgresql.ticks import (
     ensure_partitions,
-    insert_ticks,
     latest_tick,
     latest_ticks,
     ohlc_bars,
@@ -45,6 +44,7 @@ from rawdb.queries.postgresql.ticks import (
     restore_tick,
     soft_delete_tick,
     tick_range,
+    unknown_instruments,
     write_rows,
 )
 
@@ -61,7 +61,6 @@ __all__ = [
     "get_alert_rule",
     "get_instrument",
     "get_instrument_by_symbol",
-    "insert_ticks",
     "latest_tick",
     "latest_ticks",
     "list_instruments",
@@ -73,6 +72,7 @@ __all__ = [
     "set_delivery_status",
     "soft_delete_tick",
     "tick_range",
+    "unknown_instruments",
     "write_alert_logs",
     "write_rows",
 ]

@@ -11,8 +11,8 @@ from rawdb.backend.postgresql.pooled import PgConnection
 from rawdb.catalog import policy
 from rawdb.catalog.periods import Family, Period
 from rawdb.config import ReadTimeout
-from rawdb.errors import ForeignKeyViolation, InvalidInput, PeriodNotWritable, UsageError
-from rawdb.models import Bar, PriceRange, Tick, as_rows
+from rawdb.errors import ForeignKeyViolation, InvalidInput, PeriodNotWritable
+from rawdb.models import Bar, PriceRange, Tick
 from rawdb.pool import Pool
 from rawdb.queries.postgresql.common import SQL, aware, pg, utc
 from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon
@@ -41,29 +41,11 @@ _naive = datetime.fromisoformat
 # --- writing ------------------------------------------------------------------------------
 
 
-async def insert_ticks(pool: Pool, ticks: Iterable[TickInput], *, chunk: int) -> int:
-    """:func:`rawdb.queries.ticks.insert_ticks` on PostgreSQL: one transaction, all or nothing."""
-    from rawdb.queries.ticks import prepared_chunks  # noqa: PLC0415 -- the SQLite module's checks
-
-    if chunk < 1:
-        raise UsageError(f"chunk must be >= 1, got {chunk}")
-    batch = as_rows(ticks, "ticks")
-    if not batch:
-        return 0
-    horizon = Horizon.now(pool.settings.future_tolerance_s)
-    try:
-        async with pg(pool).write() as conn:
-            written = 0
-            for rows in prepared_chunks(batch, chunk, horizon):
-                written += await write_rows(conn, rows)
-            return written
-    except ForeignKeyViolation as exc:
-        raise await _unknown_instruments(pool, batch, exc) from exc
-
-
 async def write_rows(conn: PgConnection, rows: list[tuple[Any, ...]]) -> int:
     """Checked rows (``prepare_ticks``'s) into their months' partitions by binary COPY, on the
-    writer inside its transaction; the rollups are marked stale in the same transaction."""
+    writer inside its transaction; the rollups are marked stale in the same transaction.
+    (:func:`rawdb.queries.ticks.insert_ticks` and the streaming writer check and chunk the
+    ticks, then hand each chunk here by the connection's dialect.)"""
     if not rows:
         return 0
     ids = sorted({row[1] for row in rows})
@@ -141,7 +123,7 @@ async def _attach(conn: PgConnection, family: Family, period: Period) -> None:
     )
 
 
-async def _unknown_instruments(
+async def unknown_instruments(
     pool: Pool, ticks: Sequence[TickInput], exc: ForeignKeyViolation
 ) -> Exception:
     from rawdb.queries.ticks import first_unknown, instrument_of  # noqa: PLC0415 -- shared
