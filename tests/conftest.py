@@ -88,9 +88,30 @@ def run_cli(tmp_path: Path) -> RunCli:
 
 @pytest.fixture
 async def pool(tmp_path: Path):  # type: ignore[no-untyped-def]
-    """A pool on a fresh database migrated to the newest version."""
+    """A pool on a fresh database file migrated to the newest version."""
     settings = Settings(database=tmp_path / "app.sqlite3")
     async with Pool.open(settings, migrate=True) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def sqlite_pool(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """The same as ``pool``, by a name a module whose ``pool`` runs on both engines keeps for
+    its tests about SQLite itself (its query plans)."""
+    async with Pool.open(Settings(database=tmp_path / "app.sqlite3"), migrate=True) as opened:
+        yield opened
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def any_pool(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A pool on a fresh migrated database of each engine: a file on disk, or a new database
+    on a real PostgreSQL server."""
+    if request.param == "sqlite":
+        settings = Settings(database=tmp_path / "app.sqlite3")
+    else:
+        settings = Settings(database_url=request.getfixturevalue("pg_url"))
+    async with Pool.open(settings, migrate=True) as opened:
+        assert opened.dialect == request.param
         yield opened
 
 

@@ -7,7 +7,6 @@ a real PostgreSQL server) and calls only the public functions an application cal
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,18 +26,6 @@ from rawdb.queries import alerts, instruments, ticks
 from rawdb.queries.rows import TickRow
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def any_pool(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pool]:
-    """A pool on a fresh migrated database of each engine."""
-    if request.param == "sqlite":
-        settings = Settings(database=tmp_path / "app.sqlite3")
-    else:
-        settings = Settings(database_url=request.getfixturevalue("pg_url"))
-    async with Pool.open(settings, migrate=True) as pool:
-        assert pool.dialect == request.param
-        yield pool
 
 
 async def _instrument(pool: Pool, symbol: str = "ES") -> int:

@@ -1,4 +1,5 @@
-"""Fills, trades and positions on real database files: one transaction, exact numbers."""
+"""Fills, trades and positions, on a real database file and on a real PostgreSQL server: one
+transaction, exact numbers."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 import pytest
 
 from rawdb.errors import ConstraintViolation, InvalidInput, UniqueViolation
+from rawdb.pool import Pool
 from rawdb.trading import (
     CurrencyMismatch,
     OrderStateError,
@@ -28,6 +30,14 @@ from rawdb.trading import (
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 SETTLE = date(2026, 3, 3)
+
+
+@pytest.fixture
+def pool(any_pool: Pool) -> Pool:
+    """Every test here runs on both engines."""
+    return any_pool
+
+
 _clients = iter(range(1, 10**9))
 
 
@@ -63,9 +73,25 @@ def fill(order_id: int, quantity: Any, price: Any, **changes: Any) -> dict[str, 
     }
 
 
+# A trigger that refuses every position write, in each engine's syntax.
+FREEZE_POSITIONS = {
+    "sqlite": [
+        "CREATE TRIGGER refuse_positions BEFORE INSERT ON portfolio_positions "
+        "BEGIN SELECT RAISE(ABORT, 'positions are frozen'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse_positions() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'positions are frozen' USING ERRCODE = '23514'; END $$",
+        "CREATE TRIGGER refuse_positions BEFORE INSERT ON portfolio_positions "
+        "FOR EACH ROW EXECUTE FUNCTION refuse_positions()",
+    ],
+}
+
+
 async def raw(pool, sql: str, params: Any = ()) -> list[tuple[Any, ...]]:  # type: ignore[no-untyped-def]
     async with pool.read() as conn:
-        return [tuple(r) for r in await conn.fetchall(sql, params)]
+        rows = await conn.fetchall(sql, params)
+    return [tuple(r.values()) if isinstance(r, dict) else tuple(r) for r in rows]
 
 
 async def test_three_fills_of_a_tenth_make_exactly_three_tenths(pool) -> None:
@@ -210,10 +236,8 @@ async def test_a_database_refusal_mid_fill_rolls_back_trade_and_order(pool) -> N
     """If the position write is refused, the trade and the order's fill are undone too."""
     placed = await new_order(pool, quantity=2)
     async with pool.write() as conn:
-        await conn.execute(
-            "CREATE TRIGGER refuse_positions BEFORE INSERT ON portfolio_positions "
-            "BEGIN SELECT RAISE(ABORT, 'positions are frozen'); END"
-        )
+        for statement in FREEZE_POSITIONS[pool.dialect]:
+            await conn.execute(statement)
     with pytest.raises(ConstraintViolation, match=r"statement 'upsert_position'.*frozen"):
         await record_fill(pool, fill(placed.id, 1, 10))
     assert await raw(pool, "SELECT count(*) FROM trades") == [(0,)]

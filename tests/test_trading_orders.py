@@ -1,4 +1,5 @@
-"""Signals and orders of the QuantumLeap tables on real database files."""
+"""Signals and orders of the QuantumLeap tables, on a real database file and on a real
+PostgreSQL server."""
 
 from __future__ import annotations
 
@@ -15,7 +16,9 @@ from rawdb.errors import (
     UniqueViolation,
     UsageError,
 )
+from rawdb.pool import Pool
 from rawdb.queries import STATEMENTS
+from rawdb.queries.run import named
 from rawdb.trading import (
     OrderStateError,
     cancel_order,
@@ -31,6 +34,12 @@ from rawdb.trading import (
 )
 
 T0 = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def pool(any_pool: Pool) -> Pool:
+    """Every test here runs on both engines (SQLite-only ones take ``sqlite_pool``)."""
+    return any_pool
 
 
 def signal(**changes: Any) -> dict[str, Any]:
@@ -57,8 +66,8 @@ def order(client_order_id: str = "c-1", **changes: Any) -> dict[str, Any]:
 
 async def count(pool, table: str) -> int:  # type: ignore[no-untyped-def]
     async with pool.read() as conn:
-        row = await conn.fetchone(f"SELECT count(*) FROM {table}")
-    return int(row[0])
+        row = await conn.fetchone(f"SELECT count(*) AS n FROM {table}")
+    return int(row["n"])
 
 
 # --- signals ----------------------------------------------------------------------------------
@@ -112,7 +121,8 @@ async def test_signals_above_a_confidence_since_a_time(pool) -> None:
     assert await signals_above(pool, 1.0, T0) == []
 
 
-async def test_listing_statements_seek_their_indexes(pool) -> None:
+async def test_listing_statements_seek_their_indexes(sqlite_pool) -> None:
+    pool = sqlite_pool
     """signals, open orders and trades by symbol are answered from the indexes made for them."""
     expected = {
         "signals_above_confidence": "ix_signals_confidence_timestamp",
@@ -131,6 +141,7 @@ async def test_listing_statements_seek_their_indexes(pool) -> None:
         "start": 0,
         "end": 1,
         "include_flat": 0,
+        "order_id": 1,
     }
     async with pool.read() as conn:
         for name, index in expected.items():
@@ -232,7 +243,7 @@ async def test_the_schema_checks_surface_with_the_statement_name(pool) -> None:
     }
     with pytest.raises(CheckViolation, match=r"statement 'insert_order'.*ck_orders_limit_price"):
         async with pool.write() as conn:
-            await conn.execute(STATEMENTS["insert_order"].sql, row, name="insert_order")
+            await conn.execute(named(conn, "insert_order").sql, row, name="insert_order")
 
 
 async def test_bad_orders_are_refused_before_sql(pool) -> None:

@@ -32,6 +32,7 @@ from rawdb.queries.run import (
     execute,
     fetch_all,
     fetch_one,
+    new_id,
     reading,
     to_model,
     to_models,
@@ -55,8 +56,8 @@ async def add_alert_rule(pool: Pool, rule: AlertRuleIn | dict[str, Any]) -> Aler
     item = validate_one(AlertRuleIn, rule, "alert rule")
     params = {**item.model_dump(), "active": int(item.active), "now": _now()}
     async with pool.write() as conn:
-        result = await execute(conn, "insert_alert_rule", params)
-        row = await fetch_one(conn, "get_alert_rule", (result.lastrowid,))
+        new = await fetch_one(conn, "insert_alert_rule", params)
+        row = await fetch_one(conn, "get_alert_rule", (new_id(new),))
     found = to_model(AlertRule, row)
     assert found is not None  # just inserted in this transaction
     return found
@@ -87,8 +88,8 @@ async def mark_rule_triggered(pool: Pool, rule_id: int, at: datetime) -> bool:
     if (api := engine_api(pool)) is not None:
         return await api.mark_rule_triggered(pool, rule_id, at)  # type: ignore[no-any-return]
     async with pool.write() as conn:
-        result = await execute(conn, "mark_rule_triggered", (db_time(at, "at"), _now(), rule_id))
-    return result.rowcount == 1
+        changed = await execute(conn, "mark_rule_triggered", (db_time(at, "at"), _now(), rule_id))
+    return changed == 1
 
 
 async def delete_alert_rule(pool: Pool, rule_id: int) -> bool:
@@ -97,7 +98,7 @@ async def delete_alert_rule(pool: Pool, rule_id: int) -> bool:
         if (api := engine_api(pool)) is not None:
             return await api.delete_alert_rule(pool, rule_id)  # type: ignore[no-any-return]
         async with pool.write() as conn:
-            return (await execute(conn, "delete_alert_rule", (rule_id,))).rowcount == 1
+            return await execute(conn, "delete_alert_rule", (rule_id,)) == 1
     except ForeignKeyViolation as exc:
         raise ForeignKeyViolation(
             f"statement 'delete_alert_rule': rule {rule_id} still has alert logs (foreign keys "

@@ -13,6 +13,7 @@ from rawdb.queries.run import (
     execute,
     fetch_all,
     fetch_one,
+    new_id,
     reading,
     to_model,
     to_models,
@@ -30,10 +31,10 @@ async def add_instrument(pool: Pool, instrument: InstrumentIn | dict[str, object
         return await api.add_instrument(pool, instrument)  # type: ignore[no-any-return]
     item = validate_one(InstrumentIn, instrument, "instrument")
     async with pool.write() as conn:
-        result = await execute(
+        new = await fetch_one(
             conn, "insert_instrument", {**item.model_dump(), "now": to_db_time(datetime.now(UTC))}
         )
-        row = await fetch_one(conn, "get_instrument", (result.lastrowid,))
+        row = await fetch_one(conn, "get_instrument", (new_id(new),))
     found = to_model(Instrument, row)
     assert found is not None  # just inserted in this transaction
     return found
@@ -75,7 +76,7 @@ async def delete_instrument(pool: Pool, instrument_id: int) -> bool:
     """
     try:
         async with pool.write() as conn:
-            return (await execute(conn, "delete_instrument", (instrument_id,))).rowcount == 1
+            return await execute(conn, "delete_instrument", (instrument_id,)) == 1
     except ForeignKeyViolation as exc:
         raise ForeignKeyViolation(
             f"statement 'delete_instrument': instrument {instrument_id} still has ticks, alert "

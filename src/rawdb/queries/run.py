@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter
 
-from rawdb.backend import Connection, ExecResult, Params, Row
+from rawdb.backend import Connection, Params, Row
 from rawdb.catalog.periods import FAMILIES, default_table
 from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import UsageError
@@ -85,27 +85,42 @@ def _readable(
 
 
 async def fetch_all(conn: Connection, name: str, params: Params = ()) -> list[Row]:
-    stmt = STATEMENTS[name]
+    stmt = named(conn, name)
     stmt.expect("rows", "row")
     return await conn.fetchall(stmt.sql, params, name=name)
 
 
 async def fetch_one(conn: Connection, name: str, params: Params = ()) -> Row | None:
-    stmt = STATEMENTS[name]
+    stmt = named(conn, name)
     stmt.expect("row", "value")
     return await conn.fetchone(stmt.sql, params, name=name)
 
 
-async def execute(conn: Connection, name: str, params: Params = ()) -> ExecResult:
-    stmt = STATEMENTS[name]
+async def execute(conn: Connection, name: str, params: Params = ()) -> int:
+    """Run a statement that returns nothing; the rows it changed."""
+    stmt = named(conn, name)
     stmt.expect("nothing")
-    return await conn.execute(stmt.sql, params, name=name)
+    done = await conn.execute(stmt.sql, params, name=name)
+    return done if isinstance(done, int) else done.rowcount
+
+
+def new_id(row: Row | None) -> int:
+    """The id an ``INSERT … RETURNING id`` gave (both engines; PostgreSQL has no lastrowid)."""
+    assert row is not None  # an INSERT that did not raise returned its row
+    return int(row["id"])
 
 
 async def execute_many(conn: Connection, name: str, rows: Iterable[Params]) -> int:
     stmt = STATEMENTS[name]
     stmt.expect("nothing")
     return await conn.executemany(stmt.sql, rows, name=name)
+
+
+def named(conn: Connection, name: str) -> Statement:
+    """rawdb's statement ``name`` in the dialect of ``conn``: the same name is the same intent
+    on every engine (``queries/sql/<dialect>/`` holds the other engines' text)."""
+    api = engine_api(conn)
+    return STATEMENTS[name] if api is None else cast("Statement", api.SQL[name])
 
 
 def engine_api(pool_or_connection: Pool | Connection) -> Any:

@@ -14,7 +14,7 @@ from rawdb.backend import Row
 from rawdb.errors import InvalidInput, UniqueViolation
 from rawdb.models import validate_one
 from rawdb.pool import Connection, Pool
-from rawdb.queries.run import execute, fetch_one
+from rawdb.queries.run import execute, fetch_one, new_id
 from rawdb.trading.accounting import FLAT, Book, apply_fill
 from rawdb.trading.errors import CurrencyMismatch, OrderStateError, UnknownOrder
 from rawdb.trading.models import OPEN_STATUSES, FillIn, FillResult, Order, Position, Trade
@@ -61,7 +61,7 @@ async def record_fill(pool: Pool, fill: FillIn | dict[str, Any]) -> FillResult:
     item = validate_one(FillIn, fill, "fill")
     trade = _trade_params(item)
     async with pool.write() as conn:
-        order = await fetch_one(conn, "get_order", (item.order_id,))
+        order = await fetch_one(conn, "get_order", {"id": item.order_id})
         if order is None:
             raise UnknownOrder(f"fill {item.execution_id!r}: no order {item.order_id}")
         trade.update(
@@ -73,14 +73,16 @@ async def record_fill(pool: Pool, fill: FillIn | dict[str, Any]) -> FillResult:
                 trade["commission_minor"] + trade["fees_minor"],
             ),
         )
-        earlier = await fetch_one(conn, "get_trade_by_execution_id", (item.execution_id,))
+        earlier = await fetch_one(
+            conn, "get_trade_by_execution_id", {"execution_id": item.execution_id}
+        )
         if earlier is not None:
             _same_trade_or_raise(earlier, trade)
             return await _result(conn, earlier["id"], order, replayed=True)
         _check_fillable(order, trade["quantity_e8"], item.execution_id)
-        position = await fetch_one(conn, "get_position", (order["user_id"], order["symbol"]))
+        position = await fetch_one(conn, "get_position", _position_key(order))
         position_params = _position_params(order, position, trade)
-        inserted = await execute(conn, "insert_trade", trade)
+        inserted = await fetch_one(conn, "insert_trade", trade)
         order_params = {
             "id": order["id"],
             "quantity_e8": trade["quantity_e8"],
@@ -89,7 +91,7 @@ async def record_fill(pool: Pool, fill: FillIn | dict[str, Any]) -> FillResult:
         }
         await execute(conn, "apply_fill_to_order", order_params)
         await execute(conn, "upsert_position", position_params)
-        return await _result(conn, inserted.lastrowid, order, replayed=False)
+        return await _result(conn, new_id(inserted), order, replayed=False)
 
 
 def gross_minor(quantity_e8: int, price_e8: int, currency: str) -> tuple[int, int]:
@@ -194,9 +196,9 @@ def _same_trade_or_raise(earlier: Row, trade: dict[str, Any]) -> None:
 async def _result(
     conn: Connection, trade_id: int | None, order: Row, *, replayed: bool
 ) -> FillResult:
-    trade = await fetch_one(conn, "get_trade", (trade_id,))
-    after = await fetch_one(conn, "get_order", (order["id"],))
-    position = await fetch_one(conn, "get_position", (order["user_id"], order["symbol"]))
+    trade = await fetch_one(conn, "get_trade", {"id": trade_id})
+    after = await fetch_one(conn, "get_order", {"id": order["id"]})
+    position = await fetch_one(conn, "get_position", _position_key(order))
     assert trade is not None and after is not None and position is not None  # written here
     return FillResult(
         trade=Trade.from_row(trade),
@@ -204,6 +206,10 @@ async def _result(
         position=Position.from_row(position),
         replayed=replayed,
     )
+
+
+def _position_key(order: Row) -> dict[str, Any]:
+    return {"user_id": order["user_id"], "symbol": order["symbol"]}
 
 
 def _int64(value: int, name: str, execution_id: str) -> int:

@@ -17,7 +17,7 @@ from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import UniqueViolation, UsageError
 from rawdb.models import validate_one
 from rawdb.pool import Connection, Pool
-from rawdb.queries.run import execute, fetch_all, fetch_one, reading
+from rawdb.queries.run import execute, fetch_all, fetch_one, new_id, reading
 from rawdb.trading.errors import OrderStateError
 from rawdb.trading.models import Order, OrderIn, OrderStatus
 from rawdb.trading.units import check_limit, now_us, to_e8, to_us
@@ -72,12 +72,14 @@ async def place_order(
         "now": now_us() if at is None else to_us(at, "at"),
     }
     async with pool.write() as conn:
-        existing = await fetch_one(conn, "get_order_by_client_id", (item.client_order_id,))
+        existing = await fetch_one(
+            conn, "get_order_by_client_id", {"client_order_id": item.client_order_id}
+        )
         if existing is not None:
             _same_order_or_raise(existing, params)
             return Order.from_row(existing)
-        result = await execute(conn, "insert_order", params)
-        return await _load(conn, result.lastrowid)
+        new = await fetch_one(conn, "insert_order", params)
+        return await _load(conn, new_id(new))
 
 
 async def get_order(
@@ -85,7 +87,7 @@ async def get_order(
 ) -> Order | None:
     """One order by id, or None."""
     async with reading(pool, timeout) as conn:
-        row = await fetch_one(conn, "get_order", (order_id,))
+        row = await fetch_one(conn, "get_order", {"id": order_id})
     return None if row is None else Order.from_row(row)
 
 
@@ -94,7 +96,7 @@ async def get_order_by_client_id(
 ) -> Order | None:
     """One order by its ``client_order_id``, or None."""
     async with reading(pool, timeout) as conn:
-        row = await fetch_one(conn, "get_order_by_client_id", (client_order_id,))
+        row = await fetch_one(conn, "get_order_by_client_id", {"client_order_id": client_order_id})
     return None if row is None else Order.from_row(row)
 
 
@@ -122,7 +124,7 @@ async def update_order_status(
         )
     now = now_us() if at is None else to_us(at, "at")
     async with pool.write() as conn:
-        row = await fetch_one(conn, "get_order", (order_id,))
+        row = await fetch_one(conn, "get_order", {"id": order_id})
         if row is None:
             return None
         current = row["status"]
@@ -172,7 +174,7 @@ async def open_orders(
 
 
 async def _load(conn: Connection, order_id: int | None) -> Order:
-    row = await fetch_one(conn, "get_order", (order_id,))
+    row = await fetch_one(conn, "get_order", {"id": order_id})
     assert row is not None  # written in this transaction
     return Order.from_row(row)
 

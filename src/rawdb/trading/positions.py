@@ -17,7 +17,7 @@ async def get_position(
 ) -> Position | None:
     """The position of ``user_id`` in ``symbol`` (possibly flat), or None if never traded."""
     async with reading(pool, timeout) as conn:
-        row = await fetch_one(conn, "get_position", (user_id, symbol))
+        row = await fetch_one(conn, "get_position", {"user_id": user_id, "symbol": symbol})
     return None if row is None else Position.from_row(row)
 
 
@@ -25,7 +25,7 @@ async def positions_of_user(
     pool: Pool, user_id: int, *, include_flat: bool = False, timeout: ReadTimeout = FROM_SETTINGS
 ) -> list[Position]:
     """A user's positions by symbol; flat ones (kept for their realized P&L) when asked."""
-    params = {"user_id": user_id, "include_flat": int(include_flat)}
+    params = {"user_id": user_id, "include_flat": bool(include_flat)}
     async with reading(pool, timeout) as conn:
         rows = await fetch_all(conn, "positions_of_user", params)
     return [Position.from_row(r) for r in rows]

@@ -11,7 +11,7 @@ from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import InvalidInput
 from rawdb.models import validate_one
 from rawdb.pool import Pool
-from rawdb.queries.run import execute, fetch_all, fetch_one, reading
+from rawdb.queries.run import fetch_all, fetch_one, new_id, reading
 from rawdb.trading.models import Signal, SignalIn
 from rawdb.trading.units import check_limit, to_e8, to_us
 
@@ -37,8 +37,8 @@ async def record_signal(pool: Pool, signal: SignalIn | dict[str, Any]) -> Signal
         "payload": None if item.payload is None else _json(item.payload),
     }
     async with pool.write() as conn:
-        result = await execute(conn, "insert_signal", params)
-        row = await fetch_one(conn, "get_signal", (result.lastrowid,))
+        new = await fetch_one(conn, "insert_signal", params)
+        row = await fetch_one(conn, "get_signal", {"id": new_id(new)})
     assert row is not None  # just inserted in this transaction
     return Signal.from_row(row)
 
@@ -48,7 +48,7 @@ async def get_signal(
 ) -> Signal | None:
     """One signal by id, or None."""
     async with reading(pool, timeout) as conn:
-        row = await fetch_one(conn, "get_signal", (signal_id,))
+        row = await fetch_one(conn, "get_signal", {"id": signal_id})
     return None if row is None else Signal.from_row(row)
 
 

@@ -16,7 +16,7 @@ async def get_trade(
 ) -> Trade | None:
     """One trade by id, or None."""
     async with reading(pool, timeout) as conn:
-        row = await fetch_one(conn, "get_trade", (trade_id,))
+        row = await fetch_one(conn, "get_trade", {"id": trade_id})
     return None if row is None else Trade.from_row(row)
 
 
@@ -25,7 +25,7 @@ async def get_trade_by_execution_id(
 ) -> Trade | None:
     """One trade by the broker's execution id, or None."""
     async with reading(pool, timeout) as conn:
-        row = await fetch_one(conn, "get_trade_by_execution_id", (execution_id,))
+        row = await fetch_one(conn, "get_trade_by_execution_id", {"execution_id": execution_id})
     return None if row is None else Trade.from_row(row)
 
 
@@ -58,5 +58,5 @@ async def trades_of_order(
 ) -> list[Trade]:
     """The fills of one order, oldest first."""
     async with reading(pool, timeout) as conn:
-        rows = await fetch_all(conn, "trades_of_order", (order_id,))
+        rows = await fetch_all(conn, "trades_of_order", {"order_id": order_id})
     return [Trade.from_row(r) for r in rows]

@@ -55,4 +55,4 @@ def translate(exc: Error, *, statement: str | None = None, where: str = "") -> R
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     code = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
     place = f" ({where})" if where else ""
-    return cls(f"{label} refused{place}: {detail}{code}")
+    return cls(f"{label} refused{place}: {detail}{code}", statement=statement)

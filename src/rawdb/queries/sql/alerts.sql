@@ -5,17 +5,18 @@
 -- for the tables a call needs, like the tick statements (see ticks.sql).
 
 -- name: insert_alert_rule
--- Register an alert rule for an instrument.
+-- Register an alert rule for an instrument; its new id.
 -- params: instrument_id, rule_type, condition, threshold, active, name, description,
 --     time_window_seconds, moving_average_period, cooldown_seconds, now
--- returns: nothing
+-- returns: value
 INSERT INTO alert_rules (
     instrument_id, rule_type, condition, threshold, active, name, description,
     time_window_seconds, moving_average_period, cooldown_seconds, created_at, updated_at
 ) VALUES (
     :instrument_id, :rule_type, :condition, :threshold, :active, :name, :description,
     :time_window_seconds, :moving_average_period, :cooldown_seconds, :now, :now
-);
+)
+RETURNING id;
 
 -- name: get_alert_rule
 -- One alert rule by id.

@@ -1,11 +1,12 @@
 -- Instruments: the symbols the application trades and watches.
 
 -- name: insert_instrument
--- Register an instrument; the symbol is unique.
+-- Register an instrument; its new id. The symbol is unique.
 -- params: symbol, name, type, status, now
--- returns: nothing
+-- returns: value
 INSERT INTO instruments (symbol, name, type, status, created_at, updated_at)
-VALUES (:symbol, :name, :type, :status, :now, :now);
+VALUES (:symbol, :name, :type, :status, :now, :now)
+RETURNING id;
 
 -- name: get_instrument
 -- One instrument by id.

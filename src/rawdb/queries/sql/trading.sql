@@ -3,10 +3,10 @@
 -- unit, times = integer microseconds UTC. rawdb.trading converts to and from Decimal/datetime.
 
 -- name: insert_signal
--- Record a strategy's signal.
+-- Record a strategy's signal; its new id.
 -- params: strategy, symbol, direction, confidence_score, target_price_e8, stop_price_e8, timestamp,
 --     expires_at, payload
--- returns: nothing
+-- returns: value
 INSERT INTO signals (
     strategy, symbol, direction, confidence_score, target_price_e8, stop_price_e8,
     timestamp, expires_at, payload
@@ -14,7 +14,8 @@ INSERT INTO signals (
 VALUES (
     :strategy, :symbol, :direction, :confidence_score, :target_price_e8, :stop_price_e8,
     :timestamp, :expires_at, :payload
-);
+)
+RETURNING id;
 
 -- name: get_signal
 -- One signal by id.
@@ -22,7 +23,7 @@ VALUES (
 -- returns: row
 SELECT id, strategy, symbol, direction, confidence_score, target_price_e8, stop_price_e8,
     timestamp, expires_at, payload
-FROM signals WHERE id = ?;
+FROM signals WHERE id = :id;
 
 -- name: signals_above_confidence
 -- Signals at or above a confidence since a time, strongest first (ix_signals_confidence_timestamp).
@@ -37,10 +38,10 @@ ORDER BY confidence_score DESC, timestamp DESC
 LIMIT :limit;
 
 -- name: insert_order
--- Place an order; client_order_id is unique (the caller's idempotency key).
+-- Place an order; its new id. client_order_id is unique (the caller's idempotency key).
 -- params: client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
 --     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, now
--- returns: nothing
+-- returns: value
 INSERT INTO orders (
     client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
@@ -50,7 +51,8 @@ VALUES (
     :client_order_id, :broker_order_id, :user_id, :signal_id, :symbol, :side, :order_type,
     :time_in_force, :quantity_e8, :limit_price_e8, :stop_price_e8, 0, 'pending_new',
     :now, :now
-);
+)
+RETURNING id;
 
 -- name: get_order
 -- One order by id.
@@ -59,7 +61,7 @@ VALUES (
 SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
     reject_reason, created_at, updated_at
-FROM orders WHERE id = ?;
+FROM orders WHERE id = :id;
 
 -- name: get_order_by_client_id
 -- One order by its client_order_id.
@@ -68,7 +70,7 @@ FROM orders WHERE id = ?;
 SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
     reject_reason, created_at, updated_at
-FROM orders WHERE client_order_id = ?;
+FROM orders WHERE client_order_id = :client_order_id;
 
 -- name: set_order_status
 -- Move an order to a status the caller checked is reachable; keeps a known broker id and reason.
@@ -108,11 +110,12 @@ ORDER BY created_at, id
 LIMIT :limit;
 
 -- name: insert_trade
--- Record one fill of an order; execution_id is unique, (order_id, symbol, side) must match the order.
+-- Record one fill of an order; its new id. execution_id is unique, (order_id, symbol, side)
+-- must match the order.
 -- params: order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
 --     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
 --     timestamp
--- returns: nothing
+-- returns: value
 INSERT INTO trades (
     order_id, execution_id, symbol, side, quantity_e8, price_e8, currency, gross_amount_minor,
     commission_minor, fees_minor, settlement_amount_minor, settlement_date, timestamp
@@ -121,7 +124,8 @@ VALUES (
     :order_id, :execution_id, :symbol, :side, :quantity_e8, :price_e8, :currency,
     :gross_amount_minor, :commission_minor, :fees_minor, :settlement_amount_minor,
     :settlement_date, :timestamp
-);
+)
+RETURNING id;
 
 -- name: get_trade
 -- One trade by id.
@@ -130,7 +134,7 @@ VALUES (
 SELECT id, order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
     timestamp
-FROM trades WHERE id = ?;
+FROM trades WHERE id = :id;
 
 -- name: get_trade_by_execution_id
 -- One trade by the broker's execution id.
@@ -139,7 +143,7 @@ FROM trades WHERE id = ?;
 SELECT id, order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
     timestamp
-FROM trades WHERE execution_id = ?;
+FROM trades WHERE execution_id = :execution_id;
 
 -- name: trades_by_symbol
 -- Trades of one symbol in [start, end), oldest first (ix_trades_symbol_timestamp).
@@ -160,7 +164,7 @@ LIMIT :limit;
 SELECT id, order_id, execution_id, symbol, side, quantity_e8, price_e8, currency,
     gross_amount_minor, commission_minor, fees_minor, settlement_amount_minor, settlement_date,
     timestamp
-FROM trades WHERE order_id = ?
+FROM trades WHERE order_id = :order_id
 ORDER BY timestamp, id;
 
 -- name: get_position
@@ -169,7 +173,7 @@ ORDER BY timestamp, id;
 -- returns: row
 SELECT id, user_id, symbol, quantity_e8, currency, cost_basis_minor, realized_pnl_minor,
     opened_at, updated_at
-FROM portfolio_positions WHERE user_id = ? AND symbol = ?;
+FROM portfolio_positions WHERE user_id = :user_id AND symbol = :symbol;
 
 -- name: positions_of_user
 -- Every position of a user by symbol; flat ones (kept for their realized P&L) only when asked.
