@@ -7,6 +7,7 @@ a real PostgreSQL server) and calls only the public functions an application cal
 from __future__ import annotations
 
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,14 +19,18 @@ from rawdb.errors import (
     ForeignKeyViolation,
     InvalidInput,
     PoolClosed,
+    QueryTimeout,
     SchemaOutOfDate,
     UniqueViolation,
+    UsageError,
 )
 from rawdb.ingest.stream import StreamConfig, TickStream
-from rawdb.queries import alerts, instruments, ticks
+from rawdb.queries import alerts, instruments, load, run, ticks
 from rawdb.queries.rows import TickRow
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+APP_SQL = Path(__file__).parent / "app_sql"
+"""An application's own statements: SQLite's, and PostgreSQL's in its ``postgresql/``."""
 
 
 async def _instrument(pool: Pool, symbol: str = "ES") -> int:
@@ -246,3 +251,29 @@ async def test_alert_rules_and_logs_are_written_found_and_updated(any_pool: Pool
             any_pool,
             {"instrument_id": es + 50, "condition": "below", "threshold": 1, "cooldown_seconds": 0},
         )
+
+
+async def test_a_read_past_its_deadline_is_stopped_and_the_next_reads_run_unhurried(
+    any_pool: Pool,
+) -> None:
+    """timeout= on one call stops that read within twice its deadline, naming the statement;
+    the reader goes back with the pool's own deadline (none), so a longer read after it runs
+    to its end on every reader. A statement written for the other engine is refused."""
+    dialect = any_pool.dialect
+    app = load(APP_SQL if dialect == "sqlite" else APP_SQL / "postgresql", dialect=dialect)
+    await _instrument(any_pool)
+    slow = app["slow_pair_count"]
+    started = time.perf_counter()
+    with pytest.raises(QueryTimeout) as caught:
+        await run.query_one(any_pool, slow, {"rounds": 10**10}, timeout=0.05)
+    assert time.perf_counter() - started < 0.1
+    assert (caught.value.statement, caught.value.timeout) == ("slow_pair_count", 0.05)
+    assert "ran past its 0.050 s deadline" in str(caught.value)
+    for _ in range(any_pool.settings.readers + 1):
+        row = await run.query_one(any_pool, slow, {"rounds": 300_000})
+        assert row is not None and row["pairs"] == 300_000
+    other = "postgresql" if dialect == "sqlite" else "sqlite"
+    foreign = load(APP_SQL if other == "sqlite" else APP_SQL / "postgresql", dialect=other)
+    with pytest.raises(UsageError, match=f"written for {other} and this pool is on {dialect}"):
+        await run.query(any_pool, foreign["instrument_symbols"])
+    assert [r["symbol"] for r in await run.query(any_pool, app["instrument_symbols"])] == ["ES"]

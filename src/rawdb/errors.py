@@ -67,16 +67,47 @@ class PoolTimeout(DatabaseBusy):
 
 
 class QueryTimeout(DatabaseRefused):
-    """A read ran past its deadline and SQLite was interrupted; the connection is still good.
+    """A read ran past its deadline and was stopped (SQLite interrupted, PostgreSQL cancelled
+    it); the connection is still good.
 
     Narrow the read (a shorter range, a lower limit, an index it can seek), or give it more
     time with ``timeout=`` or ``Settings.read_timeout_s``. ``statement`` names the statement
     that was running, ``timeout`` the deadline in seconds.
     """
 
+    REMEDY = (
+        "Narrow the read (a shorter range, a lower limit, an index it can seek) or give it more "
+        "time: timeout= on the call, or Settings.read_timeout_s (RAWDB_READ_TIMEOUT_S)"
+    )
+
     def __init__(self, message: str, *, statement: str | None = None, timeout: float) -> None:
         super().__init__(message, statement=statement)
         self.timeout = timeout
+
+    @classmethod
+    def ran_past(cls, name: str, timeout: float) -> QueryTimeout:
+        """A statement stopped at its deadline (SQLite interrupted, PostgreSQL cancelled it)."""
+        return cls(
+            f"statement {name!r} ran past its {_seconds(timeout)} s deadline and was "
+            f"interrupted; the connection is fine. {cls.REMEDY}",
+            statement=name,
+            timeout=timeout,
+        )
+
+    @classmethod
+    def not_started(cls, name: str, timeout: float) -> QueryTimeout:
+        """A statement of a read whose deadline had passed before it could start."""
+        return cls(
+            f"statement {name!r} was not started: the {_seconds(timeout)} s deadline of its "
+            "read had passed (spent on the read's earlier statements, or waiting out a busy "
+            f"database). {cls.REMEDY}",
+            statement=name,
+            timeout=timeout,
+        )
+
+
+def _seconds(timeout: float) -> str:
+    return f"{timeout:.3f}" if timeout >= 0.001 else f"{timeout:.2g}"
 
 
 class CircuitOpen(DatabaseRefused):

@@ -71,6 +71,8 @@ class Statement:
     returns: Returns = "rows"
     slots: tuple[str, ...] = field(default=())
     """The ``__slot__`` names a template fills with identifiers (none for a plain statement)."""
+    dialect: str = "sqlite"
+    """The engine ``sql`` is written for (PostgreSQL's is in psycopg's placeholder form)."""
 
     def __str__(self) -> str:
         return self.sql
@@ -192,7 +194,11 @@ def load_folder(root: Path, label: str | None = None, *, dialect: str = "sqlite"
     for path in sorted(root.glob("*.sql")):
         source = f"{label or root.name}/{path.name}"
         for name, parsed in parse(path.read_text(encoding="utf-8"), source).items():
-            stmt = parsed if dialect == "sqlite" else replace(parsed, sql=pyformat(parsed.sql))
+            stmt = (
+                parsed
+                if dialect == "sqlite"
+                else replace(parsed, sql=pyformat(parsed.sql), dialect=dialect)
+            )
             if name in statements:
                 raise InternalError(
                     f"{stmt.source}: {name!r} also defined at {statements[name].source}"

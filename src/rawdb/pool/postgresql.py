@@ -25,7 +25,7 @@ from rawdb.backend.postgresql.pooled import (
     connect_async,
     reader_pool,
 )
-from rawdb.config import FROM_SETTINGS, ReadTimeout, Settings
+from rawdb.config import FROM_SETTINGS, ReadTimeout, Settings, read_timeout
 from rawdb.errors import ConfigError, PoolClosed, PoolTimeout, SchemaOutOfDate
 from rawdb.migrate.postgresql import PostgresMigrator
 from rawdb.pool.config import PoolConfig
@@ -116,8 +116,9 @@ class PostgresPool(Pool):
         timeout: ReadTimeout = FROM_SETTINGS,
     ) -> AsyncIterator[PgConnection]:
         """A reader (or, with ``own_writes=True`` inside this task's ``pool.write()``, the
-        writer in its open transaction)."""
-        del timeout  # the readers' statement_timeout is RAWDB_READ_TIMEOUT_S
+        writer in its open transaction). ``timeout``: each statement's deadline on the reader
+        (PostgreSQL's statement_timeout; the writer's statements run without one)."""
+        deadline = read_timeout(timeout, self.settings)
         if own_writes and self._pg_lease is not None and self._pg_task is asyncio.current_task():
             yield self._pg_lease
             return
@@ -128,17 +129,32 @@ class PostgresPool(Pool):
                 self._acquisitions += 1
                 lease = PgConnection(raw)
                 lease.observer = self._pg_observer
-                if snapshot:
-                    async with lease.transaction(snapshot=True):
+                async with self._deadline(lease, deadline):
+                    if snapshot:
+                        async with lease.transaction(snapshot=True):
+                            yield lease
+                    else:
                         yield lease
-                else:
-                    yield lease
         except ReaderWaitTimeout as exc:
             self._timeouts += 1
             raise PoolTimeout(
                 f"no reader free within {self.config.acquire_timeout:g} s "
                 f"({self.settings.readers} readers)"
             ) from exc
+
+    @asynccontextmanager
+    async def _deadline(self, lease: PgConnection, deadline: float | None) -> AsyncIterator[None]:
+        """The reader's statement_timeout for one read: the session's own (set when it opened
+        from ``read_timeout_s``) unless the call asked for another, then set back."""
+        if deadline == self.settings.read_timeout_s:
+            lease.deadline = deadline
+            yield
+            return
+        await lease.set_deadline(deadline)
+        try:
+            yield
+        finally:
+            await lease.reset_deadline(self.settings.read_timeout_s)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[PgConnection]:  # type: ignore[override]

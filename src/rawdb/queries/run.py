@@ -49,7 +49,7 @@ async def query(
     of rawdb's), read as the typed functions read. ``timeout`` is the deadline in seconds
     (None: none; left out: ``Settings.read_timeout_s``); past it SQLite is interrupted and
     :class:`~rawdb.errors.QueryTimeout` names the statement."""
-    stmt = _readable(statement)
+    stmt = _readable(pool, statement)
     async with reading(pool, timeout) as conn:
         return await conn.fetchall(stmt.sql, params, name=stmt.name)
 
@@ -63,15 +63,23 @@ async def query_one(
 ) -> Row | None:
     """The first row of a named statement declared ``returns: row`` or ``value``, or None;
     ``timeout`` as for :func:`query`."""
-    stmt = _readable(statement, ("row", "value"))
+    stmt = _readable(pool, statement, ("row", "value"))
     async with reading(pool, timeout) as conn:
         return await conn.fetchone(stmt.sql, params, name=stmt.name)
 
 
 def _readable(
-    statement: Statement | str, shapes: tuple[Returns, ...] = ("rows", "row", "value")
+    pool: Pool,
+    statement: Statement | str,
+    shapes: tuple[Returns, ...] = ("rows", "row", "value"),
 ) -> Statement:
-    stmt = STATEMENTS[statement] if isinstance(statement, str) else statement
+    stmt = named(pool, statement) if isinstance(statement, str) else statement
+    if stmt.dialect != pool.dialect:
+        raise UsageError(
+            f"{stmt.source}: {stmt.name!r} is written for {stmt.dialect} and this pool is on "
+            f"{pool.dialect}; load the application's {pool.dialect} statements with "
+            f'rawdb.queries.load(folder, dialect="{pool.dialect}")'
+        )
     stmt.expect(*shapes)
     # Written against a default table, it is rendered over a family's period tables by the
     # typed functions; run as it stands it would miss every period table.
@@ -116,10 +124,10 @@ async def execute_many(conn: Connection, name: str, rows: Iterable[Params]) -> i
     return await conn.executemany(stmt.sql, rows, name=name)
 
 
-def named(conn: Connection, name: str) -> Statement:
-    """rawdb's statement ``name`` in the dialect of ``conn``: the same name is the same intent
-    on every engine (``queries/sql/<dialect>/`` holds the other engines' text)."""
-    api = engine_api(conn)
+def named(pool_or_connection: Pool | Connection, name: str) -> Statement:
+    """rawdb's statement ``name`` in the dialect of a pool or connection: the same name is the
+    same intent on every engine (``queries/sql/<dialect>/`` holds the other engines' text)."""
+    api = engine_api(pool_or_connection)
     return STATEMENTS[name] if api is None else cast("Statement", api.SQL[name])
 
 

@@ -48,11 +48,18 @@ def refusal_class(exc: Error) -> type[DatabaseRefused]:
     return _CODES.get(code) or _CLASSES.get(code[:2]) or DatabaseRefused
 
 
-def translate(exc: Error, *, statement: str | None = None, where: str = "") -> RawdbError:
-    """Turn a driver error into the rawdb error for its cause, naming the statement."""
+def translate(
+    exc: Error, *, statement: str | None = None, where: str = "", deadline: float | None = None
+) -> RawdbError:
+    """Turn a driver error into the rawdb error for its cause, naming the statement;
+    ``deadline``: the statement_timeout the session ran it under, in seconds."""
     cls = refusal_class(exc)
+    if cls is QueryTimeout and deadline is not None:
+        return QueryTimeout.ran_past(statement or "(unnamed)", deadline)
     label = f"statement {statement!r}" if statement else "database"
     detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     code = f" [SQLSTATE {exc.sqlstate}]" if exc.sqlstate else ""
     place = f" ({where})" if where else ""
+    if cls is QueryTimeout:  # cancelled by someone else (pg_cancel_backend), not a deadline
+        return QueryTimeout(f"{label} was cancelled on the server: {detail}{code}", timeout=0.0)
     return cls(f"{label} refused{place}: {detail}{code}", statement=statement)

@@ -32,6 +32,8 @@ class PgConnection:
         self.raw = raw
         self.observer: Observer | None = None
         """Told of every named statement, as the SQLite pool's connections tell theirs."""
+        self.deadline: float | None = None
+        """The session's statement_timeout in seconds (None: none), named by QueryTimeout."""
 
     def _observed(
         self,
@@ -61,7 +63,7 @@ class PgConnection:
             await cursor.execute(sql, params)  # statements are literals
             rows = await cursor.fetchall()
         except Error as exc:
-            refused = errors.translate(exc, statement=name or None)
+            refused = errors.translate(exc, statement=name or None, deadline=self.deadline)
             self._observed(name, started, None, refused, params)
             raise refused from exc
         self._observed(name, started, len(rows), None, params)
@@ -79,7 +81,7 @@ class PgConnection:
                     for row in rows:
                         yield row
         except Error as exc:
-            raise errors.translate(exc, statement=name or None) from exc
+            raise errors.translate(exc, statement=name or None, deadline=self.deadline) from exc
 
     async def fetchone(
         self, sql: str, params: Params = None, *, name: str = ""
@@ -93,7 +95,7 @@ class PgConnection:
         try:
             cursor = await self.raw.execute(sql, params)
         except Error as exc:
-            refused = errors.translate(exc, statement=name or None)
+            refused = errors.translate(exc, statement=name or None, deadline=self.deadline)
             self._observed(name, started, None, refused, params)
             raise refused from exc
         self._observed(name, started, cursor.rowcount, None, params)
@@ -138,6 +140,23 @@ class PgConnection:
                 yield self
         except Error as exc:
             raise errors.translate(exc, where="committing") from exc
+
+    async def set_deadline(self, seconds: float | None) -> None:
+        """This session's statement_timeout (None: none) until :meth:`reset_deadline`."""
+        milliseconds = "0" if seconds is None else str(max(1, round(seconds * 1000)))
+        await self.execute("SELECT set_config('statement_timeout', %s, false)", (milliseconds,))
+        self.deadline = seconds
+
+    async def reset_deadline(self, session_default: float | None) -> None:
+        """Back to the statement_timeout the session opened with (``session_default``)."""
+        self.deadline = session_default
+        try:
+            await self.raw.execute("RESET statement_timeout")
+        except Error:
+            # The session broke during the read: psycopg_pool discards it on return, and the
+            # read's own error is the one the caller must see.
+            if not self.raw.broken and not self.raw.closed:
+                raise
 
     async def close(self) -> None:
         await self.raw.close()

@@ -42,10 +42,6 @@ PROGRESS_EVERY = 1000
 cost 15-21%, every 1000 and every 10000 the same within the noise (0-7%, 0-3%); all stopped
 within 0.3 ms of a 50 ms deadline. In place only point reads run, and they end before 1000."""
 INTERRUPTED = "SQLITE_INTERRUPT"
-REMEDY = (
-    "Narrow the read (a shorter range, a lower limit, an index it can seek) or give it more "
-    "time: timeout= on the call, or Settings.read_timeout_s (RAWDB_READ_TIMEOUT_S)"
-)
 
 
 @dataclass(slots=True)
@@ -77,7 +73,7 @@ async def on_thread(
     reach a later statement."""
     remaining = at - time.monotonic()
     if remaining <= 0:
-        raise not_started(name, timeout)
+        raise QueryTimeout.not_started(name, timeout)
     timer = asyncio.get_running_loop().call_later(remaining, interrupt)
     try:
         return await op()
@@ -87,26 +83,3 @@ async def on_thread(
 
 def is_interrupt(exc: sqlite3.Error) -> bool:
     return getattr(exc, "sqlite_errorname", None) == INTERRUPTED
-
-
-def ran_past(name: str, timeout: float) -> QueryTimeout:
-    return QueryTimeout(
-        f"statement {name!r} ran past its {_seconds(timeout)} s deadline and was interrupted; "
-        f"the connection is fine. {REMEDY}",
-        statement=name,
-        timeout=timeout,
-    )
-
-
-def not_started(name: str, timeout: float) -> QueryTimeout:
-    return QueryTimeout(
-        f"statement {name!r} was not started: the {_seconds(timeout)} s deadline of its read "
-        f"had passed (spent on the read's earlier statements, or waiting out a busy database). "
-        f"{REMEDY}",
-        statement=name,
-        timeout=timeout,
-    )
-
-
-def _seconds(timeout: float) -> str:
-    return f"{timeout:.3f}" if timeout >= 0.001 else f"{timeout:.2g}"

@@ -34,7 +34,14 @@ from rawdb.backend.sqlite.connection import (
 )
 from rawdb.backend.sqlite.errors import translate
 from rawdb.config import Settings
-from rawdb.errors import CannotOpen, ConfigError, DatabaseBusy, RawdbError, UsageError
+from rawdb.errors import (
+    CannotOpen,
+    ConfigError,
+    DatabaseBusy,
+    QueryTimeout,
+    RawdbError,
+    UsageError,
+)
 
 T = TypeVar("T")
 Params = Sequence[Any] | Mapping[str, Any]
@@ -491,7 +498,7 @@ class Connection:
             at = self._deadline
             if at is not None and in_place:  # the hot path, inline: direct's progress handler
                 if time.monotonic() >= at:
-                    raise deadline.not_started(name, self._timeout or 0.0)
+                    raise QueryTimeout.not_started(name, self._timeout or 0.0)
                 handle.alarm.at = at
                 try:
                     return await op()
@@ -505,7 +512,7 @@ class Connection:
         except sqlite3.Error as exc:
             _note_broken(handle, exc)
             if self._timeout is not None and deadline.is_interrupt(exc):
-                raise deadline.ran_past(name, self._timeout) from exc
+                raise QueryTimeout.ran_past(name, self._timeout) from exc
             code = getattr(exc, "sqlite_errorname", None) or ""
             if handle.role == "reader" and code.startswith("SQLITE_READONLY"):
                 raise UsageError(
