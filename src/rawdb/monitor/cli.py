@@ -27,11 +27,12 @@ from typing import Any, TextIO
 from rawdb import cli_common
 from rawdb.cli_common import HEALTH_EXIT
 from rawdb.config import Settings
-from rawdb.errors import RawdbError
+from rawdb.errors import RawdbError, UsageError
 from rawdb.monitor import prometheus, published
 from rawdb.monitor.advisor import AdvisorReport
 from rawdb.monitor.health import HealthReport, Monitor
 from rawdb.monitor.persist import recent_summary
+from rawdb.monitor.server import ServerFigures
 from rawdb.monitor.thresholds import Status, worst
 from rawdb.monitor.upkeep import advise_pool
 from rawdb.pool import Pool
@@ -74,7 +75,20 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, *, prog: 
     return cli_common.run(lambda given: _main(given, out, prog), argv)
 
 
+def _published(settings: Settings) -> list[published.Published]:
+    """The reports other processes published beside the file (none on a server: see
+    Monitor.start_publishing)."""
+    if settings.dialect != "sqlite":
+        return []
+    return [p for p in published.read_all(Path(settings.database)) if p.pid != os.getpid()]
+
+
 async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None) -> int:
+    if args.advise and settings.dialect != "sqlite":
+        raise UsageError(
+            "--advise reads SQLite's query plans; on PostgreSQL the report's server section "
+            "lists the slowest statements (pg_stat_statements), and EXPLAIN shows their plans"
+        )
     async with Pool.open(settings) as pool:
         monitor = Monitor(pool)
         await monitor.measure_sizes()  # the operator asked: the first report has them all
@@ -83,7 +97,7 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None)
             report = await monitor.report()
             advice = await advise_pool(pool) if args.advise else None
             stored = await recent_summary(pool)
-            apps = [p for p in published.read_all(Path(settings.database)) if p.pid != os.getpid()]
+            apps = _published(settings)
             status = overall(report, apps)
             if args.json:
                 data: dict[str, Any] = report.model_dump(mode="json")
@@ -108,6 +122,40 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None)
 def overall(report: HealthReport, apps: list[published.Published]) -> Status:
     """This command's status and that of every application whose report is fresh."""
     return worst([report.status, *(app.status for app in apps if not app.stale)])
+
+
+def _server_lines(s: ServerFigures) -> list[str]:
+    oldest = "none" if s.oldest_transaction_s is None else f"{s.oldest_transaction_s:.1f} s"
+    hits = "n/a" if s.cache_hit_ratio is None else f"{s.cache_hit_ratio:.1%}"
+    lines = [
+        f"server: {s.database}: {_mb(s.database_bytes)}, {s.sessions} sessions "
+        f"({s.rawdb_sessions} rawdb), {s.waiting_locks} waiting locks, oldest transaction "
+        f"{oldest}, cache hits {hits}",
+    ]
+    top = sorted(s.tables, key=lambda t: -t.bytes)[:10]
+    if top:
+        lines.append("")
+        lines += _table(
+            ["largest", "table", "kind", "size"],
+            [[t.name, t.table, t.kind, _mb(t.bytes)] for t in top],
+        )
+    if s.statements:
+        lines.append("")
+        lines += _table(
+            ["statement (pg_stat_statements)", "calls", "mean ms", "total s"],
+            [
+                [
+                    " ".join(q.query.split())[:60],
+                    str(q.calls),
+                    f"{q.mean_ms:.3g}",
+                    f"{q.total_seconds:.3g}",
+                ]
+                for q in s.statements
+            ],
+        )
+    elif s.statements_note:
+        lines.append(f"statements: {s.statements_note}")
+    return lines
 
 
 def render_table(
@@ -153,6 +201,8 @@ def render_table(
                 ["largest", "table", "kind", "size"],
                 [[t.name, t.table, t.kind, _mb(t.bytes)] for t in top],
             )
+    if report.server is not None:
+        lines += _server_lines(report.server)
     if stored:
         lines.append("")
         lines += _table(

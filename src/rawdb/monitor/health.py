@@ -212,6 +212,12 @@ class Monitor:
         file reports what this application sees. Stopped by :meth:`stop_publishing`."""
         if not every > 0:
             raise UsageError(f"every must be a number of seconds above 0, got {every!r}")
+        if self.pool.settings.dialect != "sqlite":
+            raise UsageError(
+                "start_publishing: reports are published beside a database file; on PostgreSQL "
+                "the applications may run on several machines, so let Prometheus scrape each "
+                "one's /metrics instead (see docs/postgresql.md, Monitoring)"
+            )
         if self._publisher is None or self._publisher.done():
             self._publisher = asyncio.get_running_loop().create_task(self._publish(every))
 
@@ -236,8 +242,10 @@ class Monitor:
     async def measure_sizes(self) -> None:
         """Measure per-table sizes now (a dbstat scan of the whole file), so the next report
         carries them: for a command that reports once, or a test. A long-running application
-        needs nothing: reports start the scan in the background when the sizes are stale."""
-        await self.survey.refresh()
+        needs nothing: reports start the scan in the background when the sizes are stale.
+        On PostgreSQL each report reads its sizes from the server's catalogue: nothing to do."""
+        if self.pool.settings.dialect == "sqlite":
+            await self.survey.refresh()
 
     async def _server(self) -> tuple[ServerFigures | None, str]:
         try:

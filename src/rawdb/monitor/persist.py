@@ -19,14 +19,14 @@ from typing import Any
 from rawdb import log
 from rawdb.errors import SchemaOutOfDate, UsageError
 from rawdb.monitor.metrics import Metrics
-from rawdb.monitor.sql import SQL
+from rawdb.monitor.sql import BY_DIALECT
 from rawdb.pool import Pool
+from rawdb.queries.run import changed_rows
+from rawdb.statements import Registry
 
-INSERT_SQL = SQL["monitor_insert_query_performance"].sql
-PRUNE_SQL = SQL["monitor_prune_query_performance"].sql
-TABLE_SQL = SQL["monitor_has_query_performance"].sql
-RECENT_SQL = SQL["monitor_recent_query_performance"].sql
-Sample = tuple[str, int, int, int | None, int, str | None]
+Sample = tuple[str, int, int, int | None, bool, str | None]
+HAS_TABLE = "monitor_has_query_performance"
+FIELDS = ("query_name", "started_at", "duration_us", "row_count", "succeeded", "error")
 
 
 class Sampler:
@@ -72,7 +72,7 @@ class Sampler:
                 finished_us - duration_us,
                 duration_us,
                 row_count,
-                int(error is None),
+                error is None,
                 error,
             )
         )
@@ -82,17 +82,24 @@ class Sampler:
         batch = list(self.pending)
         self.pending.clear()
         cutoff = int((self._wall() - self.retention_days * 86_400) * 1_000_000)
+        sql = _statements(pool)
         async with pool.write() as conn:
-            if await conn.fetchone(TABLE_SQL, name="monitor_has_query_performance") is None:
+            if (
+                await conn.fetchone(sql["monitor_has_query_performance"].sql, name=HAS_TABLE)
+                is None
+            ):
                 raise SchemaOutOfDate(
                     "query_performance does not exist in this database (migration 0006); run "
                     "`python -m rawdb.migrate up` before persisting samples"
                 )
             if batch:
-                await conn.executemany(INSERT_SQL, batch, name="monitor_insert_samples")
-            pruned = await conn.execute(PRUNE_SQL, (cutoff,), name="monitor_prune_samples")
+                rows = [dict(zip(FIELDS, sample, strict=True)) for sample in batch]
+                insert = sql["monitor_insert_query_performance"].sql
+                await conn.executemany(insert, rows, name="monitor_insert_samples")
+            prune = sql["monitor_prune_query_performance"].sql
+            pruned = await conn.execute(prune, {"cutoff": cutoff}, name="monitor_prune_samples")
         log.get_logger("monitor").info(
-            log.MONITOR_SAMPLES_WRITTEN, written=len(batch), pruned=pruned.rowcount
+            log.MONITOR_SAMPLES_WRITTEN, written=len(batch), pruned=changed_rows(pruned)
         )
         return len(batch)
 
@@ -105,13 +112,19 @@ async def recent_summary(
     Empty when the table is missing. Percentiles are exact over at most ``limit`` samples.
     """
     since = int((time.time() - seconds) * 1_000_000)
+    sql = _statements(pool)
     async with pool.read(timeout=None) as conn:  # up to `limit` samples: no read deadline
-        if await conn.fetchone(TABLE_SQL, name="monitor_has_query_performance") is None:
+        if await conn.fetchone(sql["monitor_has_query_performance"].sql, name=HAS_TABLE) is None:
             return []
-        rows = await conn.fetchall(RECENT_SQL, (since, limit), name="monitor_recent_samples")
-    by_name: dict[str, list[tuple[int, int]]] = {}
+        recent = sql["monitor_recent_query_performance"].sql
+        rows = await conn.fetchall(
+            recent, {"since": since, "limit": limit}, name="monitor_recent_samples"
+        )
+    by_name: dict[str, list[tuple[int, bool]]] = {}
     for row in rows:
-        by_name.setdefault(str(row[0]), []).append((int(row[1]), int(row[2])))
+        by_name.setdefault(str(row["query_name"]), []).append(
+            (int(row["duration_us"]), bool(row["succeeded"]))
+        )
     summary = []
     for name, samples in by_name.items():
         durations = sorted(d for d, _ in samples)
@@ -125,3 +138,7 @@ async def recent_summary(
             }
         )
     return summary
+
+
+def _statements(pool: Pool) -> Registry:
+    return BY_DIALECT[pool.dialect]

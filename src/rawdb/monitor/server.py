@@ -8,10 +8,11 @@ from typing import Any, cast
 from pydantic import BaseModel, Field
 
 from rawdb.monitor.figures import PARTITION_NAME, PartitionFigure, TableSize
+from rawdb.monitor.sql import BY_DIALECT
 from rawdb.pool import Pool
-from rawdb.statements import Registry, load_package
+from rawdb.statements import Registry
 
-SQL: Registry = load_package("rawdb.monitor", "postgresql")
+SQL: Registry = BY_DIALECT["postgresql"]
 
 
 class ServerStatement(BaseModel):

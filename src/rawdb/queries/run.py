@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pydantic import BaseModel, TypeAdapter
 
-from rawdb.backend import Connection, Params, Row
+from rawdb.backend import Connection, ExecResult, Params, Row
 from rawdb.catalog.periods import FAMILIES, default_table
 from rawdb.config import FROM_SETTINGS, ReadTimeout
 from rawdb.errors import UsageError
@@ -108,7 +108,11 @@ async def execute(conn: Connection, name: str, params: Params = ()) -> int:
     """Run a statement that returns nothing; the rows it changed."""
     stmt = named(conn, name)
     stmt.expect("nothing")
-    done = await conn.execute(stmt.sql, params, name=name)
+    return changed_rows(await conn.execute(stmt.sql, params, name=name))
+
+
+def changed_rows(done: ExecResult | int) -> int:
+    """The rows a statement changed, as either engine's connection tells it."""
     return done if isinstance(done, int) else done.rowcount
 
 

@@ -101,6 +101,22 @@ class PgConnection:
         self._observed(name, started, cursor.rowcount, None, params)
         return cursor.rowcount
 
+    async def executemany(
+        self, sql: str, rows: Iterable[Sequence[Any] | Mapping[str, Any]], *, name: str = ""
+    ) -> int:
+        """One statement over many parameter sets (pipelined by psycopg); the sets run."""
+        batch = list(rows)
+        started = time.perf_counter()
+        try:
+            async with self.raw.cursor() as cursor:
+                await cursor.executemany(sql, batch)
+        except Error as exc:
+            refused = errors.translate(exc, statement=name or None)
+            self._observed(name, started, None, refused, None)
+            raise refused from exc
+        self._observed(name, started, len(batch), None, None)
+        return len(batch)
+
     async def copy_rows(
         self,
         table: str,

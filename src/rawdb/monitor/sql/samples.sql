@@ -11,17 +11,17 @@ SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'query_performance';
 -- params: query_name, started_at, duration_us, row_count, succeeded, error
 -- returns: nothing
 INSERT INTO query_performance (query_name, started_at, duration_us, row_count, succeeded, error)
-VALUES (?, ?, ?, ?, ?, ?);
+VALUES (:query_name, :started_at, :duration_us, :row_count, :succeeded, :error);
 
 -- name: monitor_prune_query_performance
 -- Delete the samples older than the retention (started_at in microseconds).
 -- params: cutoff
 -- returns: nothing
-DELETE FROM query_performance WHERE started_at < ?;
+DELETE FROM query_performance WHERE started_at < :cutoff;
 
 -- name: monitor_recent_query_performance
 -- Samples since a time, by statement name, at most a limit of them.
 -- params: since, limit
 -- returns: rows
 SELECT query_name, duration_us, succeeded
-FROM query_performance WHERE started_at >= ? ORDER BY query_name LIMIT ?;
+FROM query_performance WHERE started_at >= :since ORDER BY query_name LIMIT :limit;
