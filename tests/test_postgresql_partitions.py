@@ -12,14 +12,18 @@ from pathlib import Path
 import pytest
 
 from rawdb import Pool, Settings
-from rawdb.errors import PeriodNotWritable
+from rawdb.errors import DatabaseRefused, PeriodNotWritable
 from rawdb.partitions import Period, Policy, premake, using
 from rawdb.queries import instruments, ticks
 from rawdb.queries.rows import TickRow
 
 psycopg = pytest.importorskip("psycopg")
 
-from rawdb.partitions.postgresql import apply_retention, archive_period  # noqa: E402
+from rawdb.partitions.postgresql import (  # noqa: E402
+    apply_retention,
+    archive_period,
+    restore_period,
+)
 
 NOW = datetime(2026, 12, 15, 12, 0, tzinfo=UTC)
 """The premake test's clock (premake makes tables ahead of any clock)."""
@@ -143,3 +147,29 @@ async def test_an_interrupted_detach_is_finished_by_the_next_archive(
     done = await archive_period(pg_pool, old, folder=tmp_path)
     assert (done.action, done.rows) == ("archived", 10)
     assert _partitions(pg_url)[old.table] == "archived (not attached)"
+
+
+async def test_a_restore_from_a_file_that_differs_from_the_archive_changes_nothing(
+    pg_pool: Pool, pg_url: str, tmp_path: Path
+) -> None:
+    """A row gone from the archive file: restore refuses, naming the counts, and the month
+    stays archived with no table; the file put right, it restores every tick."""
+    es = (await instruments.add_instrument(pg_pool, {"symbol": "ES", "name": "ES"})).id
+    old = _month(3)
+    await ticks.insert_ticks(pg_pool, [TickRow(es, _start(old) + timedelta(seconds=i), 3.0, i)
+                                       for i in range(40)])  # fmt: skip
+    done = await archive_period(pg_pool, old, folder=tmp_path / "archive")
+    with sqlite3.connect(done.archive_file) as lite:
+        kept = lite.execute(f"SELECT * FROM {old.table} ORDER BY id LIMIT 1").fetchone()
+        lite.execute(f"DELETE FROM {old.table} WHERE id = ?", (kept[0],))
+    with pytest.raises(DatabaseRefused, match=r"holds 39 rows .* but 40 rows"):
+        await restore_period(pg_pool, old)
+    assert _partitions(pg_url)[old.table] == "archived (not attached)"
+    with sqlite3.connect(done.archive_file) as lite:
+        marks = ",".join("?" * len(kept))
+        lite.execute(f"INSERT INTO {old.table} VALUES ({marks})", kept)
+    back = await restore_period(pg_pool, old)
+    assert (back.action, back.rows, back.checksum) == ("restored", 40, done.checksum)
+    assert _partitions(pg_url)[old.table] == "active"
+    end = _start(old.shifted(1))
+    assert len(await ticks.tick_range(pg_pool, es, _start(old), end)) == 40

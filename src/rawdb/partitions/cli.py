@@ -2,7 +2,8 @@
 
     rawdb partitions [--db PATH] [--now TIME] [--wait SECONDS] [--json] COMMAND
 
-The options may also follow the command. The database must exist and be migrated. The
+The options may also follow the command. The database must exist and be migrated: a file,
+or a postgresql:// URL (status, maintain, archive, restore and purge run there). The
 policy comes from RAWDB_PARTITIONS_* (see rawdb.catalog.policy). --now sets the clock
 (an ISO time with a zone), for replaying retention. --dry-run reports what would be done and
 changes nothing. Long steps show progress on stderr when it is a terminal.
@@ -210,6 +211,11 @@ def run(args: argparse.Namespace) -> Any:
         moment = _time(args.now, "--now")
         policy.configure(clock=lambda: moment)
     settings = cli_common.settings_for(args)
+    if settings.dialect != "sqlite":
+        from rawdb.partitions import server_cli  # noqa: PLC0415 -- needs rawdb[postgresql]
+
+        cutoff = _time(args.older_than, "--older-than") if args.command == "purge" else None
+        return asyncio.run(server_cli.run(settings, args, cutoff))
     if args.command in {"status", "archive", "restore"}:
         # The pool checks this itself; these commands open the file without a pool.
         ensure_current(settings.database, settings)

@@ -14,12 +14,16 @@ rerun finishes from:
    values, as rawdb copy compares them); only then is the table dropped and the period marked
    ``archived`` with its file, row count and checksum, and audited.
 
-Restore from such a file is not built for PostgreSQL yet.
+Restore reads the file twice: once to compare it with what was archived (count and
+checksum in the registry), once to COPY its rows into the period's table, created, checked and
+attached again in the same transaction that re-registers it; the table is then counted and
+checksummed before that transaction commits. The file stays where it is.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,10 +34,11 @@ from rawdb.backend.postgresql.pooled import PgConnection, connect_async
 from rawdb.backend.sqlite.driver import open_plain
 from rawdb.backend.sqlite.tenant import SQLITE
 from rawdb.catalog import templates
-from rawdb.catalog.periods import FAMILIES, Period
+from rawdb.catalog.periods import FAMILIES, Family, Period
 from rawdb.catalog.policy import Policy, current
-from rawdb.errors import DatabaseRefused, UsageError
+from rawdb.errors import DatabaseRefused, InvalidInput, UsageError
 from rawdb.models import to_db_time
+from rawdb.partitions.status import FamilyStatus, TableStatus
 from rawdb.pool import Pool
 from rawdb.queries.postgresql import ensure_partitions
 from rawdb.statements import Registry, load_package
@@ -48,14 +53,43 @@ class Archived:
     """What archiving one period did."""
 
     table: str
-    action: str  # archived, already archived
-    rows: int
+    action: str  # archived, already archived, would archive; restored, already active, …
+    rows: int | None
     checksum: str | None
     archive_file: str
 
 
 def _writer(pool: Pool) -> Any:
     return cast("Any", pool).write()
+
+
+async def status(pool: Pool) -> list[FamilyStatus]:
+    """Every family's partitions, oldest first, as :func:`rawdb.partitions.status` reports a
+    file's (there is no default table here). Rows are the planner's estimate once a table was
+    analyzed (autovacuum does it), else counted; an archived period's are those archived."""
+    found = []
+    async with cast("Any", pool).read() as conn:
+        for family in FAMILIES:
+            tables = []
+            for row in await conn.fetchall(SQL["partitions_status"].sql, {"family": family}):
+                rows = row["row_count"] if row["bytes"] is None else row["estimate"]
+                if row["bytes"] is not None and row["estimate"] < 0:
+                    count = SQL["partition_count_rows"].render(table=row["name"])
+                    rows = (await conn.fetchone(count))["n"]
+                period = Period.from_name(row["name"])
+                tables.append(
+                    TableStatus(
+                        row["name"],
+                        row["state"],
+                        period.start_text,
+                        period.end_text,
+                        rows,
+                        row["bytes"],
+                        archive_file=row["archive_file"],
+                    )
+                )
+            found.append(FamilyStatus(family, tables))
+    return found
 
 
 async def premake(pool: Pool, *, now: datetime | None = None) -> list[str]:
@@ -90,9 +124,9 @@ async def expired(
 
 
 async def apply_retention(
-    pool: Pool, *, policy: Policy | None = None, now: datetime | None = None
+    pool: Pool, *, policy: Policy | None = None, now: datetime | None = None, dry_run: bool = False
 ) -> list[Archived]:
-    """Archive every expired period, one after the other."""
+    """Archive every expired period, one after the other (``dry_run``: name them only)."""
     folder = (policy or current().policy).archive_dir
     if folder is None:
         raise UsageError(
@@ -100,12 +134,14 @@ async def apply_retention(
             "(there is no database file to put it beside)"
         )
     return [
-        await archive_period(pool, period, folder=folder)
+        await archive_period(pool, period, folder=folder, dry_run=dry_run)
         for period in await expired(pool, policy=policy, now=now)
     ]
 
 
-async def archive_period(pool: Pool, period: Period, *, folder: Path) -> Archived:
+async def archive_period(
+    pool: Pool, period: Period, *, folder: Path, dry_run: bool = False
+) -> Archived:
     """Move one period's partition into its archive file (see the module's steps)."""
     path = folder / f"{period.table}.sqlite3"
     async with _writer(pool) as conn:
@@ -115,6 +151,8 @@ async def archive_period(pool: Pool, period: Period, *, folder: Path) -> Archive
         if info["state"] == "archived":
             return Archived(period.table, "already archived", info["row_count"] or 0,
                             info["checksum"], str(info["archive_file"]))  # fmt: skip
+        if dry_run:
+            return Archived(period.table, "would archive", None, None, str(path))
         await conn.execute(SQL["mark_archiving"].sql, {"name": period.table})
     # Its own session: DETACH … CONCURRENTLY runs outside any transaction, and waiting for it
     # must not hold this process's writer.
@@ -161,6 +199,73 @@ async def archive_period(pool: Pool, period: Period, *, folder: Path) -> Archive
     return Archived(period.table, "archived", table.rows, table.hexdigest, str(path))
 
 
+async def restore_period(pool: Pool, period: Period, *, dry_run: bool = False) -> Archived:
+    """Bring an archived period back from its archive file (see the module's steps)."""
+    async with _writer(pool) as conn:
+        info = await conn.fetchone(SQL["partition_state"].sql, {"name": period.table})
+        if info is None:
+            raise UsageError(f"{period.table}: no such partition in the registry")
+        if info["state"] == "active":
+            return Archived(period.table, "already active", info["row_count"] or 0,
+                            info["checksum"], str(info["archive_file"] or ""))  # fmt: skip
+        if info["state"] != "archived":
+            raise UsageError(
+                f"{period.table} is {info['state']}: run `rawdb partitions archive --family "
+                f"{period.family} {period.label}` to finish archiving it first"
+            )
+        path = Path(info["archive_file"])
+        if not path.is_file():
+            raise UsageError(f"{period.table}: archive file {path} is missing; nothing restored")
+        columns = await columns_of(conn, period.family)
+        archived = (info["row_count"], info["checksum"])
+        _same(_file_digest(path, period, columns), archived, f"{path}", "archived")
+        if dry_run:
+            return Archived(period.table, "would restore", *archived, str(path))
+        await conn.execute(SQL["partition_forget"].sql, {"name": period.table})
+        bounds = {"family": period.family, "name": period.table, "start": period.start,
+                  "end": period.end, "detail": f"restore from {path}"}  # fmt: skip
+        await conn.fetchone(SQL["partition_attach"].sql, bounds, name="partition_attach")
+        await conn.copy_rows(
+            period.table,
+            [c.name for c in columns],
+            [c.copy_type for c in columns],
+            _file_rows(path, period, columns),
+            name="partition_restore",
+        )
+        table = Digest(columns)
+        select = SQL["partition_rows"].render(
+            columns=tuple(c.name for c in columns), table=period.table
+        )
+        async for row in conn.stream(select, name="partition_rows"):
+            table.add(row)
+        _same(table, archived, period.table, "restored")
+        marks = {"name": period.table, "file": str(path), "rows": table.rows,
+                 "checksum": table.hexdigest}  # fmt: skip
+        await conn.execute(SQL["mark_restored"].sql, marks, name="mark_restored")
+    log.get_logger("partitions").info(log.PARTITIONS_RESTORED, table=period.table, rows=table.rows)
+    return Archived(period.table, "restored", table.rows, table.hexdigest, str(path))
+
+
+def _same(found: Digest, archived: tuple[int, str], where: str, step: str) -> None:
+    if (found.rows, found.hexdigest) != archived:
+        raise DatabaseRefused(
+            f"{where}: holds {found.rows} rows with checksum {found.hexdigest}, but "
+            f"{archived[0]} rows with {archived[1]} were archived; nothing {step}"
+        )
+
+
+async def purge_deleted(pool: Pool, family: Family, older_than: datetime) -> dict[str, int]:
+    """Delete for good the rows of ``family`` soft-deleted before ``older_than``, audited per
+    partition in the same transaction; rows deleted per partition."""
+    if older_than.tzinfo is None:
+        raise InvalidInput("older_than must be a timezone-aware datetime")
+    purge = SQL["partitions_purge_deleted"]
+    params = {"cutoff": older_than, "detail": f"deleted_at < {to_db_time(older_than)}"}
+    async with _writer(pool) as conn:
+        rows = await conn.fetchall(purge.render(family=family), params, name=purge.name)
+    return {row["table_name"]: row["row_count"] for row in rows}
+
+
 async def _detach(conn: PgConnection, period: Period) -> None:
     parent = await conn.fetchone(SQL["partition_parent"].sql, {"name": period.table})
     pending = await conn.fetchone(SQL["detach_pending"].sql, {"name": period.table})
@@ -202,15 +307,21 @@ def _stored(value: Any) -> Any:
 
 
 def _file_digest(path: Path, period: Period, columns: list[Any]) -> Digest:
+    digest = Digest(columns)
+    for row in _file_rows(path, period, columns):
+        digest.add(row)
+    return digest
+
+
+def _file_rows(path: Path, period: Period, columns: list[Any]) -> Iterator[tuple[Any, ...]]:
+    """The archive file's rows as PostgreSQL's values of ``columns``, read as they go."""
     lite = open_plain(path)
     try:
-        digest = Digest(columns)
         converts = [c.convert for c in columns]
         select = FILE_SQL["archive_file_rows"].render(
             columns=tuple(c.name for c in columns), table=period.table
         )
         for row in lite.execute(select):
-            digest.add(tuple(f(v) for f, v in zip(converts, row, strict=True)))
-        return digest
+            yield tuple(f(v) for f, v in zip(converts, row, strict=True))
     finally:
         lite.close()
