@@ -40,8 +40,11 @@ RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
 
 
 class Venv:
-    def __init__(self, root: Path, without_extra: subprocess.CompletedProcess[str]) -> None:
+    def __init__(
+        self, root: Path, without_extra: subprocess.CompletedProcess[str], wheel: Path
+    ) -> None:
         self.root = root
+        self.wheel = wheel
         self.python = root / "bin" / "python"
         self.without_extra = without_extra
 
@@ -69,7 +72,7 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Venv:
         check=True,
         capture_output=True,
     )
-    return Venv(root, without)
+    return Venv(root, without, wheel)
 
 
 class Server:
@@ -362,3 +365,37 @@ def test_the_router_leaves_out_what_the_app_serves_itself() -> None:
         "/ops/push",
         "/dashboard",
     }
+
+
+def test_the_web_face_serves_a_postgresql_database(venv: Venv, tmp_path: Path, pg_url: str) -> None:
+    """The same app on ``rawdb[web,postgresql]`` with RAWDB_DATABASE_URL: health, metrics and
+    the dashboard answer from the server's figures, promtool-clean, and nothing raises."""
+    pip = [str(venv.python), "-m", "pip", "install", "-q", f"{venv.wheel}[web,postgresql]"]
+    subprocess.run(pip, check=True, capture_output=True)
+    running = Server(venv, tmp_path / "app", RAWDB_DATABASE_URL=pg_url)
+    try:
+        _feed(running, 300)
+        body = running.http.get("/api/health/database").json()
+        assert body["status"] == "healthy", body["checks"]
+        assert body["connection_pool"]["size"] == 5
+        assert body["performance"]["insert_rate"] == pytest.approx(300 / 60, abs=0.1)
+        month = f"market_data_{datetime.now(UTC):%Y_%m}"
+        assert {p["name"]: p["state"] for p in body["partitions"]}[month] == "active"
+        why = body["not_applicable"]["performance.index_efficiency"]
+        assert "pg_stat_statements" in why, why
+        text = running.http.get("/metrics").text
+        promtool = shutil.which("promtool")
+        assert promtool is not None, "promtool is missing: apt-get install prometheus"
+        checked = subprocess.run(
+            [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        samples = parse(text)
+        worker = (("worker", str(running.process.pid)),)
+        assert samples["rawdb_rows_inserted_total"][worker] == 300 + 1
+        assert samples["rawdb_database_bytes"][worker] > 0
+        assert samples["rawdb_server_rawdb_sessions"][worker] >= 2
+        assert running.http.get("/dashboard").status_code == 200
+    finally:
+        log = running.stop()
+    assert "Traceback" not in log, log

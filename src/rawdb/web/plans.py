@@ -23,6 +23,7 @@ class PlanFigures:
         self.planned = 0
         self.full_scans: list[str] = []
         self.problem = ""
+        self.not_here = ""
         self._task: asyncio.Task[None] | None = None
         self._log = log.get_logger("web")
 
@@ -35,11 +36,19 @@ class PlanFigures:
         )
 
     def pending_reason(self) -> str:
+        if self.not_here:
+            return self.not_here
         if self.problem:
             return f"the advisor could not plan the statements: {self.problem}"
         return "the advisor is still planning the named statements (it runs at start-up)"
 
     def start(self, pool: Pool, every: float) -> None:
+        if pool.settings.dialect != "sqlite":
+            self.not_here = (
+                "the advisor reads SQLite's query plans; on PostgreSQL the report's server "
+                "section lists the slowest statements (pg_stat_statements)"
+            )
+            return
         self._task = asyncio.get_running_loop().create_task(self._run(pool, every))
 
     async def stop(self) -> None:
