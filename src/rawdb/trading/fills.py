@@ -61,7 +61,9 @@ async def record_fill(pool: Pool, fill: FillIn | dict[str, Any]) -> FillResult:
     item = validate_one(FillIn, fill, "fill")
     trade = _trade_params(item)
     async with pool.write() as conn:
-        order = await fetch_one(conn, "get_order", {"id": item.order_id})
+        # Locked in this order (the order, then the position) by every fill: fills from several
+        # processes of one order, or of one position, take turns and never deadlock.
+        order = await fetch_one(conn, "lock_order", {"id": item.order_id})
         if order is None:
             raise UnknownOrder(f"fill {item.execution_id!r}: no order {item.order_id}")
         trade.update(
@@ -80,6 +82,7 @@ async def record_fill(pool: Pool, fill: FillIn | dict[str, Any]) -> FillResult:
             _same_trade_or_raise(earlier, trade)
             return await _result(conn, earlier["id"], order, replayed=True)
         _check_fillable(order, trade["quantity_e8"], item.execution_id)
+        await fetch_one(conn, "lock_position", _position_key(order))
         position = await fetch_one(conn, "get_position", _position_key(order))
         position_params = _position_params(order, position, trade)
         inserted = await fetch_one(conn, "insert_trade", trade)

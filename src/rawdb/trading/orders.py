@@ -71,15 +71,18 @@ async def place_order(
         "stop_price_e8": _e8(item.stop_price),
         "now": now_us() if at is None else to_us(at, "at"),
     }
+    key = {"client_order_id": item.client_order_id}
     async with pool.write() as conn:
-        existing = await fetch_one(
-            conn, "get_order_by_client_id", {"client_order_id": item.client_order_id}
-        )
-        if existing is not None:
-            _same_order_or_raise(existing, params)
-            return Order.from_row(existing)
-        new = await fetch_one(conn, "insert_order", params)
-        return await _load(conn, new_id(new))
+        existing = await fetch_one(conn, "get_order_by_client_id", key)
+        if existing is None:
+            new = await fetch_one(conn, "insert_order", params)
+            if new is not None:
+                return await _load(conn, new_id(new))
+            # Placed by another process between the look and the insert: that order is it.
+            existing = await fetch_one(conn, "get_order_by_client_id", key)
+            assert existing is not None  # the insert's conflict was with this row
+        _same_order_or_raise(existing, params)
+        return Order.from_row(existing)
 
 
 async def get_order(
@@ -124,7 +127,7 @@ async def update_order_status(
         )
     now = now_us() if at is None else to_us(at, "at")
     async with pool.write() as conn:
-        row = await fetch_one(conn, "get_order", {"id": order_id})
+        row = await fetch_one(conn, "lock_order", {"id": order_id})
         if row is None:
             return None
         current = row["status"]

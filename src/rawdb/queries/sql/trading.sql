@@ -38,7 +38,8 @@ ORDER BY confidence_score DESC, timestamp DESC
 LIMIT :limit;
 
 -- name: insert_order
--- Place an order; its new id. client_order_id is unique (the caller's idempotency key).
+-- Place an order; its new id, or no row when client_order_id (the caller's idempotency
+-- key) is already taken, by another process too: the caller then compares with that order.
 -- params: client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
 --     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, now
 -- returns: value
@@ -52,6 +53,7 @@ VALUES (
     :time_in_force, :quantity_e8, :limit_price_e8, :stop_price_e8, 0, 'pending_new',
     :now, :now
 )
+ON CONFLICT (client_order_id) DO NOTHING
 RETURNING id;
 
 -- name: get_order
@@ -62,6 +64,22 @@ SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, o
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
     reject_reason, created_at, updated_at
 FROM orders WHERE id = :id;
+
+-- name: lock_order
+-- One order by id, to change it: the writer's lock already keeps every other writer out.
+-- params: id
+-- returns: row
+SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
+    time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
+    reject_reason, created_at, updated_at
+FROM orders WHERE id = :id;
+
+-- name: lock_position
+-- Hold a user's position in a symbol until the transaction ends; on SQLite the writer's lock
+-- already does, so this takes nothing.
+-- params: user_id, symbol
+-- returns: row
+SELECT :user_id AS user_id, :symbol AS symbol;
 
 -- name: get_order_by_client_id
 -- One order by its client_order_id.

@@ -39,7 +39,8 @@ ORDER BY confidence_score DESC, timestamp DESC
 LIMIT :limit;
 
 -- name: insert_order
--- Place an order; its new id. client_order_id is unique (the caller's idempotency key).
+-- Place an order; its new id, or no row when client_order_id (the caller's idempotency
+-- key) is already taken, by another process too: the caller then compares with that order.
 -- params: client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
 --     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, now
 -- returns: value
@@ -53,6 +54,7 @@ VALUES (
     :time_in_force, :quantity_e8, :limit_price_e8, :stop_price_e8, 0, 'pending_new',
     :now, :now
 )
+ON CONFLICT (client_order_id) DO NOTHING
 RETURNING id;
 
 -- name: get_order
@@ -63,6 +65,25 @@ SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, o
     time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
     reject_reason, created_at, updated_at
 FROM orders WHERE id = :id;
+
+-- name: lock_order
+-- One order by id, locked until the transaction ends: fills and status changes of one order
+-- from several processes take turns.
+-- params: id
+-- returns: row
+SELECT id, client_order_id, broker_order_id, user_id, signal_id, symbol, side, order_type,
+    time_in_force, quantity_e8, limit_price_e8, stop_price_e8, filled_quantity_e8, status,
+    reject_reason, created_at, updated_at
+FROM orders WHERE id = :id
+FOR UPDATE;
+
+-- name: lock_position
+-- Hold a user's position in a symbol until the transaction ends (a lock on the key, so two
+-- first fills of one position take turns too, before either row exists).
+-- params: user_id, symbol
+-- returns: row
+SELECT pg_advisory_xact_lock(hashtextextended(:user_id::text || '/' || :symbol, 0))::text
+    AS locked;
 
 -- name: get_order_by_client_id
 -- One order by its client_order_id.
