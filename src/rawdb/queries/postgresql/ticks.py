@@ -43,20 +43,23 @@ _naive = datetime.fromisoformat
 
 async def write_rows(conn: PgConnection, rows: list[tuple[Any, ...]]) -> int:
     """Checked rows (``prepare_ticks``'s) into their months' partitions by binary COPY, on the
-    writer inside its transaction; the rollups are marked stale in the same transaction.
+    writer inside its transaction, after one round trip that locks their instruments, marks
+    the rollups stale and reads the partitions (``begin_tick_batch``).
     (:func:`rawdb.queries.ticks.insert_ticks` and the streaming writer check and chunk the
     ticks, then hand each chunk here by the connection's dialect.)"""
     if not rows:
         return 0
     ids = sorted({row[1] for row in rows})
-    found = await conn.fetchall(SQL["lock_instruments"].sql, {"ids": ids}, name="lock_instruments")
-    if len(found) != len(ids):
-        missing = sorted(set(ids) - {r["id"] for r in found})
+    batch = await conn.fetchone(SQL["begin_tick_batch"].sql, {"ids": ids}, name="begin_tick_batch")
+    assert batch is not None  # one row, always
+    if len(batch["found"]) != len(ids):
+        missing = sorted(set(ids) - set(batch["found"]))
         raise ForeignKeyViolation(
-            f"statement 'lock_instruments': unknown instrument(s) {missing[:5]}",
-            statement="lock_instruments",
+            f"statement 'begin_tick_batch': unknown instrument(s) {missing[:5]}",
+            statement="begin_tick_batch",
         )
-    await ensure_partitions(conn, FAMILY, {row[0][:7] for row in rows}, rows)
+    months = {row[0][:7] for row in rows}
+    await ensure_partitions(conn, FAMILY, months, rows, present=batch["partitions"])
     width = QUOTE_WIDTH if max(map(len, rows)) == QUOTE_WIDTH else ROW_WIDTH
     if width == ROW_WIDTH and min(map(len, rows)) < ROW_WIDTH:
         rows = [row if len(row) == ROW_WIDTH else (*row, None, None, None) for row in rows]
@@ -67,7 +70,6 @@ async def write_rows(conn: PgConnection, rows: list[tuple[Any, ...]]) -> int:
         ((_naive(row[0]), *row[1:]) for row in rows),
         name="insert_ticks",
     )
-    await conn.execute(SQL["mark_rollups_stale"].sql, name="mark_rollups_stale")
     return int(written)
 
 
@@ -78,12 +80,17 @@ async def ensure_partitions(
     rows: Sequence[tuple[Any, ...]] = (),
     *,
     anywhere: bool = False,
+    present: dict[str, str] | None = None,
 ) -> list[str]:
     """Make the partitions of ``months`` ('YYYY-MM' texts) that are missing; returns the ones
     made. Outside the partition window (unless ``anywhere``, which a copy of a whole database
-    uses) a month is refused, naming the first row of it; an archived one too."""
-    found = await conn.fetchall(SQL["partitions_of"].sql, {"family": family}, name="partitions_of")
-    present = {row["name"]: row["state"] for row in found}
+    uses) a month is refused, naming the first row of it; an archived one too. ``present``:
+    the family's partitions and states when the caller has read them already."""
+    if present is None:
+        found = await conn.fetchall(
+            SQL["partitions_of"].sql, {"family": family}, name="partitions_of"
+        )
+        present = {row["name"]: row["state"] for row in found}
     setup = policy.current()
     first, last = setup.policy.window(family, setup.clock())
     made: list[str] = []

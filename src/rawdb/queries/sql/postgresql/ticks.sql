@@ -15,13 +15,6 @@ SELECT name, period_start, period_end, state FROM rawdb_partitions WHERE family 
 -- returns: value
 SELECT rawdb_attach_partition(:family, :name, :start, :end, :detail) AS made;
 
--- name: mark_rollups_stale
--- Ticks written without folding them into bars: the bars are not whole any more.
--- params: none
--- returns: nothing
-UPDATE rawdb_rollup_state SET complete = FALSE, live_since = NULL
-WHERE family = 'market_data' AND (complete OR live_since IS NOT NULL);
-
 -- name: latest_tick
 -- The newest live tick of one instrument before :horizon: one index seek, newest month first.
 -- params: instrument_id, horizon
@@ -80,12 +73,30 @@ WHERE instrument_id = :instrument_id AND timestamp >= :start AND timestamp < :en
 GROUP BY start
 ORDER BY start;
 
--- name: lock_instruments
--- The batch's instruments that exist, locked against deletion until the batch commits (what a
--- foreign key's trigger does row by row, once a batch).
+-- name: begin_tick_batch
+-- Everything a batch of ticks needs before its COPY, in one round trip: the batch's
+-- instruments that exist, locked against deletion until it commits (what a foreign key's
+-- trigger does row by row, once a batch); the rollups marked stale, as the ticks are not
+-- folded into bars here; and the months' partitions with their states.
 -- params: ids
--- returns: rows
-SELECT id FROM instruments WHERE id = any(:ids) FOR KEY SHARE;
+-- returns: row
+WITH locked AS (
+    SELECT i.id FROM instruments AS i WHERE i.id = any(:ids) FOR KEY SHARE
+),
+
+stale AS (
+    UPDATE rawdb_rollup_state SET complete = FALSE, live_since = NULL
+    WHERE family = 'market_data' AND (complete OR live_since IS NOT NULL)
+    RETURNING family
+)
+
+SELECT
+    (SELECT coalesce(array_agg(l.id), '{}') FROM locked AS l) AS found,
+    (SELECT count(*) FROM stale) AS marked_stale,
+    (
+        SELECT coalesce(jsonb_object_agg(p.name, p.state), '{}')
+        FROM rawdb_partitions AS p WHERE p.family = 'market_data'
+    ) AS partitions;
 
 -- name: price_range
 -- Low, high, sum and count of live prices of one instrument in [start, end), for alert evaluation.
