@@ -93,11 +93,19 @@ async def test_latest_ticks_range_and_bars_agree_with_the_ticks_written(any_pool
     assert len(await ticks.tick_range(any_pool, es, low, high, limit=5)) == 5
 
     bars = await ticks.ohlc_bars(any_pool, es, low, high, "5m")
+
+    def bucket(moment: datetime) -> datetime:
+        return moment.replace(minute=moment.minute // 5 * 5, second=0, microsecond=0)
+
+    # Bars overlapping [low, high), each whole: low is not on a 5-minute boundary here, so the
+    # first bar holds ticks from before low too, and the last ticks from high on.
+    assert bucket(low) < low
     expected: dict[datetime, list[TickRow]] = {}
-    for r in wanted:
-        bucket = r.timestamp.replace(minute=r.timestamp.minute // 5 * 5, second=0, microsecond=0)
-        expected.setdefault(bucket, []).append(r)
+    for r in sorted((r for r in rows if r.instrument_id == es), key=lambda r: r.timestamp):
+        if bucket(low) <= bucket(r.timestamp) < high:
+            expected.setdefault(bucket(r.timestamp), []).append(r)
     assert [b.start for b in bars] == sorted(expected)
+    assert expected[bars[0].start][0].timestamp < low
     for bar in bars:
         group = expected[bar.start]
         assert (bar.open, bar.close) == (group[0].price, group[-1].price)

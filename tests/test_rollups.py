@@ -254,8 +254,9 @@ async def assert_bars(
     end: datetime = READ_END,
     intervals: Iterable[str] = tuple(ticks.INTERVALS),
 ) -> None:
-    """``ohlc_bars`` of every instrument and interval over [start, end), and over a range
-    around the month boundary aligned to the interval, equal the truth."""
+    """``ohlc_bars`` of every instrument and interval over [start, end), over a range around
+    the month boundary aligned to the interval, and over one that starts and ends inside a bar
+    (whose first and last bars are whole), equal the truth."""
     minutes = minute_bars(rows)
     wrong: list[str] = []
     for interval in intervals:
@@ -268,11 +269,15 @@ async def assert_bars(
                 BOUNDARY + timedelta(seconds=seconds * 61),
             )
             windows.append((max(start, around[0]), min(end, around[1])))
+        width = timedelta(seconds=seconds)
+        windows.append((start + width / 2, end - width / 3))
         for instrument in ids:
             for low, high in windows:
                 got = await ticks.ohlc_bars(pool, instrument, low, high, interval)  # type: ignore[arg-type]
                 mine = sorted(
-                    (s, bar) for (i, s), bar in want.items() if i == instrument and low <= s < high
+                    (s, bar)
+                    for (i, s), bar in want.items()
+                    if i == instrument and s < high and s + width > low
                 )
                 what = f"{interval} of instrument {instrument} in [{low:%d %H:%M}, {high:%d %H:%M})"
                 wrong += bar_differences(got, mine, what)

@@ -268,6 +268,15 @@ def bucket_window(start: datetime, end: datetime, seconds: int) -> tuple[str, st
     return low, high
 
 
+def whole_buckets(start: datetime, end: datetime, seconds: int) -> tuple[datetime, datetime]:
+    """``[start, end)`` widened to the buckets of ``seconds`` it overlaps: bars are always
+    whole, from kept bars or from ticks (a range starting at 14:30 has the 14:00 hour bar with
+    all of its ticks). Buckets are aligned to the Unix epoch, so to UTC midnight for 1d."""
+    low = int(start.timestamp()) // seconds * seconds
+    high = -(-end.timestamp() // seconds) * seconds
+    return datetime.fromtimestamp(low, UTC), datetime.fromtimestamp(high, UTC)
+
+
 def bucket_start(bucket: str) -> datetime:
     return datetime.strptime(bucket, BUCKET_FORMAT).replace(tzinfo=UTC)
 

@@ -268,12 +268,15 @@ async def ohlc_bars(
     *,
     timeout: ReadTimeout = FROM_SETTINGS,
 ) -> list[Bar]:
-    """OHLC bars of one instrument in ``[start, end)``; interval 1m, 5m, 15m, 1h or 1d."""
+    """OHLC bars of one instrument overlapping ``[start, end)``, each whole (all the ticks of
+    its bucket, also those before ``start`` or from ``end`` on); interval 1m, 5m, 15m, 1h or
+    1d. The same bars whether they come from the kept bars or from the ticks."""
     if (api := engine_api(pool)) is not None:
         return await api.ohlc_bars(pool, instrument_id, start, end, interval, timeout=timeout)  # type: ignore[no-any-return]
     if interval not in INTERVALS:
         raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
-    low, high = _window(start, end)
+    _window(start, end)  # checks the arguments
+    low, high = _window(*rollups.whole_buckets(start, end, INTERVALS[interval]))
     name, extra, seconds = rollups.SOURCES[interval]
     first, last = rollups.bucket_window(start, end, seconds)
     async with reading(pool, timeout) as conn:

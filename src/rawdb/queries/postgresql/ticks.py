@@ -15,6 +15,7 @@ from rawdb.errors import ForeignKeyViolation, InvalidInput, PeriodNotWritable
 from rawdb.models import Bar, PriceRange, Tick
 from rawdb.pool import Pool
 from rawdb.queries.postgresql.common import SQL, aware, pg, utc
+from rawdb.queries.rollups import whole_buckets
 from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon
 from rawdb.queries.rows import Tick as TickInput
 from rawdb.queries.run import dicts_to_models
@@ -204,13 +205,14 @@ async def ohlc_bars(
 ) -> list[Bar]:
     if interval not in INTERVALS:
         raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
-    if end <= start:
+    if aware(end, "end") <= aware(start, "start"):
         raise InvalidInput(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
+    low, high = whole_buckets(start, end, INTERVALS[interval])  # bars are whole, as on SQLite
     params = {
         "seconds": INTERVALS[interval],
         "instrument_id": instrument_id,
-        "start": aware(start, "start"),
-        "end": aware(end, "end"),
+        "start": low,
+        "end": high,
     }
     async with pg(pool).read(own_writes=True, timeout=timeout) as conn:
         rows = await conn.fetchall(SQL["ohlc_bars"].sql, params, name="ohlc_bars")
