@@ -60,6 +60,9 @@ async def test_the_report_carries_the_servers_figures_and_the_statements_run(
     assert figures["insert_ticks"].rows == 500 and figures["insert_ticks"].is_insert
     assert figures["latest_tick"].count == 3
     assert report.writer.rows_inserted_total == 501  # the ticks and the instrument
+    # the instrument, premake and the ticks: three write transactions, each committed
+    assert report.writer.commits == 3 and report.writer.commit_p95_ms > 0
+    assert report.writer.lock_wait_p95_ms is not None
     assert any(c.name == "database_size" for c in report.checks)
 
 

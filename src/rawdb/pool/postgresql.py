@@ -10,12 +10,14 @@ locks order them, waiting at most ``busy_timeout_ms`` (``lock_timeout``).
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from rawdb import log
+from rawdb.backend import BEGIN_WRITE, COMMIT
 from rawdb.backend.postgresql import connection
 from rawdb.backend.postgresql.driver import Error
 from rawdb.backend.postgresql.pooled import (
@@ -166,15 +168,26 @@ class PostgresPool(Pool):
             return
         if self._is_closed or self._pg_writer is None:
             raise PoolClosed("the pool is closed")
+        asked = time.perf_counter()
         async with self._write_lock:
+            # The writer figures, as SQLite's pool gives them: the wait for this process's
+            # writer (a wait behind another process's row locks is in the statement that
+            # waited), and the commit.
+            self._tell(BEGIN_WRITE, asked)
             self._acquisitions += 1
             lease = self._pg_writer
             self._pg_task, self._pg_lease = asyncio.current_task(), lease
             try:
                 async with lease.transaction():
                     yield lease
+                    committing = time.perf_counter()
+                self._tell(COMMIT, committing)
             finally:
                 self._pg_task = self._pg_lease = None
+
+    def _tell(self, name: str, started: float) -> None:
+        if self._pg_observer is not None:
+            self._pg_observer(name, time.perf_counter() - started, None, None, ())
 
     def stats(self) -> PoolStats:
         figures = self._pg_readers.get_stats()
