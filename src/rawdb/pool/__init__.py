@@ -12,8 +12,8 @@ async with Pool.open(settings) as pool:
 from rawdb.backend import Connection, ExecResult, Params
 from rawdb.breaker import BreakerState
 from rawdb.errors import CircuitOpen, PoolClosed, PoolTimeout, QueryTimeout
+from rawdb.pool.base import Opening, Pool
 from rawdb.pool.config import PoolConfig
-from rawdb.pool.core import Opening, Pool
 from rawdb.pool.stats import PoolStats, WaitSummary
 
 __all__ = [

@@ -30,8 +30,8 @@ from rawdb.backend.postgresql.pooled import (
 from rawdb.config import FROM_SETTINGS, ReadTimeout, Settings, read_timeout
 from rawdb.errors import ConfigError, PoolClosed, PoolTimeout, SchemaOutOfDate
 from rawdb.migrate.postgresql import PostgresMigrator
+from rawdb.pool.base import Pool
 from rawdb.pool.config import PoolConfig
-from rawdb.pool.core import Pool
 from rawdb.pool.stats import PoolStats, WaitSummary
 
 
@@ -50,7 +50,6 @@ class PostgresPool(Pool):
     dialect = "postgresql"
 
     def __init__(self, settings: Settings, config: PoolConfig | None = None, **_: Any) -> None:
-        # Not Pool.__init__: the SQLite pool's handles and slots do not apply here.
         if settings.database_url is None:
             raise ConfigError("a PostgreSQL pool needs Settings.database_url")
         if settings.rollups:
@@ -58,8 +57,7 @@ class PostgresPool(Pool):
                 "RAWDB_ROLLUPS: bars kept as ticks are written are SQLite-only so far; on "
                 "PostgreSQL ohlc_bars computes them from the ticks. Leave rollups off."
             )
-        self.settings = settings
-        self.config = config or PoolConfig()
+        super().__init__(settings, config)
         self.url = connection.check_url(settings.database_url)
         self.database_label = connection.redact(self.url)
         """The database as logs and reports name it (the URL without its password)."""

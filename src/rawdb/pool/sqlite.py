@@ -12,12 +12,10 @@ writes).
 from __future__ import annotations
 
 import asyncio
-import importlib
 import time
-from collections.abc import AsyncIterator, Generator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rawdb import log
@@ -36,21 +34,18 @@ from rawdb.backend.sqlite.pooled import (
 from rawdb.breaker import BreakerState, CircuitBreaker, Clock
 from rawdb.config import FROM_SETTINGS, ReadTimeout, Settings, read_timeout
 from rawdb.errors import DatabaseRefused, PoolClosed, PoolTimeout, RawdbError, UsageError
+from rawdb.pool.base import Pool
 from rawdb.pool.config import PoolConfig
 from rawdb.pool.schema import ensure_current
 from rawdb.pool.slots import Slots
 from rawdb.pool.stats import Counters, PoolStats, WaitWindow
 
 
-class Pool:
-    """One writer and ``settings.readers`` reader connections to one database file.
-
-    Open with ``await Pool.open(settings)`` or ``async with Pool.open(settings) as pool``.
-    With ``settings.database_url`` set, the pool is a PostgreSQL one with the same interface.
-    """
+class SqlitePool(Pool):
+    """One writer and ``settings.readers`` reader connections to one database file; open it
+    with :meth:`Pool.open`."""
 
     dialect = "sqlite"
-    """The engine's name, which names its statement folders and its data-API module."""
 
     def __init__(
         self,
@@ -59,8 +54,7 @@ class Pool:
         *,
         clock: Clock = time.monotonic,
     ) -> None:
-        self.settings = settings
-        self.config = config or PoolConfig()
+        super().__init__(settings, config)
         self._clock = clock
         self._log = log.get_logger("pool")
         self._writer = Handle("writer")
@@ -86,30 +80,6 @@ class Pool:
         )
         self._closing = False
         self._closed = asyncio.Event()
-
-    @classmethod
-    def open(
-        cls,
-        settings: Settings | None = None,
-        *,
-        config: PoolConfig | None = None,
-        migrate: bool = False,
-        migrations_dir: Path | None = None,
-        clock: Clock = time.monotonic,
-    ) -> Opening:
-        """Check (or, with ``migrate=True``, bring) the schema up to date, then connect.
-
-        ``migrations_dir`` is a folder holding ``migrations/`` (default: the shipped ones);
-        ``clock`` drives recycling by age and the breaker's cool-down (tests pass a fake).
-        """
-        chosen = settings or Settings.from_env()
-        pool: Pool
-        if chosen.dialect == cls.dialect:
-            pool = cls(chosen, config, clock=clock)
-        else:  # another engine's pool (rawdb.pool.<dialect>), imported only when asked for
-            engine = importlib.import_module(f"rawdb.pool.{chosen.dialect}")
-            pool = engine.POOL(chosen, config)
-        return Opening(pool, migrate=migrate, migrations_dir=migrations_dir)
 
     # --- lending ------------------------------------------------------------------------------
 
@@ -249,14 +219,6 @@ class Pool:
             log.POOL_CLOSED, database=str(self.settings.database), **_brief(self.stats())
         )
 
-    async def __aenter__(self) -> Pool:
-        return self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
     # --- internals ------------------------------------------------------------------------------
 
     def _joined_writer(self) -> Handle | None:
@@ -270,7 +232,7 @@ class Pool:
             return self._writer
         return None
 
-    async def _start(self, *, migrate: bool, migrations_dir: Path | None) -> Pool:
+    async def _start(self, *, migrate: bool, migrations_dir: Path | None) -> SqlitePool:
         database = Path(self.settings.database)
         await asyncio.to_thread(
             ensure_current, database, self.settings, root=migrations_dir, migrate=migrate
@@ -420,31 +382,6 @@ class Pool:
         )
 
 
-class Opening:
-    """What :meth:`Pool.open` returns: ``await`` it for the pool, or ``async with`` it."""
-
-    def __init__(self, pool: Pool, *, migrate: bool, migrations_dir: Path | None) -> None:
-        self._pool = pool
-        self._migrate = migrate
-        self._dir = migrations_dir
-        self._started: asyncio.Future[Pool] | None = None
-
-    def __await__(self) -> Generator[Any, None, Pool]:
-        if self._started is None:  # awaited again (or entered after an await): open once
-            self._started = asyncio.ensure_future(
-                self._pool._start(migrate=self._migrate, migrations_dir=self._dir)
-            )
-        return self._started.__await__()
-
-    async def __aenter__(self) -> Pool:
-        return await self
-
-    async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self._pool.close()
-
-
 async def _healthy(handle: Handle) -> bool:
     """``SELECT 1`` answers: the thread and the connection underneath are alive."""
     try:
@@ -472,3 +409,7 @@ def _brief(stats: PoolStats) -> dict[str, Any]:
         "recycled": stats.recycled,
         "wait_p99_ms": stats.wait.p99_ms,
     }
+
+
+POOL = SqlitePool
+"""What :meth:`Pool.open` makes for a ``sqlite`` database."""
