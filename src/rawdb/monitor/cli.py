@@ -30,6 +30,7 @@ from rawdb.config import Settings
 from rawdb.errors import RawdbError, UsageError
 from rawdb.monitor import prometheus, published
 from rawdb.monitor.advisor import AdvisorReport
+from rawdb.monitor.figures import TableSize
 from rawdb.monitor.health import HealthReport, Monitor
 from rawdb.monitor.persist import recent_summary
 from rawdb.monitor.server import ServerFigures
@@ -124,6 +125,14 @@ def overall(report: HealthReport, apps: list[published.Published]) -> Status:
     return worst([report.status, *(app.status for app in apps if not app.stale)])
 
 
+def _largest(tables: list[TableSize]) -> list[str]:
+    top = sorted(tables, key=lambda t: -t.bytes)[:10]
+    if not top:
+        return []
+    rows = [[t.name, t.table, t.kind, _mb(t.bytes)] for t in top]
+    return ["", *_table(["largest", "table", "kind", "size"], rows)]
+
+
 def _server_lines(s: ServerFigures) -> list[str]:
     oldest = "none" if s.oldest_transaction_s is None else f"{s.oldest_transaction_s:.1f} s"
     hits = "n/a" if s.cache_hit_ratio is None else f"{s.cache_hit_ratio:.1%}"
@@ -132,13 +141,7 @@ def _server_lines(s: ServerFigures) -> list[str]:
         f"({s.rawdb_sessions} rawdb), {s.waiting_locks} waiting locks, oldest transaction "
         f"{oldest}, cache hits {hits}",
     ]
-    top = sorted(s.tables, key=lambda t: -t.bytes)[:10]
-    if top:
-        lines.append("")
-        lines += _table(
-            ["largest", "table", "kind", "size"],
-            [[t.name, t.table, t.kind, _mb(t.bytes)] for t in top],
-        )
+    lines += _largest(s.tables)
     if s.statements:
         lines.append("")
         lines += _table(
@@ -194,13 +197,7 @@ def render_table(
             f"file: {_mb(f.database_bytes)} (on disk {_mb(f.file_bytes)}), WAL {_mb(f.wal_bytes)}, "
             f"free pages {f.freelist_pages}, growth {growth}"
         )
-        top = sorted(f.tables, key=lambda t: -t.bytes)[:10]
-        if top:
-            lines.append("")
-            lines += _table(
-                ["largest", "table", "kind", "size"],
-                [[t.name, t.table, t.kind, _mb(t.bytes)] for t in top],
-            )
+        lines += _largest(f.tables)
     if report.server is not None:
         lines += _server_lines(report.server)
     if stored:

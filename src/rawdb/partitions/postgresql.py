@@ -163,13 +163,8 @@ async def archive_period(
         await _detach(conn, period)
         folder.mkdir(parents=True, exist_ok=True)
         columns = await columns_of(conn, period.table)
-        names = tuple(c.name for c in columns)
-        table = Digest(columns)
         rows: list[tuple[Any, ...]] = []
-        select = SQL["partition_rows"].render(columns=names, table=period.table)
-        async for row in conn.stream(select, name="partition_rows"):
-            table.add(row)
-            rows.append(row)
+        table = await _table_digest(conn, period, columns, keep=rows)
         _write_file(path, period, [c.name for c in columns], rows)
         copy = _file_digest(path, period, columns)
         if (copy.rows, copy.hexdigest) != (table.rows, table.hexdigest):
@@ -232,18 +227,28 @@ async def restore_period(pool: Pool, period: Period, *, dry_run: bool = False) -
             _file_rows(path, period, columns),
             name="partition_restore",
         )
-        table = Digest(columns)
-        select = SQL["partition_rows"].render(
-            columns=tuple(c.name for c in columns), table=period.table
-        )
-        async for row in conn.stream(select, name="partition_rows"):
-            table.add(row)
+        table = await _table_digest(conn, period, columns)
         _same(table, archived, period.table, "restored")
         marks = {"name": period.table, "file": str(path), "rows": table.rows,
                  "checksum": table.hexdigest}  # fmt: skip
         await conn.execute(SQL["mark_restored"].sql, marks, name="mark_restored")
     log.get_logger("partitions").info(log.PARTITIONS_RESTORED, table=period.table, rows=table.rows)
     return Archived(period.table, "restored", table.rows, table.hexdigest, str(path))
+
+
+async def _table_digest(
+    conn: PgConnection, period: Period, columns: list[Any], keep: list[Any] | None = None
+) -> Digest:
+    """Count and checksum of the period's table, streamed (its rows kept in ``keep``)."""
+    digest = Digest(columns)
+    select = SQL["partition_rows"].render(
+        columns=tuple(c.name for c in columns), table=period.table
+    )
+    async for row in conn.stream(select, name="partition_rows"):
+        digest.add(row)
+        if keep is not None:
+            keep.append(row)
+    return digest
 
 
 def _same(found: Digest, archived: tuple[int, str], where: str, step: str) -> None:
