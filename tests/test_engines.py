@@ -92,14 +92,17 @@ async def test_latest_ticks_range_and_bars_agree_with_the_ticks_written(any_pool
     assert [(t.timestamp, t.price) for t in got] == [(r.timestamp, r.price) for r in wanted]
     assert len(await ticks.tick_range(any_pool, es, low, high, limit=5)) == 5
 
-    bars = await ticks.ohlc_bars(any_pool, es, low, high, "5m")
-
     def bucket(moment: datetime) -> datetime:
         return moment.replace(minute=moment.minute // 5 * 5, second=0, microsecond=0)
 
-    # Bars overlapping [low, high), each whole: low is not on a 5-minute boundary here, so the
-    # first bar holds ticks from before low too, and the last ticks from high on.
-    assert bucket(low) < low
+    # Bars overlapping [low, high), each whole: from 90 s into a 5-minute bucket, the first bar
+    # holds ticks from before the range's start too (one is put there), and the last ticks
+    # from its end on.
+    low = bucket(low) + timedelta(seconds=90)
+    early = TickRow(es, bucket(low) + timedelta(seconds=1), 99.5, 3)
+    rows.append(early)
+    await ticks.insert_ticks(any_pool, [early])
+    bars = await ticks.ohlc_bars(any_pool, es, low, high, "5m")
     expected: dict[datetime, list[TickRow]] = {}
     for r in sorted((r for r in rows if r.instrument_id == es), key=lambda r: r.timestamp):
         if bucket(low) <= bucket(r.timestamp) < high:
