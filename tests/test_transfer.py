@@ -7,6 +7,7 @@ rules and logs, an archived month); `rawdb copy` runs as a user runs it, in a su
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -17,10 +18,13 @@ import pytest
 
 from rawdb import Pool, Settings
 from rawdb.demo.run import DemoOptions, ensure_instruments, read_back
+from rawdb.partitions import Period
 from rawdb.queries import instruments, ticks
 from rawdb.queries.rows import TickRow
 
 psycopg = pytest.importorskip("psycopg")
+
+from rawdb.partitions.postgresql import restore_period  # noqa: E402 -- needs psycopg
 
 
 def rawdb(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -45,9 +49,12 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def demo_db(demo_template: Path, tmp_path: Path) -> Path:
+    """A copy of the demo's database, with the folder of its archived months beside it."""
     target = tmp_path / "rawdb-demo.sqlite3"
     with sqlite3.connect(demo_template) as source, sqlite3.connect(target) as copy:
         source.backup(copy)
+    archive = demo_template.with_name(demo_template.name + ".archive")
+    shutil.copytree(archive, target.with_name(target.name + ".archive"))
     return target
 
 
@@ -74,7 +81,8 @@ async def test_the_demo_database_moves_whole_and_reads_the_same(demo_db: Path, p
     assert report["ok"] and report["copied_rows"] > 0
     months = [u for u in report["units"] if u["table"] == "market_data"]
     assert len(months) >= 2 and all(u["matches"] and u["copied"] for u in months)
-    assert any("archived on SQLite" in line for line in report["skipped"])
+    assert any("archived on SQLite" in line for line in report["skipped"]), report["skipped"]
+    assert any("registered archived here" in line for line in report["skipped"]), report["skipped"]
     with sqlite3.connect(demo_db) as lite:
         live = lite.execute("SELECT count(*) FROM market_data").fetchone()[0]
     assert sum(u["target_rows"] for u in months) == live
@@ -86,6 +94,25 @@ async def test_the_demo_database_moves_whole_and_reads_the_same(demo_db: Path, p
     async with Pool.open(Settings(database_url=pg_url)) as pool:
         added = await instruments.add_instrument(pool, {"symbol": "ZZ", "name": "new"})
     assert added.id > max(i.id for i in on_sqlite["instruments"])  # type: ignore[attr-defined]
+
+    # The month archived on SQLite is registered archived here with its file: restore brings
+    # its rows in, checked against the file, and the copy's rerun leaves it alone.
+    with sqlite3.connect(demo_db) as lite:
+        (name, rows), *_ = lite.execute(
+            "SELECT name, row_count FROM rawdb_partitions WHERE state = 'archived'"
+        ).fetchall()
+    async with Pool.open(Settings(database_url=pg_url)) as pool:
+        back = await restore_period(pool, Period.from_name(name))
+        assert (back.action, back.rows) == ("restored", rows)
+    period = Period.from_name(name)
+    with psycopg.connect(pg_url) as conn:
+        (held,) = conn.execute(
+            "SELECT count(*) FROM market_data WHERE timestamp >= %s AND timestamp < %s",
+            (period.start, period.end),
+        ).fetchone()
+    assert held == rows > 0
+    again = rawdb("copy", "--from", str(demo_db), "--to", pg_url, "--json", cwd=demo_db.parent)
+    assert again.returncode == 0, again.stderr
 
 
 async def test_a_second_run_copies_only_what_changed_on_either_side(

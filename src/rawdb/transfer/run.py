@@ -11,7 +11,7 @@ from typing import Any
 from rawdb.backend.postgresql.pooled import PgConnection, connect_async
 from rawdb.backend.sqlite.driver import DriverError, SyncConnection
 from rawdb.backend.sqlite.tenant import SQLITE
-from rawdb.catalog.periods import Family, Period
+from rawdb.catalog.periods import FAMILIES, Family, Period
 from rawdb.catalog.registry import load_sync
 from rawdb.config import Settings
 from rawdb.errors import MigrationStateError, UsageError
@@ -129,6 +129,7 @@ async def copy_database(source: Path, url: str, *, report: Report | None = None)
                 f"{verdict} ({unit.seconds:.1f} s)"
             )
         await _advance_sequences(target)
+        await _register_archived(lite, target, source, result)
     finally:
         lite.close()
         await target.close()
@@ -156,11 +157,6 @@ def _source_periods(
         for period, info in parts.periods.items():
             if info.present:
                 found.add(period)
-            elif info.state == "archived":
-                result.skipped.append(
-                    f"{period.table}: archived on SQLite; restore it there (rawdb partitions "
-                    "restore) and run the copy again to move it"
-                )
         sources = [parts.default.name]
     else:
         sources = [table]
@@ -169,6 +165,41 @@ def _source_periods(
         for (month,) in lite.execute(sql):
             found.add(Period.of_text(family, str(month)))
     return sorted(found)
+
+
+async def _register_archived(
+    lite: SyncConnection, target: PgConnection, source: Path, result: CopyReport
+) -> None:
+    """Each period archived on SQLite, registered archived on the target with its file, whose
+    rows are counted and checksummed as the target's restore will check them."""
+    for family in FAMILIES:
+        columns = await columns_of(target, family)
+        for period, info in sorted(load_sync(lite, family).periods.items()):
+            if info.state != "archived" or not info.archive_file:
+                continue
+            path = Path(info.archive_file)
+            path = path if path.is_absolute() else source.parent / path
+            if not path.is_file():
+                result.skipped.append(
+                    f"{period.table}: archived on SQLite, but its file {path} is missing; "
+                    "not registered here"
+                )
+                continue
+            file = SQLITE.connect_read_only(path)
+            try:
+                digest = Digest(columns)
+                for row in _source_rows(file, period.table, None, columns):
+                    digest.add(row)
+            finally:
+                file.close()
+            register = {"name": period.table, "family": family, "start": period.start,
+                        "end": period.end, "file": str(path.resolve()), "rows": digest.rows,
+                        "checksum": digest.hexdigest}  # fmt: skip
+            await target.execute(SQL["register_archived"].sql, register, name="register_archived")
+            result.skipped.append(
+                f"{period.table}: archived on SQLite, {digest.rows:,} rows in {path}; registered "
+                "archived here: `rawdb partitions restore` brings it in from that file"
+            )
 
 
 def _source_tables(lite: SyncConnection, table: str, period: Period | None) -> list[str]:
@@ -305,7 +336,11 @@ async def _replace(
     keys = tuple(r["column_name"] for r in found)
     await target.execute(SQL["create_stage"].render(table=table), name="create_stage")
     await target.copy_rows("rawdb_copy_stage", names, types, rows, name=f"copy {table}")
-    merge = SQL["merge_stage"].render(table=table, columns=names, keys=keys)
+    values = tuple(n for n in names if n not in keys)
+    if values:
+        merge = SQL["merge_stage"].render(table=table, columns=names, keys=keys, values=values)
+    else:
+        merge = SQL["merge_stage_keys"].render(table=table, columns=names, keys=keys)
     await target.execute(merge, name="merge_stage")
     await target.execute(SQL["delete_gone"].render(table=table, keys=keys), name="delete_gone")
 

@@ -83,12 +83,24 @@ CREATE TEMP TABLE rawdb_copy_stage (LIKE __table__) ON COMMIT DROP;
 
 -- name: merge_stage
 -- The staged rows into the table: new keys inserted, existing ones updated in place (every
--- column, in the table's order, so rows others refer to keep their ids).
+-- column but the key, so rows others refer to keep their ids, and a trigger on an UPDATE OF
+-- the key, such as rawdb_instruments_keep_ticks, is not set off).
 -- params: none
 -- returns: nothing
 INSERT INTO __table__ (__columns__)
 SELECT __columns__ FROM rawdb_copy_stage
-ON CONFLICT (__keys__) DO UPDATE SET (__columns__) = ROW(excluded.*);
+ON CONFLICT (__keys__) DO UPDATE
+SET (__values__) = (
+    SELECT __values__ FROM (SELECT excluded.*) AS e  -- noqa: RF01
+);
+
+-- name: merge_stage_keys
+-- The staged rows of a table that is all key (a link table): the new ones inserted.
+-- params: none
+-- returns: nothing
+INSERT INTO __table__ (__columns__)
+SELECT __columns__ FROM rawdb_copy_stage
+ON CONFLICT (__keys__) DO NOTHING;
 
 -- name: delete_gone
 -- Rows whose key is no longer in the source.
@@ -101,3 +113,15 @@ DELETE FROM __table__ WHERE (__keys__) NOT IN (SELECT __keys__ FROM rawdb_copy_s
 -- params: sequence
 -- returns: value
 SELECT setval(:sequence, coalesce((SELECT max(id) FROM __table__), 0) + 1, FALSE);
+
+-- name: register_archived
+-- A period archived on SQLite, registered as archived here with its file, count and checksum
+-- (in this engine's canonical form), so `rawdb partitions restore` can bring it in; once.
+-- params: name, family, start, end, file, rows, checksum
+-- returns: nothing
+INSERT INTO rawdb_partitions (
+    name, family, period_start, period_end, state, archived_at, archive_file, row_count,
+    checksum, counted_at
+)
+VALUES (:name, :family, :start, :end, 'archived', now(), :file, :rows, :checksum, now())
+ON CONFLICT DO NOTHING;
