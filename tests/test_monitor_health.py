@@ -13,6 +13,7 @@ import structlog
 from rawdb.config import Settings
 from rawdb.errors import UniqueViolation
 from rawdb.monitor import Alert, AlertManager, Check, Monitor, Thresholds
+from rawdb.monitor.figures import SCAN_DUTY, FileSurvey
 from rawdb.monitor.prometheus import render as prometheus_render
 from rawdb.pool import Pool, PoolConfig
 from rawdb.queries import instruments, ticks
@@ -329,6 +330,24 @@ async def test_a_report_never_waits_for_the_size_scan(pool: Pool) -> None:
     await monitor.report()  # not stale yet: no new scan
     await monitor.survey.wait()
     assert monitor.survey.measured_at == measured
+
+
+async def test_a_long_size_scan_spaces_out_the_next(pool: Pool) -> None:
+    """A scan that took t seconds is followed by the next only t / SCAN_DUTY seconds later,
+    however small ``every`` is: at size a scan's disk reads are what slows reports."""
+    now = [1000.0]
+    survey = FileSurvey(pool.settings, every=1.0, clock=lambda: now[0])
+    await survey.refresh()
+    measured = survey.measured_at
+    survey.took_s = 3.0  # as a scan of a big file takes
+    now[0] += 3.0 / SCAN_DUTY - 1
+    survey.start()  # past `every`, not yet past the duty's spacing: no scan
+    await survey.wait()
+    assert survey.measured_at == measured
+    now[0] += 2
+    survey.start()
+    await survey.wait()
+    assert survey.measured_at == now[0]
 
 
 async def test_a_callers_constraint_violation_is_not_a_database_fault(pool: Pool) -> None:

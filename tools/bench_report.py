@@ -1,7 +1,7 @@
 """What a health report costs at size: report time, and the p99 of the application's reads
 with and without reports running, side by side in one run.
 
-    python tools/bench_report.py [--big N] [--rounds K] [--cache DIR] [--json]
+    python tools/bench_report.py [--big N] [--rounds K] [--cache DIR] [--scan-first] [--json]
 
 On a database of --big ticks (built once through rawdb's bulk insert and cached, as
 ``tools/bench.py`` builds it; 100M by default), one pool serves a reader task making
@@ -9,7 +9,8 @@ On a database of --big ticks (built once through rawdb's bulk insert and cached,
 phases, --rounds of each: "quiet" (reads only) and "reporting" (a report every 100 ms beside
 the reads, the first of which starts the background size scan). Taking turns, the two phases
 see the same machine load; the figures are the reads' p99 in each phase and the reports' own
-times, and how long the background size scan took.
+times, and how long the background size scan took. ``--scan-first`` measures the sizes before
+the phases instead, so the scan's disk reads do not run beside them.
 """
 
 from __future__ import annotations
@@ -34,10 +35,12 @@ from rawdb.queries import instruments
 from rawdb.queries import ticks as tick_queries
 
 
-async def measure(path: Path, size: int, rounds: int) -> dict[str, Any]:
+async def measure(path: Path, size: int, rounds: int, *, scan_first: bool) -> dict[str, Any]:
     async with Pool.open(Settings(database=path)) as pool:
         ids = [i.id for i in await instruments.list_instruments(pool)]
         monitor = Monitor(pool)
+        if scan_first:  # the sizes measured before the phases: no scan runs beside them
+            await monitor.measure_sizes()
         reads: dict[str, list[float]] = {"quiet": [], "reporting": []}
         reports: list[float] = []
         phase = "quiet"
@@ -89,10 +92,15 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20, help="quiet/reporting phase pairs")
     parser.add_argument("--cache", type=Path, default=CACHE, help="where the database lives")
     parser.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    parser.add_argument(
+        "--scan-first",
+        action="store_true",
+        help="measure the sizes before the phases, so no size scan runs beside them",
+    )
     args = parser.parse_args()
     log.configure(level="warning")
     path = big_database(args.big, args.cache)
-    result = asyncio.run(measure(path, args.big, args.rounds))
+    result = asyncio.run(measure(path, args.big, args.rounds, scan_first=args.scan_first))
     result["date"] = date.today().isoformat()
     if args.json:
         print(json.dumps(result))

@@ -150,6 +150,10 @@ class FileWatch:
         return None if self._restart_seen is None else now - self._restart_seen
 
 
+SCAN_DUTY = 0.05
+"""The most of the time a size scan may run: after one that took 60 s, none for 20 minutes."""
+
+
 class FileSurvey:
     """The file's figures, read on the monitor's own connections, never the pool's.
 
@@ -181,8 +185,14 @@ class FileSurvey:
         return await asyncio.to_thread(self._read)
 
     def start(self) -> None:
-        """Begin a background size scan if the last one is stale and none is running."""
-        stale = self.measured_at is None or self._clock() - self.measured_at >= self.every
+        """Begin a background size scan if the last one is stale and none is running.
+
+        Stale: older than ``every``, and than :data:`SCAN_DUTY` allows after a scan that took
+        long. A scan reads every page: on the 100M-tick file (12.6 GB) it took 51-67 s, and a
+        report's p99 while one ran was 107 ms against 28 ms with none (tools/bench_report.py,
+        2026-12-02), so at size the scans are spaced out."""
+        due = max(self.every, (self.took_s or 0.0) / SCAN_DUTY)
+        stale = self.measured_at is None or self._clock() - self.measured_at >= due
         if stale and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self.refresh())
 
