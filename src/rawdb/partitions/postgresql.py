@@ -23,7 +23,6 @@ checksummed before that transaction commits. The file stays where it is.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,8 +40,10 @@ from rawdb.models import to_db_time
 from rawdb.partitions.status import FamilyStatus, TableStatus
 from rawdb.pool import Pool
 from rawdb.queries.postgresql import ensure_partitions
+from rawdb.queries.postgresql.ticks import attach
 from rawdb.statements import Registry, load_package
 from rawdb.transfer.digest import Digest, columns_of
+from rawdb.transfer.run import archive_file_digest, archive_file_rows
 
 SQL: Registry = load_package("rawdb.partitions", "postgresql")
 FILE_SQL: Registry = load_package("rawdb.partitions")
@@ -145,9 +146,7 @@ async def archive_period(
     """Move one period's partition into its archive file (see the module's steps)."""
     path = folder / f"{period.table}.sqlite3"
     async with _writer(pool) as conn:
-        info = await conn.fetchone(SQL["partition_state"].sql, {"name": period.table})
-        if info is None:
-            raise UsageError(f"{period.table}: no such partition in the registry")
+        info = await _registered(conn, period)
         if info["state"] == "archived":
             return Archived(period.table, "already archived", info["row_count"] or 0,
                             info["checksum"], str(info["archive_file"]))  # fmt: skip
@@ -166,7 +165,7 @@ async def archive_period(
         rows: list[tuple[Any, ...]] = []
         table = await _table_digest(conn, period, columns, keep=rows)
         _write_file(path, period, [c.name for c in columns], rows)
-        copy = _file_digest(path, period, columns)
+        copy = archive_file_digest(path, period.table, columns)
         if (copy.rows, copy.hexdigest) != (table.rows, table.hexdigest):
             raise DatabaseRefused(
                 f"{period.table}: the archive file ({copy.rows} rows) differs from the table "
@@ -197,9 +196,7 @@ async def archive_period(
 async def restore_period(pool: Pool, period: Period, *, dry_run: bool = False) -> Archived:
     """Bring an archived period back from its archive file (see the module's steps)."""
     async with _writer(pool) as conn:
-        info = await conn.fetchone(SQL["partition_state"].sql, {"name": period.table})
-        if info is None:
-            raise UsageError(f"{period.table}: no such partition in the registry")
+        info = await _registered(conn, period)
         if info["state"] == "active":
             return Archived(period.table, "already active", info["row_count"] or 0,
                             info["checksum"], str(info["archive_file"] or ""))  # fmt: skip
@@ -213,18 +210,16 @@ async def restore_period(pool: Pool, period: Period, *, dry_run: bool = False) -
             raise UsageError(f"{period.table}: archive file {path} is missing; nothing restored")
         columns = await columns_of(conn, period.family)
         archived = (info["row_count"], info["checksum"])
-        _same(_file_digest(path, period, columns), archived, f"{path}", "archived")
+        _same(archive_file_digest(path, period.table, columns), archived, f"{path}", "archived")
         if dry_run:
             return Archived(period.table, "would restore", *archived, str(path))
         await conn.execute(SQL["partition_forget"].sql, {"name": period.table})
-        bounds = {"family": period.family, "name": period.table, "start": period.start,
-                  "end": period.end, "detail": f"restore from {path}"}  # fmt: skip
-        await conn.fetchone(SQL["partition_attach"].sql, bounds, name="partition_attach")
+        await attach(conn, period.family, period, f"restore from {path}")
         await conn.copy_rows(
             period.table,
             [c.name for c in columns],
             [c.copy_type for c in columns],
-            _file_rows(path, period, columns),
+            archive_file_rows(path, period.table, columns),
             name="partition_restore",
         )
         table = await _table_digest(conn, period, columns)
@@ -234,6 +229,13 @@ async def restore_period(pool: Pool, period: Period, *, dry_run: bool = False) -
         await conn.execute(SQL["mark_restored"].sql, marks, name="mark_restored")
     log.get_logger("partitions").info(log.PARTITIONS_RESTORED, table=period.table, rows=table.rows)
     return Archived(period.table, "restored", table.rows, table.hexdigest, str(path))
+
+
+async def _registered(conn: PgConnection, period: Period) -> dict[str, Any]:
+    info = await conn.fetchone(SQL["partition_state"].sql, {"name": period.table})
+    if info is None:
+        raise UsageError(f"{period.table}: no such partition in the registry")
+    return info
 
 
 async def _table_digest(
@@ -309,24 +311,3 @@ def _stored(value: Any) -> Any:
     if isinstance(value, datetime):
         return to_db_time(value if value.tzinfo else value.replace(tzinfo=UTC))
     return value
-
-
-def _file_digest(path: Path, period: Period, columns: list[Any]) -> Digest:
-    digest = Digest(columns)
-    for row in _file_rows(path, period, columns):
-        digest.add(row)
-    return digest
-
-
-def _file_rows(path: Path, period: Period, columns: list[Any]) -> Iterator[tuple[Any, ...]]:
-    """The archive file's rows as PostgreSQL's values of ``columns``, read as they go."""
-    lite = open_plain(path)
-    try:
-        converts = [c.convert for c in columns]
-        select = FILE_SQL["archive_file_rows"].render(
-            columns=tuple(c.name for c in columns), table=period.table
-        )
-        for row in lite.execute(select):
-            yield tuple(f(v) for f, v in zip(converts, row, strict=True))
-    finally:
-        lite.close()

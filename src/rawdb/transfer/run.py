@@ -185,13 +185,7 @@ async def _register_archived(
                     "not registered here"
                 )
                 continue
-            file = SQLITE.connect_read_only(path)
-            try:
-                digest = Digest(columns)
-                for row in _source_rows(file, period.table, None, columns):
-                    digest.add(row)
-            finally:
-                file.close()
+            digest = archive_file_digest(path, period.table, columns)
             register = {"name": period.table, "family": family, "start": period.start,
                         "end": period.end, "file": str(path.resolve()), "rows": digest.rows,
                         "checksum": digest.hexdigest}  # fmt: skip
@@ -200,6 +194,24 @@ async def _register_archived(
                 f"{period.table}: archived on SQLite, {digest.rows:,} rows in {path}; registered "
                 "archived here: `rawdb partitions restore` brings it in from that file"
             )
+
+
+def archive_file_rows(path: Path, table: str, columns: list[Column]) -> Iterator[tuple[Any, ...]]:
+    """The rows of ``table`` in a SQLite archive file, as the target's values of ``columns``,
+    read as they go (archive, restore and the copy read archive files so)."""
+    file = SQLITE.connect_read_only(path)
+    try:
+        yield from _source_rows(file, table, None, columns)
+    finally:
+        file.close()
+
+
+def archive_file_digest(path: Path, table: str, columns: list[Column]) -> Digest:
+    """Count and checksum of ``table`` in a SQLite archive file, in the target's form."""
+    digest = Digest(columns)
+    for row in archive_file_rows(path, table, columns):
+        digest.add(row)
+    return digest
 
 
 def _source_tables(lite: SyncConnection, table: str, period: Period | None) -> list[str]:

@@ -28,9 +28,3 @@ INSERT INTO __table__ (
     delivery_status, evaluation_time_ms, rule_condition, alert_message, error_message,
     delivery_attempted_at, delivery_completed_at, deleted_at
 ) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?);
-
--- name: archive_file_rows
--- Every row of the archive file's table, to compare with the partition.
--- params: none
--- returns: rows
-SELECT __columns__ FROM __table__;

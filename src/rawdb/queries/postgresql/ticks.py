@@ -112,12 +112,16 @@ async def ensure_partitions(
                 f"'timestamp': {key} is outside the partition window ({first.table} to "
                 f"{last.table}); PostgreSQL has no default partition for it"
             )
-        await _attach(conn, family, period)
+        await attach(conn, family, period)
         made.append(period.table)
     return made
 
 
-async def _attach(conn: PgConnection, family: Family, period: Period) -> None:
+async def attach(
+    conn: PgConnection, family: Family, period: Period, detail: str = "made on demand by a write"
+) -> None:
+    """Make, check and attach a period's partition and register it active (migration 0009's
+    ``rawdb_attach_partition``: once, whoever asks)."""
     await conn.fetchone(
         SQL["attach_partition"].sql,
         {
@@ -125,7 +129,7 @@ async def _attach(conn: PgConnection, family: Family, period: Period) -> None:
             "name": period.table,
             "start": utc(period.start_text),
             "end": utc(period.end_text),
-            "detail": "made on demand by a write",
+            "detail": detail,
         },
         name="partitions_create",
     )

@@ -101,12 +101,6 @@ SELECT count(*) AS n FROM __table__;
 -- returns: nothing
 DELETE FROM rawdb_partitions WHERE name = :name AND state = 'archived';
 
--- name: partition_attach
--- Create, check and attach a period's table and register it active (migration 0009's function).
--- params: family, name, start, end, detail
--- returns: value
-SELECT rawdb_attach_partition(:family, :name, :start, :end, :detail) AS made;
-
 -- name: mark_restored
 -- The restored period's count and checksum, and the audit of its restore from the file.
 -- params: name, file, rows, checksum
