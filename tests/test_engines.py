@@ -114,8 +114,21 @@ async def test_latest_ticks_range_and_bars_agree_with_the_ticks_written(any_pool
         assert (bar.open, bar.close) == (group[0].price, group[-1].price)
         assert (bar.high, bar.low) == (max(r.price for r in group), min(r.price for r in group))
         assert bar.volume == sum(r.volume for r in group) and bar.ticks == len(group)
+    series = await ticks.ohlc_series(any_pool, es, low, high, "5m")
+    assert series.bars() == bars and len(series) == len(bars)
+    assert series.interval == "5m" and all(isinstance(p, float) for p in series.open)
     with pytest.raises(InvalidInput, match="interval"):
         await ticks.ohlc_bars(any_pool, es, low, high, "2m")  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="interval"):
+        await ticks.ohlc_series(any_pool, es, low, high, "2m")  # type: ignore[arg-type]
+    assert (
+        len(
+            await ticks.ohlc_series(
+                any_pool, es, low - timedelta(days=400), low - timedelta(days=399)
+            )
+        )
+        == 0
+    )
     with pytest.raises(InvalidInput, match="must be after start"):
         await ticks.tick_range(any_pool, es, high, low)
 

@@ -278,3 +278,29 @@ async def test_latest_reads_skip_months_premade_ahead(pool) -> None:
     latest = await ticks.latest_tick(pool, es)
     assert latest is not None and latest.price == 1.0
     assert [t.price for t in await ticks.latest_ticks(pool, [es, nq])] == [1.0]
+
+
+async def test_a_range_either_side_of_the_in_place_cap_is_whole_and_in_order(pool) -> None:
+    """Ranges read in place up to IN_PLACE_TICKS rows a span and on the reader's thread past
+    it give the same ticks: every one, oldest first, across a month boundary, with limits on
+    either side of the cap and one soft-deleted tick left out."""
+    es, nq = await two_instruments(pool)
+    cap = ticks.IN_PLACE_TICKS
+    boundary = datetime(2026, 4, 1, tzinfo=UTC)
+    # cap - 1 ticks in March (one span read in place), cap + 7 in April (past the cap).
+    moments = [boundary - timedelta(seconds=s + 1) for s in range(cap - 1)]
+    moments += [boundary + timedelta(seconds=s) for s in range(cap + 7)]
+    random.Random(5).shuffle(moments)
+    await ticks.insert_ticks(pool, [TickRow(es, m, 100.0 + i) for i, m in enumerate(moments)])
+    await ticks.insert_ticks(pool, [TickRow(nq, m, 1.0) for m in moments[:50]])
+    low, high = boundary - timedelta(days=1), boundary + timedelta(days=1)
+    every = await ticks.tick_range(pool, es, low, high)
+    assert [t.timestamp for t in every] == sorted(moments)
+    gone = every[cap + 3]
+    assert await ticks.soft_delete_tick(pool, gone.id)
+    left = [t for t in every if t.id != gone.id]
+    assert await ticks.tick_range(pool, es, low, high) == left
+    for limit in (cap - 1, cap, cap + 1, cap + 2, 2 * cap):
+        assert await ticks.tick_range(pool, es, low, high, limit=limit) == left[:limit]
+    april = await ticks.tick_range(pool, es, boundary, high)
+    assert len(april) == cap + 6 and april == left[cap - 1 :]

@@ -254,9 +254,9 @@ async def assert_bars(
     end: datetime = READ_END,
     intervals: Iterable[str] = tuple(ticks.INTERVALS),
 ) -> None:
-    """``ohlc_bars`` of every instrument and interval over [start, end), over a range around
-    the month boundary aligned to the interval, and over one that starts and ends inside a bar
-    (whose first and last bars are whole), equal the truth."""
+    """``ohlc_bars`` (and ``ohlc_series``) of every instrument and interval over [start, end),
+    over a range around the month boundary aligned to the interval, and over one that starts
+    and ends inside a bar (whose first and last bars are whole), equal the truth."""
     minutes = minute_bars(rows)
     wrong: list[str] = []
     for interval in intervals:
@@ -281,6 +281,11 @@ async def assert_bars(
                 )
                 what = f"{interval} of instrument {instrument} in [{low:%d %H:%M}, {high:%d %H:%M})"
                 wrong += bar_differences(got, mine, what)
+                # The same bars as columns (read in place up to IN_PLACE_BARS, else on the
+                # reader's thread: this window set has both).
+                series = await ticks.ohlc_series(pool, instrument, low, high, interval)  # type: ignore[arg-type]
+                if series.bars() != got:
+                    wrong.append(f"{what}: ohlc_series differs from ohlc_bars")
     assert not wrong, "\n".join(wrong[:12])
 
 

@@ -30,18 +30,36 @@ async def over_range(  # noqa: PLR0917 -- a range reads best as (start, end)
     *,
     newest_first: bool = False,
     limit: int | None = None,
+    in_place: int = 0,
 ) -> list[Row]:
     """Rows of ``stmt`` (with ``:start``/``:end``, and ``:limit`` when ``limit`` is given)
-    over the tables overlapping ``[start, end)``, span by span in time order."""
+    over the tables overlapping ``[start, end)``, span by span in time order.
+
+    ``in_place`` (with ``limit``, for a statement whose work is the rows it returns): each
+    span is first read on the calling thread, as a point read, for up to that many rows; a
+    span holding more is read again the usual way. A short range (an hour of one instrument)
+    then skips the hop to the reader's thread, which cost it 3-5 ms at p99 beside a feed.
+    """
     parts = await registry.load(conn, family)
     found: list[Row] = []
     for span in routing.spans(parts, start, end, newest_first=newest_first):
         values = {**params, "start": span.start, "end": span.end}
-        if limit is not None:
-            values["limit"] = limit - len(found)
         sql = templates.render(stmt.sql, family, span.tables)
+        if limit is None:
+            found += await conn.fetchall(sql, values, name=stmt.name)
+            continue
+        wanted = limit - len(found)
+        if in_place:
+            values["limit"] = min(wanted, in_place + 1)
+            rows = await conn.fetchall_now(sql, values, name=stmt.name)
+            if len(rows) <= in_place or len(rows) == wanted:  # the span's every wanted row
+                found += rows
+                if len(found) >= limit:
+                    break
+                continue
+        values["limit"] = wanted
         found += await conn.fetchall(sql, values, name=stmt.name)
-        if limit is not None and len(found) >= limit:
+        if len(found) >= limit:
             break
     return found
 

@@ -389,8 +389,8 @@ class Connection:
         return await self._call(name or _excerpt(sql), run, read=True, params=params)
 
     async def fetchall_now(
-        self, sql: str, params: Params = (), *, name: str | None = None
-    ) -> list[sqlite3.Row]:
+        self, sql: str, params: Params = (), *, name: str | None = None, tuples: bool = False
+    ) -> list[Any]:
         """All rows of a point read (an index seek, a few rows), run on the calling thread.
 
         A hop to the connection's thread and back costs 0.1 ms on an idle machine and up to
@@ -400,6 +400,8 @@ class Connection:
         the lock; a batch's registry and id look-ups save two hops). A busy database, a
         snapshot (``read(snapshot=True)``) or the writer outside a transaction sends the read
         the usual way. Never for scans: the event loop waits for the whole statement.
+        ``tuples``: rows read in place come as plain tuples (no ``sqlite3.Row`` a row for the
+        garbage collector to track); rows read the usual way stay Rows, sequences alike.
         """
         handle = self._live()
         if handle.own is not None and in_transaction(handle):
@@ -409,8 +411,11 @@ class Connection:
         else:
             return await self.fetchall(sql, params, name=name)
 
-        async def run() -> list[sqlite3.Row]:
-            return direct.execute(sql, params).fetchall()
+        async def run() -> list[Any]:
+            cursor = direct.cursor()
+            if tuples:
+                cursor.row_factory = None
+            return cursor.execute(sql, params).fetchall()
 
         try:
             return await self._call(

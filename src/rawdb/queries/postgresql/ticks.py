@@ -12,7 +12,7 @@ from rawdb.catalog import policy
 from rawdb.catalog.periods import Family, Period
 from rawdb.config import ReadTimeout
 from rawdb.errors import ForeignKeyViolation, InvalidInput, PeriodNotWritable
-from rawdb.models import Bar, PriceRange, Tick
+from rawdb.models import Bar, BarSeries, PriceRange, Tick
 from rawdb.pool import Pool
 from rawdb.queries.postgresql.common import SQL, aware, pg, utc
 from rawdb.queries.rollups import whole_buckets
@@ -207,6 +207,38 @@ async def ohlc_bars(
     *,
     timeout: ReadTimeout,
 ) -> list[Bar]:
+    rows = await _bar_rows(pool, instrument_id, start, end, interval, timeout=timeout)
+    for row in rows:
+        row["instrument_id"] = instrument_id
+    return dicts_to_models(Bar, rows)
+
+
+async def ohlc_series(
+    pool: Pool,
+    instrument_id: int,
+    start: datetime,
+    end: datetime,
+    interval: str,
+    *,
+    timeout: ReadTimeout,
+) -> BarSeries:
+    rows = await _bar_rows(pool, instrument_id, start, end, interval, timeout=timeout)
+    columns = [[row[key] for row in rows] for key in BAR_COLUMNS]
+    return BarSeries.of(instrument_id, interval, columns[0], columns[1:])
+
+
+BAR_COLUMNS = ("start", "open", "high", "low", "close", "volume", "ticks")
+
+
+async def _bar_rows(
+    pool: Pool,
+    instrument_id: int,
+    start: datetime,
+    end: datetime,
+    interval: str,
+    *,
+    timeout: ReadTimeout,
+) -> list[dict[str, Any]]:
     if interval not in INTERVALS:
         raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
     if aware(end, "end") <= aware(start, "start"):
@@ -219,10 +251,7 @@ async def ohlc_bars(
         "end": high,
     }
     async with pg(pool).read(own_writes=True, timeout=timeout) as conn:
-        rows = await conn.fetchall(SQL["ohlc_bars"].sql, params, name="ohlc_bars")
-    for row in rows:
-        row["instrument_id"] = instrument_id
-    return dicts_to_models(Bar, rows)
+        return await conn.fetchall(SQL["ohlc_bars"].sql, params, name="ohlc_bars")
 
 
 async def price_range(
