@@ -48,7 +48,7 @@ from bench_common import (
 from bench_decimal import decimal_vs_float
 from bench_decimal import row as decimal_row
 from bench_ingest import ingest
-from bench_screen import FEED_RATE, P99_TARGETS_MS, screen_reads
+from bench_screen import FEED_RATE, P99_TARGETS_MS, models_vs_columns, screen_reads
 from rawdb import log
 from rawdb.catalog import templates
 from rawdb.config import Settings
@@ -279,6 +279,7 @@ def big(work: Path, size: int, batch: int, probe: int, cache: Path) -> dict[str,
     fresh_copy(bars_database(source), copy)
     live = ticks(probe, seed=98, start=START + BIG_SPAN, spacing=timedelta(seconds=1 / FEED_RATE))
     screen = asyncio.run(screen_reads(copy, live, batch, START + BIG_SPAN))
+    screen["bars_models_vs_columns"] = asyncio.run(models_vs_columns(copy, START + BIG_SPAN))
     fresh_copy(source, copy)
     writer = asyncio.run(writer_with_readers(copy, extra, batch, 4))
     fresh_copy(source, copy)
@@ -393,6 +394,12 @@ def print_table(result: dict[str, Any]) -> None:
                     f"    {name:<20}{figures['p50_ms']:>9.3f}{figures['p99_ms']:>9.3f}"
                     f"{idle['p50_ms']:>9.3f}{idle['p99_ms']:>9.3f}{verdict}"
                 )
+        versus = screen["bars_models_vs_columns"]
+        print(
+            "  a day of 1-minute bars, nothing else running, p50 / p99 ms: as Bar models "
+            f"{versus['models']['p50_ms']} / {versus['models']['p99_ms']}, as columns "
+            f"{versus['columns']['p50_ms']} / {versus['columns']['p99_ms']}"
+        )
         print(
             f"writer alone {big_part['writer_alone_rows_per_s']:,} rows/s, with 4 readers "
             f"{big_part['writer_with_4_readers_rows_per_s']:,} "

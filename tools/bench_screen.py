@@ -12,8 +12,9 @@ reader in another process; every sample is filed under the phase it started in, 
 "ingesting" and "idle" figures come from the same minutes of the same machine. The reads: the
 latest tick of one instrument, the latest of every instrument, one instrument's last hour of
 ticks, its 1-minute bars of a day and its 1-hour bars of a month as columns (``ohlc_series``,
-what a chart draws), and the day's 1-minute bars again as models (``ohlc_bars``), for
-comparison. The last four end where the stored history ends.
+what a chart draws). The last three end where the stored history ends. Apart, with nothing
+else running: the day's 1-minute bars as models (``ohlc_bars``) and as columns, taking turns
+(models in the screen would make the collector's full passes land on every other read).
 """
 
 from __future__ import annotations
@@ -68,9 +69,6 @@ def screen(pool: Pool, end: datetime) -> dict[str, Read]:
         "bars_1h_month": lambda: tick_queries.ohlc_series(
             pool, INSTRUMENT, end - timedelta(days=30), end, "1h"
         ),
-        "bars_1m_day_models": lambda: tick_queries.ohlc_bars(
-            pool, INSTRUMENT, end - timedelta(days=1), end, "1m"
-        ),
     }
 
 
@@ -92,6 +90,11 @@ async def _reader_process(db: Path, end: datetime) -> list[Any]:
     closed = asyncio.Event()
     asyncio.get_running_loop().add_reader(sys.stdin.fileno(), closed.set)
     async with Pool.open(Settings(database=db)) as pool:
+        # As docs/app.md advises a process serving screens: what it holds after starting up
+        # out of the collector's full passes (a full pass over this process's ~80k objects
+        # took ~25 ms, and one in 100-1000 reads met one).
+        gc.collect()
+        gc.freeze()
         print("ready", flush=True)
         return await read_until(screen(pool, end), closed.is_set)
 
@@ -120,6 +123,26 @@ async def _feed(
             await asyncio.sleep(PHASE)
             phases.append((ended, time.monotonic(), False))
     return fed / feeding
+
+
+async def models_vs_columns(path: Path, end: datetime, rounds: int = 400) -> dict[str, Any]:
+    """p50/p99 of a day of 1-minute bars as ``Bar`` models and as a ``BarSeries``, taking
+    turns read by read in one process (the collector as an application's, not frozen)."""
+    samples: dict[str, list[float]] = {"models": [], "columns": []}
+    start = end - timedelta(days=1)
+    async with Pool.open(Settings(database=path, rollups=True)) as pool:
+        reads: dict[str, Read] = {
+            "models": lambda: tick_queries.ohlc_bars(pool, INSTRUMENT, start, end, "1m"),
+            "columns": lambda: tick_queries.ohlc_series(pool, INSTRUMENT, start, end, "1m"),
+        }
+        for _ in range(rounds):
+            for name, read in reads.items():
+                began = time.perf_counter()
+                await read()
+                samples[name].append(time.perf_counter() - began)
+    return {
+        name: {k: round(v, 3) for k, v in percentiles(s).items()} for name, s in samples.items()
+    }
 
 
 def _by_phase(

@@ -52,10 +52,11 @@ _OPEN_AT, _OPEN_ID, _OPEN, _HIGH, _LOW, _CLOSE_AT, _CLOSE_ID, _CLOSE_ROW, _VOLUM
 
 
 Bars = dict[tuple[int, str], list[Any]]
-FOLD_SLICE = 2_000
-"""Rows folded between two yields to the event loop: about 1.3 ms of Python. A read of the
+FOLD_SLICE = 1_000
+"""Rows folded between two yields to the event loop: about 0.65 ms of Python. A read of the
 same process then waits that long at most behind a batch's fold, not the 7-9 ms a 10k batch
-takes at once."""
+takes at once (2,000 rows a slice left the latest prices of 100 instruments at a p99 of
+2.07 ms beside a 10k ticks/s feed, against a 2 ms target)."""
 
 
 def fold_minutes(
@@ -187,7 +188,7 @@ async def fold(conn: Connection, rows: Sequence[Sequence[Any]], first_id: int) -
         fold_minutes(rows[start : start + FOLD_SLICE], first_id + start, minutes, current)
     # A sparse batch (about one tick a minute per instrument) makes nearly a bar a tick: each
     # step below then takes ~10 ms for 10,000 ticks, so the loop gets a turn between them.
-    sparse = len(minutes) > FOLD_SLICE
+    sparse = len(minutes) > 2 * FOLD_SLICE
     hours = fold_hours(minutes)
     if sparse:
         await asyncio.sleep(0)
