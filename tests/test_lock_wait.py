@@ -346,3 +346,44 @@ async def test_a_short_wait_is_not_announced(db: Path, monkeypatch: pytest.Monke
                 await conn.execute("CREATE TABLE quick (x)")
         other.close()
     assert waiting_events(captured) == []
+
+
+# --- processes starting on one new file -------------------------------------------------------
+
+OPEN_AT = """
+import sys, time
+from pathlib import Path
+from rawdb.backend.sqlite.connection import open_sync
+folder, first, step = Path(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+count = int(sys.argv[4])
+for i in range(count):
+    while time.time() < first + i * step:
+        pass  # all the processes open file i at the same instant
+    conn = open_sync(folder / f"new{i}.sqlite3")
+    print(conn.execute("PRAGMA journal_mode").fetchone()[0], flush=True)
+    conn.close()
+"""
+STARTERS, NEW_FILES = 4, 25
+
+
+def test_processes_opening_one_new_file_at_once_all_get_a_wal_connection(
+    tmp_path: Path,
+) -> None:
+    """Two workers of an app starting on a database not yet created: SQLite answers the
+    switch to WAL with SQLITE_BUSY at once, without waiting, in all but one of them; each
+    must still open, tuned, within its busy timeout. 4 processes x 25 new files, each
+    opened by all four at one instant."""
+    first = time.time() + 3.0  # after every process has imported rawdb
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", OPEN_AT, str(tmp_path), str(first), "0.08", str(NEW_FILES)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(STARTERS)
+    ]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    for proc, (out, err) in zip(procs, outputs, strict=True):
+        assert proc.returncode == 0, err
+        assert out.split() == ["wal"] * NEW_FILES, (out, err)

@@ -72,7 +72,8 @@ def test_concurrent_up_processes_apply_every_version_once(
     for round_number in range(ROUNDS):
         db = tmp_path / f"round{round_number}.sqlite3"
         results = up_processes(db, mdir.root)
-        assert [code for code, _out, _err in results] == [0] * PROCESSES, results
+        failed = [result for result in results if result[0] != 0]
+        assert failed == [], failed
         assert sum(out.count("applied ") for _c, out, _e in results) == count, results
         assert not any("Traceback" in err or "error" in err for _c, _o, err in results), results
         with sqlite3.connect(db) as conn:

@@ -208,7 +208,7 @@ def open_sync(
         sql_setup.apply(conn, settings.sql_setup)
         if role != "reader":
             refuse_read_only(conn, target)
-        pragmas.apply(conn, pragmas.tuning(settings, role))
+        pragmas.apply(conn, pragmas.tuning(settings, role), settings.busy_timeout_ms / 1000)
     return conn
 
 

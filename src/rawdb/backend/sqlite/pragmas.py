@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -133,10 +134,14 @@ def reading(name: str) -> str:
     return f"PRAGMA {name}"
 
 
-def apply(conn: sqlite3.Connection, pragmas: tuple[Pragma, ...]) -> None:
-    """Apply each pragma and check that it took."""
+_BUSY = ("SQLITE_BUSY", "SQLITE_LOCKED")
+_RETRY_PAUSE_S = 0.005
+
+
+def apply(conn: sqlite3.Connection, pragmas: tuple[Pragma, ...], wait_s: float = 0.0) -> None:
+    """Apply each pragma and check that it took, retrying a busy one for up to ``wait_s``."""
     for pragma in pragmas:
-        conn.execute(pragma.set_sql).fetchall()
+        _set(conn, pragma, time.monotonic() + wait_s)
         row = conn.execute(pragma.get_sql).fetchone()
         got = "" if row is None else str(row[0]).lower()
         want = pragma.expected()
@@ -147,3 +152,18 @@ def apply(conn: sqlite3.Connection, pragmas: tuple[Pragma, ...]) -> None:
                 f"PRAGMA {pragma.name}: asked for {pragma.value!r}, SQLite reports {got!r}. "
                 f"Why it matters: {pragma.why} ({pragma.url})"
             )
+
+
+def _set(conn: sqlite3.Connection, pragma: Pragma, deadline: float) -> None:
+    """Run one pragma's setting. Switching a file to WAL needs its exclusive lock, and SQLite
+    answers SQLITE_BUSY at once, without its busy handler, when another connection is opening
+    the same new file: so two processes starting on a fresh database retry here, bounded by
+    the busy timeout, instead of one failing with "database is locked"."""
+    while True:
+        try:
+            conn.execute(pragma.set_sql).fetchall()
+            return
+        except sqlite3.OperationalError as exc:
+            if getattr(exc, "sqlite_errorname", "") not in _BUSY or time.monotonic() >= deadline:
+                raise
+        time.sleep(_RETRY_PAUSE_S)
