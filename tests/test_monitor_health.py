@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import structlog
 
 from rawdb.config import Settings
 from rawdb.errors import UniqueViolation
-from rawdb.monitor import Alert, AlertManager, Check, Monitor, Thresholds
+from rawdb.monitor import Alert, AlertManager, Check, Monitor, Thresholds, figures
 from rawdb.monitor.figures import SCAN_DUTY, FileSurvey
 from rawdb.monitor.prometheus import render as prometheus_render
 from rawdb.pool import Pool, PoolConfig
@@ -333,13 +335,13 @@ async def test_a_report_never_waits_for_the_size_scan(pool: Pool) -> None:
 
 
 async def test_a_long_size_scan_spaces_out_the_next(pool: Pool) -> None:
-    """A scan that took t seconds is followed by the next only t / SCAN_DUTY seconds later,
+    """A scan that worked t seconds is followed by the next only t / SCAN_DUTY seconds later,
     however small ``every`` is: at size a scan's disk reads are what slows reports."""
     now = [1000.0]
     survey = FileSurvey(pool.settings, every=1.0, clock=lambda: now[0])
     await survey.refresh()
     measured = survey.measured_at
-    survey.took_s = 3.0  # as a scan of a big file takes
+    survey.worked_s = 3.0  # as a scan of a big file works, its rests not counted
     now[0] += 3.0 / SCAN_DUTY - 1
     survey.start()  # past `every`, not yet past the duty's spacing: no scan
     await survey.wait()
@@ -348,6 +350,89 @@ async def test_a_long_size_scan_spaces_out_the_next(pool: Pool) -> None:
     survey.start()
     await survey.wait()
     assert survey.measured_at == now[0]
+
+
+def blob_table(path: Path, rows: int) -> None:
+    """A table of ``rows`` 1 KB blobs: about ``rows / 4`` pages for a size scan to read."""
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE bulk (b BLOB)")
+        conn.executemany("INSERT INTO bulk VALUES (?)", ([bytes(1000)] * 1 for _ in range(rows)))
+    conn.close()
+
+
+async def test_a_background_size_scan_rests_between_slices(
+    pool: Pool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scan a report starts is paced: it rests between slices of work, its rests are not
+    counted as its work (the spacing of the next follows the work), and the sizes it gives
+    are those of a scan run flat out."""
+    blob_table(Path(pool.settings.database), 20_000)
+    flat_out = FileSurvey(pool.settings, every=1.0)
+    await flat_out.refresh(paced=False)
+    monkeypatch.setattr(figures, "SCAN_WORK_S", 0.0)
+    monkeypatch.setattr(figures, "SCAN_REST_S", 0.002)
+    survey = FileSurvey(pool.settings, every=1.0)
+    survey.start()
+    assert survey.scanning
+    await survey.wait()
+    assert not survey.scanning
+    assert survey.took_s is not None and survey.took_s - survey.worked_s >= 0.02
+    assert flat_out.took_s is not None and flat_out.took_s - flat_out.worked_s < 0.02
+    assert survey.tables == flat_out.tables
+    assert next(t for t in survey.tables if t.name == "bulk").pages >= 4_000
+
+
+async def test_closing_the_monitor_stops_a_scan_and_lets_the_pool_remove_the_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``Monitor.close()`` (or leaving ``async with Monitor(pool)``) interrupts a size scan
+    under way, keeping the sizes as they were, and closes the monitor's own connection: the
+    pool's close, the last one, then checkpoints the WAL and removes it."""
+    database = tmp_path / "app.sqlite3"
+    pool = await Pool.open(Settings(database=database), migrate=True)
+    blob_table(database, 20_000)
+    monkeypatch.setattr(figures, "SCAN_WORK_S", 0.0)
+    monkeypatch.setattr(figures, "SCAN_REST_S", 0.2)  # a scan of about 15 s
+    async with Monitor(pool, sizes_every=3600) as monitor:
+        report = await monitor.report()  # starts the scan
+        assert report.file is not None and monitor.survey.scanning
+        await asyncio.sleep(0.3)  # under way in its thread
+        started = time.monotonic()
+    await monitor.survey.wait()
+    assert time.monotonic() - started < 5
+    assert monitor.survey.measured_at is None and monitor.survey.tables == []
+    assert "unavailable" in monitor.survey.note
+    assert Path(f"{database}-wal").exists()
+    await pool.close()
+    assert not Path(f"{database}-wal").exists()
+
+
+async def test_a_report_reads_its_figures_in_place_on_one_kept_connection(pool: Pool) -> None:
+    """A report sends nothing to a worker thread once the monitor's connection is open: the
+    figures are read on the event loop's thread, on the same connection each time."""
+    monitor = Monitor(pool, sizes_every=3600)
+    await monitor.measure_sizes()
+    await monitor.report()
+    kept = monitor.survey._conn
+    assert kept is not None
+    loop = asyncio.get_running_loop()
+    hops: list[object] = []
+    original = loop.run_in_executor
+
+    def counted(*args: object) -> object:
+        hops.append(args)
+        return original(*args)  # type: ignore[arg-type]
+
+    loop.run_in_executor = counted  # type: ignore[method-assign,assignment]
+    try:
+        report = await monitor.report()
+    finally:
+        loop.run_in_executor = original  # type: ignore[method-assign]
+    assert hops == []
+    assert monitor.survey._conn is kept
+    assert report.file is not None and report.file.page_count > 0
+    await monitor.close()
+    assert monitor.survey._conn is None
 
 
 async def test_a_callers_constraint_violation_is_not_a_database_fault(pool: Pool) -> None:

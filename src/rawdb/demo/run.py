@@ -282,5 +282,6 @@ async def _run_steps(settings: Settings, options: DemoOptions) -> dict[str, Any]
         report["archive"] = await archive_oldest_month(settings, start, options.end)
         report["partitions"] = partition_summary(settings)
         health = await monitor.report()
+        await monitor.close()
         report["health"] = health.model_dump(mode="json")
     return report

@@ -90,8 +90,7 @@ async def _run(settings: Settings, args: argparse.Namespace, out: TextIO | None)
             "--advise reads SQLite's query plans; on PostgreSQL the report's server section "
             "lists the slowest statements (pg_stat_statements), and EXPLAIN shows their plans"
         )
-    async with Pool.open(settings) as pool:
-        monitor = Monitor(pool)
+    async with Pool.open(settings) as pool, Monitor(pool) as monitor:
         await monitor.measure_sizes()  # the operator asked: the first report has them all
         shown = 0
         while True:

@@ -1,11 +1,13 @@
 """File figures: database and WAL size, growth, freelist, per-table sizes, memory.
 
 A health report must cost the application nothing it notices, at any size of file. So the
-figures are read on the monitor's own short-lived reader connections, in a worker thread,
-never on one of the pool's (an application's read never waits for a report): the page counts
-are a few pragmas (microseconds at any size); the per-table sizes need ``dbstat``, which reads
-every page of the file, so :class:`FileSurvey` measures them in the background at most every
-``sizes_every`` seconds and a report carries the last measurement with its age. Everything is
+figures are read on the monitor's own reader connections, never on one of the pool's (an
+application's read never waits for a report): the page counts and the partition registry are
+a few pragmas and small tables (~50 us at any size), read in place on a connection the monitor
+keeps; the per-table sizes need ``dbstat``, which reads every page of the file, so
+:class:`FileSurvey` measures them in the background, on a connection of its own in a worker
+thread, at most every ``sizes_every`` seconds, and a report carries the last measurement with
+its age. Everything is
 read through stdlib connections plus ``os.stat``. The database
 is never opened from a second SQLite library in this process (apsw bundles its own): two SQLite
 copies in one process do not share their POSIX-lock bookkeeping, and one closing the file drops
@@ -31,9 +33,9 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from rawdb import backend
-from rawdb.backend.sqlite import files, pragmas
+from rawdb.backend.sqlite import files, pace, pragmas
 from rawdb.config import Settings
-from rawdb.errors import DatabaseRefused
+from rawdb.errors import DatabaseRefused, RawdbError
 from rawdb.monitor.sql import SQL
 
 PARTITION_NAME = re.compile(r"^(?P<base>[a-z_]+)_(?P<year>\d{4})_(?P<part>\d{2}|q[1-4])$")
@@ -96,7 +98,8 @@ class FileFigures(BaseModel):
         default=None, description="seconds since the per-table sizes were measured"
     )
     sizes_took_s: float | None = Field(
-        default=None, description="how long that measurement (a dbstat scan) took"
+        default=None,
+        description="how long that measurement (a dbstat scan, paced in the background) took",
     )
     sqlite_memory_bytes: int | None = Field(
         default=None, description="heap used by the SQLite library the pool runs on (whole process)"
@@ -151,16 +154,23 @@ class FileWatch:
 
 
 SCAN_DUTY = 0.05
-"""The most of the time a size scan may run: after one that took 60 s, none for 20 minutes."""
+"""The most of the time a size scan may run: after one that worked 60 s, none for 20 minutes."""
+SCAN_WORK_S = 0.010
+SCAN_REST_S = 0.030
+"""A size scan rests 30 ms after each 10 ms of work, so the reads beside it find a core and the
+disk free most of the time; it takes four times as long."""
 
 
 class FileSurvey:
     """The file's figures, read on the monitor's own connections, never the pool's.
 
-    :meth:`pages` opens a reader, reads four pragmas and closes it, in a worker thread (a
-    millisecond or two at any size). :meth:`refresh` measures per-table sizes with a dbstat
-    scan on a connection of its own in a worker thread; :meth:`start` begins one in the
-    background when the last is older than ``every`` seconds, and never waits for it.
+    :meth:`pages` reads four pragmas and three small tables on the survey's own reader
+    connection, on the calling thread (~50 us at any size; opening a connection costs 1.5 ms
+    and a hop to a worker thread up to tens of ms on a busy event loop, so the connection is
+    kept and the reads are not sent away). :meth:`refresh` measures per-table sizes with a
+    dbstat scan on a connection of its own in a worker thread; :meth:`start` begins one in
+    the background when the last is older than ``every`` seconds, and never waits for it.
+    :meth:`close` closes the kept connection.
     """
 
     def __init__(
@@ -174,6 +184,14 @@ class FileSurvey:
         self.measured_at: float | None = None
         self.took_s: float | None = None
         self._task: asyncio.Task[None] | None = None
+        self._conn: backend.SyncConnection | None = None
+        self._scanning: pace.Pace | None = None
+        self.worked_s = 0.0
+
+    @property
+    def scanning(self) -> bool:
+        """Whether a background size scan is under way."""
+        return self._task is not None and not self._task.done()
 
     @property
     def age_s(self) -> float | None:
@@ -182,46 +200,69 @@ class FileSurvey:
     async def pages(self) -> Quick:
         """The figures that cost a few small reads: page counts, the partition registry with
         ANALYZE's row counts, the schema versions."""
-        return await asyncio.to_thread(self._read)
+        if self._conn is None:  # opened once, in a thread: it reads the file's schema
+            self._conn = await asyncio.to_thread(self._connect)
+        try:
+            return self._read(self._conn)
+        except RawdbError:
+            self.close()  # the next report opens afresh (the file may have been replaced)
+            raise
+
+    def close(self) -> None:
+        """Close the survey's kept connection and interrupt a scan under way (it closes its
+        own connection and leaves the last sizes as they were)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+        if self._scanning is not None:
+            self._scanning.stop()
+        elif self._task is not None:
+            self._task.cancel()  # started by a report, not yet running
 
     def start(self) -> None:
         """Begin a background size scan if the last one is stale and none is running.
 
-        Stale: older than ``every``, and than :data:`SCAN_DUTY` allows after a scan that took
-        long. A scan reads every page: on the 100M-tick file (12.6 GB) it took 51-67 s, and a
-        report's p99 while one ran was 107 ms against 28 ms with none (tools/bench_report.py,
-        2026-12-02), so at size the scans are spaced out."""
-        due = max(self.every, (self.took_s or 0.0) / SCAN_DUTY)
+        Stale: older than ``every``, and than :data:`SCAN_DUTY` allows after a scan that
+        worked long. A scan reads every page (36-67 s of work on the 100M-tick file), so at
+        size the scans are spaced out, and each is paced (:data:`SCAN_WORK_S`)."""
+        due = max(self.every, self.worked_s / SCAN_DUTY)
         stale = self.measured_at is None or self._clock() - self.measured_at >= due
         if stale and (self._task is None or self._task.done()):
             self._task = asyncio.get_running_loop().create_task(self.refresh())
 
-    async def refresh(self) -> None:
-        """Measure per-table sizes now (a full scan: for a command, or in the background)."""
+    async def refresh(self, *, paced: bool = True) -> None:
+        """Measure per-table sizes now with a full scan: paced in the background, flat out
+        (``paced=False``) for a command whose user waits for the answer."""
         started = time.perf_counter()
+        # Made here, not in the thread: close() may stop it before the thread has started.
+        pacing = self._scanning = pace.Pace(SCAN_WORK_S, SCAN_REST_S if paced else 0.0)
         try:
-            rows = await asyncio.to_thread(self._scan)
+            rows = await asyncio.to_thread(self._scan, pacing)
         except DatabaseRefused as exc:
             self.note = f"per-table sizes unavailable: {exc}"
             return
+        finally:
+            self._scanning = None
         self.tables = [TableSize.model_validate(row) for row in rows]
         self.note = "per-table sizes from the last dbstat scan"
         self.took_s = time.perf_counter() - started
+        self.worked_s = self.took_s - pacing.rested_s
         self.measured_at = self._clock()
 
     async def wait(self) -> None:
         """Let a background scan finish (when the process is about to report and exit)."""
         if self._task is not None:
-            await self._task
+            await asyncio.wait([self._task])  # one cancelled by close() ends all the same
 
     def _connect(self) -> backend.SyncConnection:
         seam = backend.current(self.settings)
-        conn = seam.connect(self.settings.database, self.settings, "reader", create=False)
+        conn = seam.connect(
+            self.settings.database, self.settings, "reader", any_thread=True, create=False
+        )
         conn.execute(pragmas.setting("busy_timeout", 0))  # a report never waits for a lock
         return conn
 
-    def _read(self) -> Quick:
-        conn = self._connect()
+    def _read(self, conn: backend.SyncConnection) -> Quick:
         try:
             values = [int(conn.execute(pragmas.reading(n)).fetchone()[0]) for n in _PAGE_PRAGMAS]
             registry = _rows_or_none(conn, "monitor_partition_states")
@@ -229,8 +270,6 @@ class FileSurvey:
             versions = _rows_or_none(conn, "monitor_schema_versions")
         except backend.DriverError as exc:
             raise backend.current().translate(exc, where="reading the file's page counts") from exc
-        finally:
-            conn.close()
         return Quick(
             page_size=values[0],
             page_count=values[1],
@@ -241,14 +280,16 @@ class FileSurvey:
             versions={str(r[0]): int(r[1]) for r in versions},
         )
 
-    def _scan(self) -> list[dict[str, object]]:
+    def _scan(self, pacing: pace.Pace) -> list[dict[str, object]]:
         conn = self._connect()
+        pace.install(conn, pacing)
         try:
-            return [dict(zip(_DBSTAT_COLUMNS, r, strict=True)) for r in conn.execute(DBSTAT_SQL)]
+            rows = conn.execute(DBSTAT_SQL).fetchall()
         except backend.DriverError as exc:
             raise backend.current().translate(exc, where="measuring table sizes") from exc
         finally:
             conn.close()
+        return [dict(zip(_DBSTAT_COLUMNS, r, strict=True)) for r in rows]
 
 
 _PAGE_PRAGMAS = ("page_size", "page_count", "freelist_count", "cache_size")

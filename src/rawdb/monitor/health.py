@@ -239,13 +239,27 @@ class Monitor:
                 self._log.warning(log.MONITOR_PUBLISH_FAILED, error=str(exc))
             await asyncio.sleep(every)
 
+    async def __aenter__(self) -> Monitor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop publishing and close the monitor's own connection (a size scan under way is
+        interrupted). Call it before the pool closes, as ``open_database`` does: the last
+        connection to close is the one that checkpoints the WAL and removes it."""
+        if self._publisher is not None:
+            await self.stop_publishing()
+        self.survey.close()
+
     async def measure_sizes(self) -> None:
         """Measure per-table sizes now (a dbstat scan of the whole file), so the next report
         carries them: for a command that reports once, or a test. A long-running application
         needs nothing: reports start the scan in the background when the sizes are stale.
         On PostgreSQL each report reads its sizes from the server's catalogue: nothing to do."""
         if self.pool.settings.dialect == "sqlite":
-            await self.survey.refresh()
+            await self.survey.refresh(paced=False)
 
     async def _server(self) -> tuple[ServerFigures | None, str]:
         try:

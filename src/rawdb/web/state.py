@@ -82,6 +82,7 @@ async def open_database(
         finally:
             await plans.stop()
             await beat.stop()
+            await monitor.close()
             if registry is not None and collector is not None:
                 registry.unregister(collector)
             delattr(app.state, STATE_KEY)
