@@ -6,6 +6,7 @@
     text = prometheus.render(report)         # Prometheus text exposition
     prometheus.ReportCollector()             # the same families, in an app's own registry
     advice = await advise_pool(pool)         # plans of every named statement, judged
+    await monitor.close()                    # before the pool's; or `async with Monitor(pool)`
 
 ``python -m rawdb.monitor`` prints the report as a table or JSON, once or every N seconds.
 """
