@@ -34,6 +34,17 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "test.sqlite3"
 
 
+def run_together(commands: list[list[str]], timeout: float) -> list[tuple[int, str, str]]:
+    """Start every command at once (real processes), then wait for all: each one's exit code,
+    stdout and stderr, in order."""
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for command in commands
+    ]
+    outputs = [proc.communicate(timeout=timeout) for proc in procs]
+    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
+
+
 class MigrationDir:
     """A folder of migrations/ and rollback/ that a test writes files into."""
 

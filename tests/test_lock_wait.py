@@ -27,6 +27,8 @@ from rawdb.errors import DatabaseBusy
 from rawdb.partitions import Policy
 from rawdb.pool import Pool
 
+from conftest import run_together
+
 WAIT_MS = 2000
 LOW, HIGH = 2.0, 4.0  # seconds a command with a 2000 ms wait may take, its start included
 SLACK = 1.0  # on a loaded machine: what the wait alone may take beyond 2 s
@@ -374,16 +376,7 @@ def test_processes_opening_one_new_file_at_once_all_get_a_wal_connection(
     must still open, tuned, within its busy timeout. 4 processes x 25 new files, each
     opened by all four at one instant."""
     first = time.time() + 3.0  # after every process has imported rawdb
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", OPEN_AT, str(tmp_path), str(first), "0.08", str(NEW_FILES)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(STARTERS)
-    ]
-    outputs = [p.communicate(timeout=120) for p in procs]
-    for proc, (out, err) in zip(procs, outputs, strict=True):
-        assert proc.returncode == 0, err
+    command = [sys.executable, "-c", OPEN_AT, str(tmp_path), str(first), "0.08", str(NEW_FILES)]
+    for code, out, err in run_together([command] * STARTERS, timeout=120):
+        assert code == 0, err
         assert out.split() == ["wal"] * NEW_FILES, (out, err)

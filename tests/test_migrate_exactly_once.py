@@ -8,7 +8,6 @@ files."""
 from __future__ import annotations
 
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -20,7 +19,7 @@ from rawdb.backend.sqlite import migrator_lock as migrate_lock
 from rawdb.errors import DatabaseBusy
 from rawdb.migrate import Migrator
 
-from conftest import MigrationDir
+from conftest import MigrationDir, run_together
 
 PROCESSES = 4
 ROUNDS = 20
@@ -48,17 +47,7 @@ def transaction_off_set(mdir: MigrationDir) -> int:
 
 def up_processes(db: Path, root: Path) -> list[tuple[int, str, str]]:
     command = [sys.executable, "-m", "rawdb.migrate", "--db", str(db), "--dir", str(root)]
-    procs = [
-        subprocess.Popen(
-            [*command, "--no-backup", "up"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(PROCESSES)
-    ]
-    outputs = [p.communicate(timeout=120) for p in procs]
-    return [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
+    return run_together([[*command, "--no-backup", "up"]] * PROCESSES, timeout=120)
 
 
 @pytest.mark.slow

@@ -5,7 +5,6 @@ partition made by whichever process gets there first holds every process's ticks
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -17,6 +16,8 @@ import pytest
 from rawdb import Pool, Settings, trading
 from rawdb.partitions import Period
 from rawdb.queries import instruments, ticks
+
+from conftest import run_together
 
 pytest.importorskip("psycopg")
 
@@ -38,19 +39,14 @@ async def test_fills_orders_and_a_new_month_from_three_processes_add_up(pg_url: 
                  "quantity": Decimal(40)},
             )  # fmt: skip
     go = f"{time.time() + 3:.3f}"  # every child connected and waiting, then all at once
-    children = [
-        subprocess.Popen(
-            [sys.executable, str(CHILD), pg_url, f"p{i}", str(FILLS), go, start.isoformat()],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+    commands = [
+        [sys.executable, str(CHILD), pg_url, f"p{i}", str(FILLS), go, start.isoformat()]
         for i in range(PROCESSES)
     ]
-    outputs = [child.communicate(timeout=240) for child in children]
-    for child, (_, err) in zip(children, outputs, strict=True):
-        assert child.returncode == 0, err
-    said = [json.loads(out) for out, _ in outputs]
+    results = run_together(commands, timeout=240)
+    for code, _out, err in results:
+        assert code == 0, err
+    said = [json.loads(out) for _code, out, _err in results]
     assert len({s["shared_order"] for s in said}) == 1  # placed once, the same id to each
 
     async with Pool.open(settings) as pool:
