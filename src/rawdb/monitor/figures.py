@@ -7,8 +7,7 @@ a few pragmas and small tables (~50 us at any size), read in place on a connecti
 keeps; the per-table sizes need ``dbstat``, which reads every page of the file, so
 :class:`FileSurvey` measures them in the background, on a connection of its own in a worker
 thread, at most every ``sizes_every`` seconds, and a report carries the last measurement with
-its age. Everything is
-read through stdlib connections plus ``os.stat``. The database
+its age. Everything is read through stdlib connections plus ``os.stat``. The database
 is never opened from a second SQLite library in this process (apsw bundles its own): two SQLite
 copies in one process do not share their POSIX-lock bookkeeping, and one closing the file drops
 the other's locks (sqlite.org/howtocorrupt.html, "multiple copies of SQLite"). For the same
@@ -158,7 +157,8 @@ SCAN_DUTY = 0.05
 SCAN_WORK_S = 0.010
 SCAN_REST_S = 0.030
 """A size scan rests 30 ms after each 10 ms of work, so the reads beside it find a core and the
-disk free most of the time; it takes four times as long."""
+disk free most of the time. Its wall time grows to 3-4 times its work (tools/bench_report.py at
+100M ticks, 2026-12-02: 274-359 s for 82-113 s of work)."""
 
 
 class FileSurvey:
@@ -170,7 +170,7 @@ class FileSurvey:
     kept and the reads are not sent away). :meth:`refresh` measures per-table sizes with a
     dbstat scan on a connection of its own in a worker thread; :meth:`start` begins one in
     the background when the last is older than ``every`` seconds, and never waits for it.
-    :meth:`close` closes the kept connection.
+    :meth:`close` closes the kept connection and stops a scan under way.
     """
 
     def __init__(
