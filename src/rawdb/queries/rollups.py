@@ -18,8 +18,21 @@ from typing import Any
 from rawdb.backend import Connection
 from rawdb.catalog import reads
 from rawdb.catalog.periods import Family
+from rawdb.errors import InvalidInput
 from rawdb.queries import STATEMENTS
 from rawdb.queries.rows import ROW_WIDTH
+
+INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+"""The bar intervals both engines serve, in seconds."""
+
+
+def interval_seconds(interval: str) -> int:
+    """The seconds of a bar interval; :class:`InvalidInput` naming the ones there are."""
+    seconds = INTERVALS.get(interval)
+    if seconds is None:
+        raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
+    return seconds
+
 
 FAMILY: Family = "market_data"
 BAR_1M = STATEMENTS["fold_bars_1m"]

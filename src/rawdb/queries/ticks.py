@@ -43,7 +43,7 @@ PLAIN_QUOTE_INSERTS = replace(QUOTE_INSERTS, after=rollups.stale)
 LATEST_HELD = STATEMENTS["latest_held"]
 LATEST_ALL = STATEMENTS["latest_held_all"]
 INSTRUMENT_IDS = STATEMENTS["instrument_ids"]
-INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
+INTERVALS = rollups.INTERVALS
 DEFAULT_CHUNK = 10_000
 Interval = Literal["1m", "5m", "15m", "1h", "1d"]
 
@@ -341,10 +341,9 @@ async def _bar_rows(
     """(kept, rows): the kept bars' rows in the columns of a Bar (start as stored text) when
     the rollups hold the window, else bars computed from the ticks (bucket in Unix seconds).
     ``tuples``: rows read in place come as tuples."""
-    if interval not in INTERVALS:
-        raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
+    seconds = rollups.interval_seconds(interval)
     _window(start, end)  # checks the arguments
-    wide = rollups.whole_buckets(start, end, INTERVALS[interval])
+    wide = rollups.whole_buckets(start, end, seconds)
     low, high = _window(*wide)
     name, extra, seconds = rollups.SOURCES[interval]
     first, last = rollups.bucket_window(start, end, seconds)
@@ -364,7 +363,7 @@ async def _bar_rows(
             return True, await conn.fetchall_now(stmt.sql, held, name=name, tuples=tuples)
         # Before the backfill is done: from the ticks. Spans are cut at month starts (UTC
         # midnight), which every bucket size divides.
-        params = {"instrument_id": instrument_id, "seconds": INTERVALS[interval]}
+        params = {"instrument_id": instrument_id, "seconds": seconds}
         rows = await reads.over_range(conn, FAMILY, STATEMENTS["ohlc_bars"], params, low, high)
     return False, rows
 

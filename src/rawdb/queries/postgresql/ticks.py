@@ -15,7 +15,7 @@ from rawdb.errors import ForeignKeyViolation, InvalidInput, PeriodNotWritable
 from rawdb.models import Bar, BarSeries, PriceRange, Tick
 from rawdb.pool import Pool
 from rawdb.queries.postgresql.common import SQL, aware, pg, utc
-from rawdb.queries.rollups import whole_buckets
+from rawdb.queries.rollups import interval_seconds, whole_buckets
 from rawdb.queries.rows import QUOTE_WIDTH, ROW_WIDTH, Horizon
 from rawdb.queries.rows import Tick as TickInput
 from rawdb.queries.run import dicts_to_models
@@ -32,7 +32,6 @@ TICK_TYPES = (
     "timestamp", "int8", "float8", "int8", "float8", "float8", "int8", "int8",
     "float8", "float8", "float8",
 )  # fmt: skip
-INTERVALS: dict[str, int] = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "1d": 86400}
 
 
 _naive = datetime.fromisoformat
@@ -239,13 +238,12 @@ async def _bar_rows(
     *,
     timeout: ReadTimeout,
 ) -> list[dict[str, Any]]:
-    if interval not in INTERVALS:
-        raise InvalidInput(f"interval {interval!r}: use one of {', '.join(INTERVALS)}")
+    seconds = interval_seconds(interval)
     if aware(end, "end") <= aware(start, "start"):
         raise InvalidInput(f"end ({end.isoformat()}) must be after start ({start.isoformat()})")
-    low, high = whole_buckets(start, end, INTERVALS[interval])  # bars are whole, as on SQLite
+    low, high = whole_buckets(start, end, seconds)  # bars are whole, as on SQLite
     params = {
-        "seconds": INTERVALS[interval],
+        "seconds": seconds,
         "instrument_id": instrument_id,
         "start": low,
         "end": high,
